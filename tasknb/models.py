@@ -1,0 +1,372 @@
+"""Typed models of the Task API's bodies: ``Task``, schedules, ``TaskRun``, ``Tag``.
+
+    >>> Task.from_api({"name": "T1", "definition": "select 1", "state": "started"}).state
+    'started'
+
+Pure data, no I/O, standard library only. ``from_api`` accepts what the server sends
+(unknown fields are kept in ``extra``, never dropped); ``to_api`` produces what a request
+body may carry (read-only fields are left out).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Union
+
+__all__ = [
+    "CronSchedule",
+    "MinutesSchedule",
+    "Schedule",
+    "Tag",
+    "Task",
+    "TaskRun",
+    "parse_timestamp",
+]
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse an API timestamp into a timezone-aware datetime (naive means UTC).
+
+        >>> parse_timestamp("2024-06-18T01:01:01Z").isoformat()
+        '2024-06-18T01:01:01+00:00'
+
+    Accepts ISO-8601 (with ``Z``, an offset or none) and epoch seconds or milliseconds.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        number = float(value)
+        if number > 1e11:  # epoch milliseconds
+            number /= 1000.0
+        return datetime.fromtimestamp(number, tz=timezone.utc)
+    text = str(value)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _format_timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True)
+class MinutesSchedule:
+    """Run every N minutes.
+
+        >>> MinutesSchedule(10).to_api()
+        {'schedule_type': 'MINUTES_TYPE', 'minutes': 10}
+
+    ``seconds`` is not in the spec but snowflake-core sends it; it is tolerated and sent
+    only when non-zero.
+    """
+
+    minutes: int
+    seconds: int = 0
+
+    schedule_type: ClassVar[str] = "MINUTES_TYPE"
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(minutes=self.minutes, seconds=self.seconds)
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"schedule_type": self.schedule_type, "minutes": self.minutes}
+        if self.seconds:
+            body["seconds"] = self.seconds
+        return body
+
+    def __str__(self) -> str:
+        if self.seconds and not self.minutes:
+            return f"{self.seconds} SECONDS"
+        if self.seconds:
+            return f"{self.minutes} MINUTE {self.seconds} SECONDS"
+        return f"{self.minutes} MINUTE"
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """Run on a 5-field cron expression in an IANA time zone.
+
+        >>> str(CronSchedule("0 2 * * *", "UTC"))
+        'USING CRON 0 2 * * * UTC'
+    """
+
+    cron_expr: str
+    timezone: str
+
+    schedule_type: ClassVar[str] = "CRON_TYPE"
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "schedule_type": self.schedule_type,
+            "cron_expr": self.cron_expr,
+            "timezone": self.timezone,
+        }
+
+    def __str__(self) -> str:
+        return f"USING CRON {self.cron_expr} {self.timezone}"
+
+
+Schedule = Union[MinutesSchedule, CronSchedule]
+
+
+def parse_schedule(body: Any) -> Schedule | None:
+    """Build a schedule from its API body (``None`` stays ``None``)."""
+    if body is None:
+        return None
+    if isinstance(body, (MinutesSchedule, CronSchedule)):
+        return body
+    kind = body.get("schedule_type")
+    if kind == "CRON_TYPE" or (kind is None and "cron_expr" in body):
+        return CronSchedule(body["cron_expr"], body.get("timezone") or "UTC")
+    if kind == "MINUTES_TYPE" or (kind is None and "minutes" in body):
+        return MinutesSchedule(int(body.get("minutes") or 0), int(body.get("seconds") or 0))
+    raise ValueError(f"unknown schedule_type {kind!r}: expected MINUTES_TYPE or CRON_TYPE")
+
+
+_TASK_TIMESTAMPS = ("created_on", "last_committed_on", "last_suspended_on")
+_TASK_READ_ONLY = frozenset(
+    {
+        "task_relations",
+        "created_on",
+        "id",
+        "owner",
+        "owner_role_type",
+        "state",
+        "last_committed_on",
+        "last_suspended_on",
+        "database_name",
+        "schema_name",
+    }
+)
+
+
+@dataclass
+class Task:
+    """A Snowflake task, as the REST API describes it.
+
+        >>> Task("NIGHTLY", "select 1", schedule=MinutesSchedule(60)).to_api()["schedule"]
+        {'schedule_type': 'MINUTES_TYPE', 'minutes': 60}
+    """
+
+    name: str
+    definition: str
+    warehouse: str | None = None
+    schedule: Schedule | None = None
+    comment: str | None = None
+    finalize: str | None = None
+    task_auto_retry_attempts: int | None = None
+    config: dict[str, Any] | None = None
+    session_parameters: dict[str, Any] | None = None
+    predecessors: list[str] = field(default_factory=list)
+    user_task_managed_initial_warehouse_size: str | None = None
+    target_completion_interval: MinutesSchedule | None = None
+    serverless_task_min_statement_size: str | None = None
+    serverless_task_max_statement_size: str | None = None
+    user_task_timeout_ms: int | None = None
+    suspend_task_after_num_failures: int | None = None
+    condition: str | None = None
+    allow_overlapping_execution: bool | None = None
+    error_integration: str | None = None
+    success_integration: str | None = None
+    overlap_policy: str | None = None
+    execute_as_user: str | None = None
+    # read-only, filled in by the server
+    task_relations: str | None = None
+    created_on: datetime | None = None
+    id: str | None = None
+    owner: str | None = None
+    owner_role_type: str | None = None
+    state: str | None = None
+    last_committed_on: datetime | None = None
+    last_suspended_on: datetime | None = None
+    database_name: str | None = None
+    schema_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    _FIELDS: ClassVar[frozenset[str]]
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> Task:
+        """Build a task from a response body; unknown fields land in ``extra``."""
+        known = cls._FIELDS
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in body.items():
+            if key in known:
+                values[key] = value
+            else:
+                extra[key] = value
+        for key in _TASK_TIMESTAMPS:
+            if key in values:
+                values[key] = parse_timestamp(values[key])
+        if "schedule" in values:
+            values["schedule"] = parse_schedule(values["schedule"])
+        interval = values.get("target_completion_interval")
+        if interval is not None:
+            values["target_completion_interval"] = parse_schedule(interval)
+        if values.get("predecessors") is None:
+            values["predecessors"] = []
+        values["extra"] = extra
+        return cls(**values)
+
+    def to_api(self) -> dict[str, Any]:
+        """The request body for create/create-or-alter: writable fields, ``None`` left out."""
+        body: dict[str, Any] = {}
+        for name in _WRITABLE_TASK_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, (MinutesSchedule, CronSchedule)):
+                value = value.to_api()
+            elif name == "predecessors":
+                value = list(value)
+            body[name] = value
+        return body
+
+    @property
+    def relations(self) -> dict[str, Any]:
+        """``task_relations`` decoded (``{}`` when absent or unreadable)."""
+        if not self.task_relations:
+            return {}
+        try:
+            decoded = json.loads(self.task_relations)
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+
+    @property
+    def finalizer_task(self) -> str | None:
+        """The finalizer attached to this root, if any (from ``task_relations``)."""
+        return self.relations.get("FinalizerTask")
+
+    @property
+    def role(self) -> str:
+        """``"finalizer"``, ``"child"`` or ``"root"`` (a standalone task is a root)."""
+        if self.finalize:
+            return "finalizer"
+        if self.predecessors:
+            return "child"
+        return "root"
+
+    @property
+    def fully_qualified_name(self) -> str:
+        parts = [p for p in (self.database_name, self.schema_name) if p]
+        return ".".join([*parts, self.name])
+
+
+_WRITABLE_TASK_FIELDS = tuple(
+    f.name for f in fields(Task) if f.name not in _TASK_READ_ONLY and f.name != "extra"
+)
+Task._FIELDS = frozenset(f.name for f in fields(Task) if f.name != "extra")
+
+_RUN_TIMESTAMPS = ("scheduled_time", "query_start_time", "next_scheduled_time", "completed_time")
+
+
+@dataclass
+class TaskRun:
+    """One graph run of a root task (a row of current or complete graphs).
+
+        >>> TaskRun.from_api({"root_task_name": "R", "state": "FAILED", "run_id": 7}).failed
+        True
+    """
+
+    root_task_name: str
+    database_name: str | None = None
+    schema_name: str | None = None
+    state: str | None = None
+    first_error_task_name: str | None = None
+    first_error_code: int | None = None
+    first_error_message: str | None = None
+    scheduled_time: datetime | None = None
+    query_start_time: datetime | None = None
+    next_scheduled_time: datetime | None = None
+    completed_time: datetime | None = None
+    root_task_id: str | None = None
+    graph_version: int | None = None
+    run_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    _FIELDS: ClassVar[frozenset[str]]
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> TaskRun:
+        """Build a run from a response body; unknown fields land in ``extra``."""
+        known = cls._FIELDS
+        values: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in body.items():
+            if key in known:
+                values[key] = value
+            else:
+                extra[key] = value
+        for key in _RUN_TIMESTAMPS:
+            if key in values:
+                values[key] = parse_timestamp(values[key])
+        values["extra"] = extra
+        return cls(**values)
+
+    def to_api(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for name in TaskRun._FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                body[name] = value.isoformat() if isinstance(value, datetime) else value
+        body.update(self.extra)
+        return body
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "FAILED"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in {"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"}
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Time from query start to completion (``None`` while running or never started)."""
+        if self.query_start_time is None or self.completed_time is None:
+            return None
+        return self.completed_time - self.query_start_time
+
+
+TaskRun._FIELDS = frozenset(f.name for f in fields(TaskRun) if f.name != "extra")
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag reference on a task.
+
+        >>> Tag("GOV", "TAGS", "COST_CENTER", "finance").to_api()["tag_value"]
+        'finance'
+    """
+
+    tag_database: str
+    tag_schema: str
+    tag_name: str
+    tag_value: str | None = None
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> Tag:
+        return cls(
+            tag_database=body.get("tag_database", ""),
+            tag_schema=body.get("tag_schema", ""),
+            tag_name=body.get("tag_name", ""),
+            tag_value=body.get("tag_value"),
+        )
+
+    def to_api(self, *, with_value: bool = True) -> dict[str, Any]:
+        body = {
+            "tag_database": self.tag_database,
+            "tag_schema": self.tag_schema,
+            "tag_name": self.tag_name,
+        }
+        if with_value and self.tag_value is not None:
+            body["tag_value"] = self.tag_value
+        return body
