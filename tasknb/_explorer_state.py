@@ -1,0 +1,168 @@
+"""Run-explorer state: filter a root task's graph runs, pick one, see why it failed, retry.
+
+    >>> state = RunExplorerState(client, "NIGHTLY_ROOT").refresh()       # doctest: +SKIP
+    >>> state.states = ("FAILED",); state.select(state.filtered()[0])     # doctest: +SKIP
+
+Builds on :class:`tasknb._panel_state.TaskPanelState` (which fetches, acts and follows) and
+adds the filters and the selected run. REST tier: graph runs only, recent history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import traitlets
+
+from tasknb._panel_state import (
+    FINISHED_STATES,
+    RETRYABLE_STATES,
+    Availability,
+    TaskPanelState,
+    latest_run,
+    short_name,
+)
+from tasknb.models import Task, TaskRun
+
+__all__ = ["EXPLORER_RUN_LIMIT", "RUN_STATES", "TIME_WINDOWS", "RunExplorerState", "run_label"]
+
+#: How many complete graph runs the explorer asks for.
+EXPLORER_RUN_LIMIT = 200
+#: The graph-run states one can filter on.
+RUN_STATES = ("FAILED", "CANCELLED", "SUCCEEDED", "EXECUTING", "SCHEDULED")
+#: Time filters, measured back from the newest run shown (the server clock may be anywhere).
+TIME_WINDOWS: dict[str, timedelta | None] = {
+    "all": None,
+    "last hour": timedelta(hours=1),
+    "last 24 hours": timedelta(days=1),
+    "last 7 days": timedelta(days=7),
+}
+
+
+def _when(run: TaskRun) -> datetime:
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return run.scheduled_time or run.query_start_time or run.completed_time or epoch
+
+
+def run_label(run: TaskRun) -> str:
+    """One line naming a run, for pickers.
+
+        >>> run_label(TaskRun("R", state="FAILED", run_id=7, first_error_task_name="T"))
+        'FAILED · run 7 · at T'
+    """
+    bits = [run.state or "?"]
+    if run.scheduled_time is not None:
+        bits.append(run.scheduled_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
+    bits.append(f"run {run.run_id}")
+    if run.first_error_task_name:
+        bits.append(f"at {short_name(run.first_error_task_name)}")
+    return " · ".join(bits)
+
+
+class RunExplorerState(traitlets.HasTraits):
+    """Filters, the selected run and its failing task, over a :class:`TaskPanelState`.
+
+        >>> state = RunExplorerState(client, "NIGHTLY_ROOT", poll_interval=0.1)  # doctest: +SKIP
+
+    Traits: ``states`` (tuple of run states; empty means all), ``window`` (a key of
+    :data:`TIME_WINDOWS`), ``selected`` (a ``TaskRun``), ``failing_task`` (a ``Task``),
+    ``error``. The underlying panel state is ``.panel``.
+    """
+
+    states = traitlets.Tuple()
+    window = traitlets.Unicode("all")
+    selected = traitlets.Any(None, allow_none=True)
+    failing_task = traitlets.Any(None, allow_none=True)
+    error = traitlets.Unicode("")
+
+    def __init__(self, client: Any, root: str | Task, **options: Any) -> None:
+        super().__init__()
+        options.setdefault("run_limit", EXPLORER_RUN_LIMIT)
+        self.panel = TaskPanelState(client, root, **options)
+
+    @traitlets.validate("window")
+    def _check_window(self, proposal: Any) -> str:
+        if proposal["value"] not in TIME_WINDOWS:
+            raise traitlets.TraitError(
+                f"unknown window {proposal['value']!r}: expected one of {', '.join(TIME_WINDOWS)}"
+            )
+        return proposal["value"]
+
+    @traitlets.validate("states")
+    def _check_states(self, proposal: Any) -> tuple[str, ...]:
+        states = tuple(str(s).upper() for s in proposal["value"])
+        unknown = [s for s in states if s not in RUN_STATES]
+        if unknown:
+            raise traitlets.TraitError(
+                f"unknown run state {unknown[0]!r}: expected some of {', '.join(RUN_STATES)}"
+            )
+        return states
+
+    def refresh(self) -> RunExplorerState:
+        """Reload the runs; keep the selection when that run is still there."""
+        self.panel.refresh()
+        self.error = self.panel.error
+        if self.selected is not None:
+            again = [r for r in self.panel.runs if _key(r) == _key(self.selected)]
+            self.selected = again[0] if again else None
+        return self
+
+    def filtered(self) -> list[TaskRun]:
+        """The runs that pass the state and time filters, newest first."""
+        runs = sorted(self.panel.runs, key=_when, reverse=True)
+        if self.states:
+            runs = [r for r in runs if r.state in self.states]
+        span = TIME_WINDOWS[self.window]
+        if span is not None and self.panel.runs:
+            newest = max(_when(r) for r in self.panel.runs)
+            runs = [r for r in runs if _when(r) >= newest - span]
+        return runs
+
+    def select(self, run: TaskRun | None) -> None:
+        """Pick a run; fetch the failing task's definition when it failed."""
+        self.error = ""
+        self.selected = run
+        self.failing_task = None
+        if run is None or not run.first_error_task_name:
+            return
+        name = short_name(run.first_error_task_name)
+        task = self.panel._call(f"fetch {name}", self.panel.client.fetch_task, name)
+        self.error = self.panel.error if task is None else ""
+        self.failing_task = task
+
+    @property
+    def retry_availability(self) -> Availability:
+        """Retry (RETRY LAST) only retries the root's latest run, and only when it failed."""
+        run = self.selected
+        if run is None:
+            return Availability(False, "pick a failed run first")
+        if run.state not in RETRYABLE_STATES:
+            state = (run.state or "unknown").lower()
+            return Availability(False, f"run {run.run_id} {state}: there is nothing to retry")
+        latest = latest_run(self.panel.runs)
+        if latest is None or _key(latest) != _key(run):
+            newer = latest.state.lower() if latest is not None and latest.state else "newer"
+            return Availability(
+                False,
+                f"RETRY LAST only retries the latest graph run; a newer run ({newer}) came after "
+                f"run {run.run_id}",
+            )
+        base = self.panel.availability.get("retry")
+        if base is not None and not base.enabled:
+            return base
+        return Availability(True)
+
+    def retry(self, *, follow: bool = True) -> bool:
+        """Retry the selected run (it must be the latest failed run)."""
+        check = self.retry_availability
+        if not check.enabled:
+            self.error = f"retry is not possible: {check.reason}"
+            return False
+        ok = self.panel.retry_last(follow=follow)
+        self.error = self.panel.error
+        return ok
+
+
+def _key(run: TaskRun) -> tuple[Any, Any, Any]:
+    finished = run.state in FINISHED_STATES
+    return (run.run_id, run.completed_time if finished else None, run.state if not finished else "")

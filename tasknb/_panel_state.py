@@ -1,0 +1,711 @@
+"""Panel state: what a task panel knows and may do, apart from how it is drawn.
+
+    >>> state = TaskPanelState(client, "NIGHTLY_ROOT")      # doctest: +SKIP
+    >>> state.refresh(); state.availability["resume"].reason  # doctest: +SKIP
+    'NIGHTLY_ROOT is already started'
+
+Plain Python plus traitlets, no ipywidgets: the view in ``tasknb.widgets`` observes these
+traits and renders them. Every client call goes through :meth:`TaskPanelState._call`, which
+turns any failure into one readable line (with the request id) on the ``error`` trait instead
+of raising, so a notebook panel never shows a traceback.
+
+REST tier only: graph runs come from ``current-graphs`` / ``complete-graphs`` (recent history
+on a real account); per-task runs would need SQL and are not used here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import traitlets
+
+from tasknb.errors import TasknbError
+from tasknb.models import Task, TaskRun
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_RUN_LIMIT",
+    "FOLLOW_TIMEOUT_S",
+    "MAX_POLL_INTERVAL_S",
+    "POLL_BACKOFF",
+    "POLL_INTERVAL_S",
+    "Availability",
+    "FollowStatus",
+    "Preview",
+    "RunFollower",
+    "TaskPanelState",
+    "error_line",
+    "latest_run",
+    "short_name",
+]
+
+#: Seconds between two polls of ``current-graphs`` while following a run.
+POLL_INTERVAL_S = 2.0
+#: Polls slow down by this factor while nothing changes, up to :data:`MAX_POLL_INTERVAL_S`.
+POLL_BACKOFF = 1.5
+#: Upper bound of the poll interval while following a run (seconds).
+MAX_POLL_INTERVAL_S = 10.0
+#: Stop following a run after this many seconds (the run itself goes on).
+FOLLOW_TIMEOUT_S = 30 * 60.0
+#: How many complete graph runs a panel asks for.
+DEFAULT_RUN_LIMIT = 25
+
+#: The actions a task panel offers, in button order.
+ACTIONS = ("execute", "suspend", "resume", "retry")
+
+FINISHED_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"})
+RETRYABLE_STATES = frozenset({"FAILED", "CANCELLED"})
+ACTIVE_STATES = frozenset({"EXECUTING"})
+
+T = TypeVar("T")
+
+
+def short_name(name: str | None) -> str:
+    """The last part of a possibly qualified task name (``DB.SC.T`` -> ``T``).
+
+        >>> short_name('DB.SC."my.task"'), short_name("T1")
+        ('"my.task"', 'T1')
+    """
+    if not name:
+        return ""
+    parts: list[str] = []
+    current, quoted = "", False
+    for char in name:
+        if char == '"':
+            quoted = not quoted
+        if char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts[-1]
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    """Compare identifiers the way Snowflake resolves unquoted ones (case-insensitively)."""
+    return short_name(a).strip('"').upper() == short_name(b).strip('"').upper()
+
+
+def error_line(error: BaseException, *, doing: str = "") -> str:
+    """One readable line for any exception, with the request id when the API gave one.
+
+        >>> error_line(ValueError("bad\\nsecond line"), doing="resume T1")
+        'resume T1 failed: ValueError: bad'
+    """
+    prefix = f"{doing} failed: " if doing else ""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, TasknbError):
+        request_id = getattr(error, "request_id", None)
+        line = text or type(error).__name__
+        if request_id and str(request_id) not in line:
+            line = f"{line} (request id {request_id})"
+        return prefix + line
+    return f"{prefix}{type(error).__name__}: {text}" if text else f"{prefix}{type(error).__name__}"
+
+
+def _run_time(run: TaskRun) -> datetime:
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return run.completed_time or run.query_start_time or run.scheduled_time or epoch
+
+
+def latest_run(runs: Iterable[TaskRun]) -> TaskRun | None:
+    """The most recent graph run: an executing one first, else the last completed.
+
+        >>> latest_run([]) is None
+        True
+    """
+    runs = list(runs)
+    active = [r for r in runs if r.state in ACTIVE_STATES]
+    if active:
+        return max(active, key=lambda r: r.query_start_time or r.scheduled_time or _run_time(r))
+    done = [r for r in runs if r.state in FINISHED_STATES]
+    if done:
+        return max(done, key=_run_time)
+    return None
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether an action may be taken now, and why not when it may not.
+
+        >>> Availability(False, "T1 is already started").reason
+        'T1 is already started'
+    """
+
+    enabled: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What an action will do and affect, shown before the confirm button.
+
+        >>> Preview("suspend", "Suspend R", ["stops future runs"]).needs_confirm
+        True
+    """
+
+    action: str
+    title: str
+    effects: list[str] = field(default_factory=list)
+    needs_confirm: bool = True
+
+
+@dataclass(frozen=True)
+class FollowStatus:
+    """The live view of one followed graph run.
+
+        >>> FollowStatus(active=True, state="EXECUTING").finished
+        False
+    """
+
+    active: bool = False
+    state: str = ""
+    started_at: float | None = None
+    last_refreshed: datetime | None = None
+    fraction: float | None = None
+    message: str = ""
+    run: TaskRun | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    @property
+    def elapsed_s(self) -> float | None:
+        return None if self.started_at is None else time.monotonic() - self.started_at
+
+
+class TaskPanelState(traitlets.HasTraits):
+    """The state of one task (and the graph it belongs to), with its valid actions.
+
+        >>> state = TaskPanelState(client, "NIGHTLY_ROOT", poll_interval=0.1)  # doctest: +SKIP
+        >>> state.refresh().execute()                                         # doctest: +SKIP
+
+    Traits the view observes: ``task``, ``root``, ``graph_tasks``, ``runs``, ``availability``,
+    ``error``, ``notice``, ``follow``, ``last_refreshed``. Actions return ``True`` on success;
+    on failure they leave one line in ``error`` and return ``False``.
+    """
+
+    task = traitlets.Any(None, allow_none=True)
+    root = traitlets.Any(None, allow_none=True)
+    graph_tasks = traitlets.List()
+    runs = traitlets.List()
+    availability = traitlets.Dict()
+    error = traitlets.Unicode("")
+    notice = traitlets.Unicode("")
+    follow = traitlets.Instance(FollowStatus, args=())
+    last_refreshed = traitlets.Any(None, allow_none=True)
+
+    def __init__(
+        self,
+        client: Any,
+        task: str | Task,
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+        run_limit: int = DEFAULT_RUN_LIMIT,
+        poll_interval: float = POLL_INTERVAL_S,
+        max_poll_interval: float = MAX_POLL_INTERVAL_S,
+        follow_timeout: float = FOLLOW_TIMEOUT_S,
+    ) -> None:
+        super().__init__()
+        self.client = client
+        self.name = short_name(task.name if isinstance(task, Task) else task)
+        self.scope = {k: v for k, v in (("database", database), ("schema", schema)) if v}
+        self.run_limit = run_limit
+        self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
+        self.follow_timeout = follow_timeout
+        self.follower: RunFollower | None = None
+        self._lock = threading.RLock()
+        self.availability = self._compute_availability()
+
+    # -- calls ------------------------------------------------------------------------------
+    def _call(self, doing: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Call the client; on any error, set ``error`` to one line and return ``None``."""
+        try:
+            return fn(*args, **{**self.scope, **kwargs})
+        except Exception as exc:  # noqa: BLE001 - a panel shows every failure as one line
+            self.error = error_line(exc, doing=doing)
+            return None
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def root_name(self) -> str:
+        return self.root.name if self.root is not None else self.name
+
+    @property
+    def is_root(self) -> bool:
+        """True for a root or standalone task (the ones that can be executed)."""
+        return self.task is not None and self.task.role == "root"
+
+    @property
+    def latest(self) -> TaskRun | None:
+        return latest_run(self.runs)
+
+    @property
+    def active_run(self) -> TaskRun | None:
+        active = [r for r in self.runs if r.state in ACTIVE_STATES]
+        return active[0] if active else None
+
+    def refresh(self) -> TaskPanelState:
+        """Fetch the task, its root, the graph's tasks and recent runs; recompute actions."""
+        with self._lock:
+            self.error = ""
+            task = self._call(f"fetch {self.name}", self.client.fetch_task, self.name)
+            if task is None:
+                self.availability = self._compute_availability()
+                return self
+            root = self._find_root(task)
+            if root is None:
+                self.availability = self._compute_availability()
+                return self
+            graph = self._call(
+                f"fetch the dependents of {root.name}",
+                self.client.fetch_task_dependents,
+                root.name,
+                recursive=True,
+            )
+            runs = self._fetch_runs(root.name)
+            self.task, self.root = task, root
+            if graph is not None:
+                self.graph_tasks = list(graph)
+            if runs is not None:
+                self.runs = runs
+            self.last_refreshed = datetime.now(timezone.utc)
+            self.availability = self._compute_availability()
+            return self
+
+    def _find_root(self, task: Task) -> Task | None:
+        """Walk predecessors (or the finalizer link) up to the root task."""
+        seen = {task.name.upper()}
+        current = task
+        while True:
+            parent = current.finalize or (current.predecessors[0] if current.predecessors else None)
+            if not parent:
+                return current
+            name = short_name(parent)
+            if name.upper() in seen:  # a cycle: only possible before the root is resumed
+                return current
+            seen.add(name.upper())
+            found = self._call(f"fetch {name}", self.client.fetch_task, name)
+            if found is None:
+                return None
+            current = found
+
+    def _fetch_runs(self, root: str) -> list[TaskRun] | None:
+        current = self._call(
+            f"read current runs of {root}", self.client.get_current_graphs, root
+        )
+        complete = self._call(
+            f"read complete runs of {root}",
+            self.client.get_complete_graphs,
+            root,
+            error_only=False,
+            result_limit=self.run_limit,
+        )
+        if current is None or complete is None:
+            return None
+        return [*current, *complete]
+
+    def dependents_of(self, name: str) -> list[str]:
+        """Every task downstream of ``name`` in the graph (by predecessor links), in BFS order."""
+        children: dict[str, list[str]] = {}
+        for t in self.graph_tasks:
+            for p in t.predecessors or []:
+                children.setdefault(short_name(p).upper(), []).append(t.name)
+        order: list[str] = []
+        queue = [name.upper()]
+        seen = {name.upper()}
+        while queue:
+            for child in children.get(queue.pop(0), []):
+                if child.upper() not in seen:
+                    seen.add(child.upper())
+                    order.append(child)
+                    queue.append(child.upper())
+        return order
+
+    @property
+    def finalizer(self) -> Task | None:
+        for t in self.graph_tasks:
+            if t.finalize and self.root is not None and _same(t.finalize, self.root.name):
+                return t
+        return None
+
+    # -- availability -----------------------------------------------------------------------
+    def _compute_availability(self) -> dict[str, Availability]:
+        task = self.task
+        if task is None:
+            why = "not loaded: press Refresh" if not self.error else "not loaded (see the error)"
+            return {a: Availability(False, why) for a in ACTIONS}
+        name, root = task.name, self.root_name
+        started = task.state == "started"
+        root_started = self.root is not None and self.root.state == "started"
+        child = not self.is_root
+        busy = self.follow.active
+        out: dict[str, Availability] = {}
+
+        if child:
+            role = "the finalizer" if task.role == "finalizer" else "a child task"
+            out["execute"] = Availability(
+                False, f"{name} is {role} of {root}: only a root or standalone task can be executed"
+            )
+        elif busy:
+            out["execute"] = Availability(False, "already following a run of this graph")
+        else:
+            out["execute"] = Availability(True)
+
+        locked = child and root_started
+        lock_why = (
+            f"the root {root} is started: suspend it first (Snowflake refuses to change a task "
+            "of a started graph, error 091421)"
+        )
+        if not started:
+            out["suspend"] = Availability(False, f"{name} is already suspended")
+        elif locked:
+            out["suspend"] = Availability(False, lock_why)
+        else:
+            out["suspend"] = Availability(True)
+
+        if started:
+            out["resume"] = Availability(False, f"{name} is already started")
+        elif locked:
+            out["resume"] = Availability(False, lock_why)
+        else:
+            out["resume"] = Availability(True)
+
+        latest = self.latest
+        if child:
+            out["retry"] = Availability(False, f"retry works on the root {root}, not on {name}")
+        elif busy:
+            out["retry"] = Availability(False, "already following a run of this graph")
+        elif latest is None:
+            out["retry"] = Availability(False, f"{root} has no recent graph run to retry")
+        elif latest.state in ACTIVE_STATES:
+            out["retry"] = Availability(False, "the latest graph run is still executing")
+        elif latest.state not in RETRYABLE_STATES:
+            out["retry"] = Availability(
+                False, f"the latest graph run (run {latest.run_id}) {latest.state.lower()}"
+            )
+        else:
+            out["retry"] = Availability(True)
+        return out
+
+    def _recompute(self) -> None:
+        self.availability = self._compute_availability()
+
+    # -- previews ---------------------------------------------------------------------------
+    def preview(self, action: str) -> Preview:
+        """Say what ``action`` will do and which tasks and runs it affects.
+
+            >>> state.preview("suspend").effects[0]  # doctest: +SKIP
+            'NIGHTLY_ROOT stops being scheduled: no new runs of the graph start (4 tasks)'
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}")
+        task = self.task
+        if task is None:
+            return Preview(action, f"{action} (task not loaded)", [], needs_confirm=False)
+        name = task.name
+        graph = [t for t in self.graph_tasks if not _same(t.name, name)]
+        active = self.active_run
+        effects: list[str] = []
+        if action == "execute":
+            members = [t for t in self.graph_tasks if not t.finalize]
+            will_run = [t.name for t in members if t.state == "started" or _same(t.name, name)]
+            skipped = [t.name for t in members if t.state != "started" and not _same(t.name, name)]
+            effects.append(f"Starts a graph run of {name} now (uses its warehouse or serverless).")
+            if len(members) > 1:
+                effects.append(f"Tasks that will run: {', '.join(will_run)}.")
+            if skipped:
+                effects.append(f"Suspended, so skipped: {', '.join(skipped)}.")
+            if self.finalizer is not None:
+                effects.append(f"The finalizer {self.finalizer.name} runs at the end.")
+            if active is not None:
+                effects.append(
+                    f"A run is in progress (run {active.run_id}, {active.state}): the new run is "
+                    "scheduled after it, as the overlap policy says."
+                )
+            return Preview(action, f"Execute {name}", effects)
+        if action == "retry":
+            latest = self.latest
+            run_id = latest.run_id if latest else None
+            failed = latest.first_error_task_name if latest else None
+            effects.append(f"Retries graph run {run_id} of {name} (RETRY LAST).")
+            if failed:
+                msg = (latest.first_error_message or "").strip().splitlines()
+                effects.append(
+                    f"It failed at {short_name(failed)}"
+                    + (f": {msg[0]}" if msg else "")
+                )
+                downstream = self.dependents_of(short_name(failed))
+                effects.append(
+                    f"Reruns {short_name(failed)}"
+                    + (f", then {', '.join(downstream)}" if downstream else "")
+                    + "; tasks that succeeded are not rerun."
+                )
+            return Preview(action, f"Retry run {run_id} of {name}", effects)
+        if action == "suspend":
+            if self.is_root:
+                effects.append(
+                    f"{name} stops being scheduled: no new runs of the graph start"
+                    + (f" ({len(self.graph_tasks)} tasks)" if len(self.graph_tasks) > 1 else "")
+                    + "."
+                )
+                if graph:
+                    effects.append(
+                        "Affected: " + ", ".join(t.name for t in graph) + " (they keep their state)."
+                    )
+            else:
+                downstream = self.dependents_of(name)
+                effects.append(f"{name} will be skipped in future graph runs of {self.root_name}.")
+                if downstream:
+                    effects.append("Downstream, run as if it had succeeded: " + ", ".join(downstream))
+            if active is not None:
+                effects.append(
+                    f"The run in progress (run {active.run_id}) is allowed to finish."
+                )
+            return Preview(action, f"Suspend {name}", effects)
+        # resume
+        if self.is_root and task.schedule is not None:
+            effects.append(f"{name} starts running on its schedule: {task.schedule}.")
+            sleeping = [t.name for t in graph if t.state != "started" and not t.finalize]
+            if sleeping:
+                effects.append("Still suspended, so skipped in runs: " + ", ".join(sleeping) + ".")
+            return Preview(action, f"Resume {name}", effects)
+        if self.is_root:
+            effects.append(f"{name} has no schedule: it runs only when executed.")
+        else:
+            effects.append(f"{name} takes part in the next runs of {self.root_name}.")
+        return Preview(action, f"Resume {name}", effects, needs_confirm=False)
+
+    # -- actions ----------------------------------------------------------------------------
+    def _act(self, doing: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        with self._lock:
+            self.error = ""
+            self.notice = ""
+            result = self._call(doing, fn, *args, **kwargs)
+            if self.error:
+                self._recompute()
+                return False
+            del result
+            return True
+
+    def execute(self, *, follow: bool = True) -> bool:
+        """Start a graph run of the root/standalone task (``POST …:execute``), then follow it."""
+        return self._start_run("execute", retry_last=False, follow=follow)
+
+    def retry_last(self, *, follow: bool = True) -> bool:
+        """Retry the latest failed graph run (``POST …:execute?retryLast=true``), then follow."""
+        return self._start_run("retry", retry_last=True, follow=follow)
+
+    def _start_run(self, action: str, *, retry_last: bool, follow: bool) -> bool:
+        check = self.availability.get(action)
+        if check is not None and not check.enabled:
+            self.error = f"{action} is not possible now: {check.reason}"
+            return False
+        previous = {(r.run_id, r.completed_time) for r in self.runs if r.state in FINISHED_STATES}
+        retried = self.latest.run_id if retry_last and self.latest else None
+        doing = f"retry last run of {self.name}" if retry_last else f"execute {self.name}"
+        ok = self._act(doing, self.client.execute_task, self.name, retry_last=retry_last)
+        if not ok:
+            return False
+        self.notice = (
+            f"Retry of run {retried} requested." if retry_last else f"Graph run of {self.name} requested."
+        )
+        if follow:
+            self.start_following(previous)
+        else:
+            self.refresh()
+        return True
+
+    def suspend(self) -> bool:
+        """Suspend the task (``POST …:suspend``)."""
+        ok = self._act(f"suspend {self.name}", self.client.suspend_task, self.name)
+        self.refresh() if ok else None
+        if ok:
+            self.notice = f"{self.name} suspended."
+        return ok
+
+    def resume(self) -> bool:
+        """Resume the task (``POST …:resume``)."""
+        ok = self._act(f"resume {self.name}", self.client.resume_task, self.name)
+        self.refresh() if ok else None
+        if ok:
+            self.notice = f"{self.name} resumed."
+        return ok
+
+    def run(self, action: str) -> bool:
+        """Run one of :data:`ACTIONS` by name."""
+        return {
+            "execute": self.execute,
+            "suspend": self.suspend,
+            "resume": self.resume,
+            "retry": self.retry_last,
+        }[action]()
+
+    # -- following --------------------------------------------------------------------------
+    def start_following(self, previous: set[tuple[Any, Any]] | None = None) -> RunFollower:
+        """Poll the graph's runs in a background thread until the new run finishes."""
+        self.stop_following()
+        if previous is None:
+            previous = {(r.run_id, r.completed_time) for r in self.runs if r.state in FINISHED_STATES}
+        self.follower = RunFollower(self, previous)
+        self.follow = FollowStatus(
+            active=True, state="STARTING", started_at=time.monotonic(), message="waiting for the run"
+        )
+        self._recompute()
+        self.follower.start()
+        return self.follower
+
+    def stop_following(self) -> None:
+        """Stop polling (the run itself goes on)."""
+        follower = self.follower
+        if follower is not None and follower.is_alive():
+            follower.stop()
+            if follower is not threading.current_thread():
+                follower.join(timeout=5)
+            if self.follow.active:
+                self.follow = FollowStatus(
+                    active=False,
+                    state=self.follow.state,
+                    started_at=self.follow.started_at,
+                    last_refreshed=self.follow.last_refreshed,
+                    message="stopped watching (the run goes on)",
+                    run=self.follow.run,
+                )
+                self._recompute()
+
+    def expected_duration_s(self) -> float | None:
+        """Median duration of recent successful runs: the progress bar's yardstick."""
+        durations = sorted(
+            r.duration.total_seconds()
+            for r in self.runs
+            if r.state == "SUCCEEDED" and r.duration is not None
+        )
+        if not durations:
+            return None
+        return durations[len(durations) // 2]
+
+
+class RunFollower(threading.Thread):
+    """Background poller of one graph's runs; never blocks the kernel.
+
+        >>> follower = state.start_following(); follower.join(10)  # doctest: +SKIP
+
+    Each tick reads only ``current-graphs`` (cheap); ``complete-graphs`` is read once no run
+    is executing, to find the finished run. Polls slow down (×:data:`POLL_BACKOFF`, at most
+    ``max_poll_interval``) while nothing changes.
+    """
+
+    def __init__(self, state: TaskPanelState, previous: set[tuple[Any, Any]]) -> None:
+        super().__init__(name=f"tasknb-follow-{state.name}", daemon=True)
+        self.state = state
+        self.previous = previous
+        self._stop_event = threading.Event()
+        self.polls = 0
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop_event.is_set()
+
+    def run(self) -> None:
+        state = self.state
+        interval = state.poll_interval
+        begun = state.follow.started_at or time.monotonic()
+        expected = state.expected_duration_s()
+        last_seen: str | None = None
+        root = state.root_name
+        while not self._stop_event.wait(interval):
+            self.polls += 1
+            elapsed = time.monotonic() - begun
+            current = state._call(f"poll {root}", state.client.get_current_graphs, root)
+            now = datetime.now(timezone.utc)
+            if current is None:  # the error line is already set; keep trying, slower
+                interval = min(interval * POLL_BACKOFF, state.max_poll_interval)
+                continue
+            active = [r for r in current if r.state in ACTIVE_STATES]
+            if active:
+                run = active[0]
+                fraction = None
+                if expected:
+                    fraction = min(elapsed / expected, 0.95)
+                state.follow = FollowStatus(
+                    active=True,
+                    state=run.state,
+                    started_at=begun,
+                    last_refreshed=now,
+                    fraction=fraction,
+                    message=f"run {run.run_id} executing",
+                    run=run,
+                )
+            else:
+                complete = state._call(
+                    f"read complete runs of {root}",
+                    state.client.get_complete_graphs,
+                    root,
+                    error_only=False,
+                    result_limit=5,
+                )
+                new = [
+                    r
+                    for r in complete or []
+                    if (r.run_id, r.completed_time) not in self.previous and r.finished
+                ]
+                if new:
+                    run = max(new, key=_run_time)
+                    state.follow = FollowStatus(
+                        active=False,
+                        state=run.state or "",
+                        started_at=begun,
+                        last_refreshed=now,
+                        fraction=1.0,
+                        message=_finished_message(run, elapsed),
+                        run=run,
+                    )
+                    state.refresh()
+                    return
+                state.follow = FollowStatus(
+                    active=True,
+                    state="WAITING",
+                    started_at=begun,
+                    last_refreshed=now,
+                    fraction=None,
+                    message="waiting for the run to start",
+                )
+            signature = f"{state.follow.state}:{len(current)}"
+            if signature == last_seen:
+                interval = min(interval * POLL_BACKOFF, state.max_poll_interval)
+            else:
+                interval = state.poll_interval
+            last_seen = signature
+            if elapsed > state.follow_timeout:
+                state.follow = FollowStatus(
+                    active=False,
+                    state=state.follow.state,
+                    started_at=begun,
+                    last_refreshed=now,
+                    message=f"stopped watching after {int(elapsed)} s (the run goes on)",
+                    run=state.follow.run,
+                )
+                state._recompute()
+                return
+
+
+def _finished_message(run: TaskRun, elapsed: float) -> str:
+    text = f"run {run.run_id} {run.state}"
+    if run.duration is not None:
+        text += f" in {run.duration.total_seconds():.1f} s"
+    if run.first_error_task_name:
+        msg = (run.first_error_message or "").strip().splitlines()
+        text += f" at {short_name(run.first_error_task_name)}" + (f": {msg[0]}" if msg else "")
+    return text
