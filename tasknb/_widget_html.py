@@ -22,7 +22,9 @@ __all__ = [
     "STATE_COLOURS",
     "duration_chart_svg",
     "format_time",
+    "run_history_html",
     "run_strip_svg",
+    "runs_from",
     "runs_table_html",
     "state_badge",
     "task_details_html",
@@ -282,3 +284,60 @@ def task_details_html(task: Task) -> str:
         f'<pre style="white-space:pre-wrap;background:#f5f5f5;padding:4px">'
         f"{_e(task.definition)}</pre></div>"
     )
+
+
+def runs_from(runs: pd.DataFrame | Iterable[TaskRun]) -> list[TaskRun]:
+    """Accept a runs frame (``runs_df``/``runs_frame``) or ``TaskRun`` models; return models.
+
+        >>> runs_from([TaskRun("R", state="FAILED")])[0].state
+        'FAILED'
+    """
+    if not isinstance(runs, pd.DataFrame):
+        return list(runs)
+    out = []
+    for row in runs.to_dict("records"):
+        values = {}
+        for key in (
+            "root_task_name", "state", "first_error_task_name", "first_error_code",
+            "first_error_message", "scheduled_time", "query_start_time", "completed_time",
+            "graph_version", "run_id",
+        ):
+            value = row.get(key)
+            if not _present(value):
+                value = None
+            elif hasattr(value, "to_pydatetime"):
+                value = value.to_pydatetime()
+            elif key in {"first_error_code", "graph_version", "run_id"}:
+                value = int(value)
+            else:
+                value = str(value)
+            values[key] = value
+        values["root_task_name"] = values["root_task_name"] or ""
+        out.append(TaskRun(**values))
+    return out
+
+
+def run_history_html(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
+    """One row per root task: its name, a strip of recent runs and counts per outcome.
+
+        >>> "no graph runs" in run_history_html([])
+        True
+    """
+    if not runs:
+        return "<div class='tasknb-history'><i>no graph runs</i></div>"
+    by_root: dict[str, list[TaskRun]] = {}
+    for run in runs:
+        by_root.setdefault(run.root_task_name, []).append(run)
+    rows = []
+    for root in sorted(by_root):
+        group = by_root[root]
+        counts: dict[str, int] = {}
+        for run in group:
+            counts[run.state or "?"] = counts.get(run.state or "?", 0) + 1
+        summary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+        rows.append(
+            f"<tr><th style='text-align:left;padding-right:8px'>{_e(root)}</th>"
+            f"<td>{run_strip_svg(group, limit=limit)}</td>"
+            f"<td style='padding-left:8px'>{_e(summary)}</td></tr>"
+        )
+    return f"<table class='tasknb-history'>{''.join(rows)}</table>"

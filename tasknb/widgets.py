@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import html
 import threading
+from collections.abc import Iterable
 from datetime import timezone
 from typing import Any
 
 import ipywidgets as widgets
+import pandas as pd
 
 from tasknb._explorer_state import RUN_STATES, TIME_WINDOWS, RunExplorerState, run_label
 from tasknb._panel_state import (
@@ -35,22 +37,28 @@ from tasknb._panel_state import (
     error_line,
 )
 from tasknb._widget_html import (
+    duration_chart_svg,
     format_time,
+    run_history_html,
     run_strip_svg,
+    runs_from,
     runs_table_html,
     state_badge,
     task_details_html,
 )
 from tasknb.frames import runs_frame
-from tasknb.models import Task
+from tasknb.models import Task, TaskRun
 
 __all__ = [
     "BUTTON_LABELS",
     "FOLLOW_TIMEOUT_S",
     "MAX_POLL_INTERVAL_S",
     "POLL_INTERVAL_S",
+    "Chart",
     "RunExplorer",
     "TaskPanel",
+    "duration_chart",
+    "run_history",
 ]
 
 #: Button captions, by action.
@@ -603,3 +611,42 @@ class RunExplorer(widgets.VBox):
         if follow.last_refreshed is not None:
             bits.append(f"last refreshed {format_time(follow.last_refreshed)} UTC")
         self.follow_label.value = " · ".join(b for b in bits if b)
+
+
+class Chart:
+    """Inline SVG/HTML that renders in JupyterLab, classic Notebook and VS Code.
+
+        >>> "<svg" in duration_chart([]).html
+        True
+
+    Hover a dot or a square to see the run's state, time and first error.
+    """
+
+    def __init__(self, html_text: str) -> None:
+        self.html = html_text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<tasknb chart, {len(self.html)} characters of HTML>"
+
+
+def duration_chart(
+    runs: pd.DataFrame | Iterable[TaskRun], *, title: str = "", width: int = 640
+) -> Chart:
+    """Graph-run durations over time, coloured by outcome, with the p95 dashed.
+
+        >>> duration_chart(runs_df(client, "NIGHTLY_ROOT"), title="NIGHTLY_ROOT")  # doctest: +SKIP
+
+    Takes a runs frame (``runs_df``) or ``TaskRun`` models. No plotting library needed.
+    """
+    return Chart(duration_chart_svg(runs_from(runs), title=title, width=width))
+
+
+def run_history(runs: pd.DataFrame | Iterable[TaskRun], *, limit: int = 40) -> Chart:
+    """One row per root task: a strip of its recent runs (oldest left) and outcome counts.
+
+        >>> run_history(runs_df(client, ["NIGHTLY_ROOT", "HOURLY"]))  # doctest: +SKIP
+    """
+    return Chart(run_history_html(runs_from(runs), limit=limit))
