@@ -1,0 +1,1 @@
+"""Browser tests: JupyterLab in Debian's headless Chromium, driven by Playwright."""
