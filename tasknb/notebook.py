@@ -1,0 +1,240 @@
+"""The bridge notebooks use: one call gives a client, on the local server or on an account.
+
+    client = tasknb.notebook.client()                    # the local server with demo data
+    client = tasknb.notebook.client("my_connection")     # a real account, same notebook
+
+Which server `client(connection=None)` talks to, in order:
+
+1. a connection name, given or in ``$TASKNB_CONNECTION``: ``tasknb.connect(name, ...)``;
+2. ``$TASKNB_URL`` and ``$TASKNB_TOKEN`` (set by ``tasknb demo`` for its kernels): that
+   local server;
+3. otherwise an embedded local server with the demo data and a manual clock, started once
+   and stopped when the kernel exits.
+
+Nothing here prints or returns a token; `describe()` names the server without secrets.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import TaskClient
+    from .local import LocalServer
+
+__all__ = [
+    "CONNECTION_ENV",
+    "DEMO_DATABASE",
+    "DEMO_SCHEMA",
+    "TOKEN_ENV",
+    "URL_ENV",
+    "advance",
+    "client",
+    "describe",
+    "server",
+]
+
+CONNECTION_ENV = "TASKNB_CONNECTION"  # a connection name: run every notebook on that account
+URL_ENV = "TASKNB_URL"  # a running local server (exported by `tasknb demo`)
+TOKEN_ENV = "TASKNB_TOKEN"
+DEMO_DATABASE = "DEMO_DB"  # where the demo seed puts its task graphs
+DEMO_SCHEMA = "PIPELINES"
+EMBEDDED_SEED = "demo"
+EMBEDDED_CLOCK = "manual"  # notebooks fast-forward time with advance()
+CLOCK_ADVANCE_PATH = "/tasknb/v1/clock:advance"
+CLOCK_REQUEST_TIMEOUT_S = 120.0  # advancing a day may run many graphs
+
+_UNITS = {
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+    "w": 604800, "week": 604800, "weeks": 604800,
+}  # fmt: skip
+_DELTA = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: str  # "account" | "attached" | "embedded"
+    connection: str | None = None
+    url: str | None = None
+    token: str | None = None  # never shown: __repr__ below leaves it out
+
+    def __repr__(self) -> str:
+        return f"_Target(kind={self.kind!r}, connection={self.connection!r}, url={self.url!r})"
+
+
+_lock = threading.Lock()
+_embedded: LocalServer | None = None
+_embedded_dir: tempfile.TemporaryDirectory[str] | None = None
+
+
+def _target(connection: str | None) -> _Target:
+    name = connection or os.environ.get(CONNECTION_ENV) or None
+    if name:
+        return _Target("account", connection=name)
+    url = os.environ.get(URL_ENV)
+    if url:
+        token = os.environ.get(TOKEN_ENV)
+        if not token:
+            raise RuntimeError(
+                f"{URL_ENV} is set but {TOKEN_ENV} is empty: export the local server's token "
+                f"too (tasknb demo does both), or unset {URL_ENV} to use an embedded server"
+            )
+        return _Target("attached", url=url.rstrip("/"), token=token)
+    return _Target("embedded")
+
+
+def _start_embedded() -> LocalServer:
+    global _embedded, _embedded_dir
+    with _lock:
+        if _embedded is None:
+            from . import local
+
+            _embedded_dir = tempfile.TemporaryDirectory(prefix="tasknb-notebook-")
+            _embedded = local.start(
+                seed=EMBEDDED_SEED, clock=EMBEDDED_CLOCK, data_dir=_embedded_dir.name
+            )
+            atexit.register(_stop_embedded)
+        return _embedded
+
+
+def _stop_embedded() -> None:
+    global _embedded, _embedded_dir
+    with _lock:
+        server, _embedded = _embedded, None
+        data_dir, _embedded_dir = _embedded_dir, None
+    if server is not None:
+        server.stop()
+    if data_dir is not None:
+        data_dir.cleanup()
+
+
+def client(
+    connection: str | None = None,
+    *,
+    database: str | None = None,
+    schema: str | None = None,
+) -> TaskClient:
+    """A TaskClient for this notebook: the local server by default, an account given a name.
+
+        client = tasknb.notebook.client()                       # demo data, DEMO_DB.PIPELINES
+        client = tasknb.notebook.client("prod", database="ANALYTICS", schema="PIPELINES")
+
+    On the local server database and schema default to the demo's; on an account they
+    default to the connection's.
+    """
+    target = _target(connection)
+    if target.kind == "account":
+        import tasknb
+
+        return tasknb.connect(target.connection, database=database, schema=schema)
+    database = database or DEMO_DATABASE
+    schema = schema or DEMO_SCHEMA
+    if target.kind == "attached":
+        import tasknb
+
+        return tasknb.connect(
+            base_url=target.url, token=target.token, database=database, schema=schema
+        )
+    return _start_embedded().connect(database=database, schema=schema)
+
+
+def server() -> LocalServer | None:
+    """The embedded local server (started on first use), or None on an account or `tasknb demo`.
+
+    srv = tasknb.notebook.server(); srv.advance("10 minutes") if srv else None
+    """
+    if _target(None).kind != "embedded":
+        return None
+    return _start_embedded()
+
+
+def describe(connection: str | None = None) -> str:
+    """One line naming where `client(connection)` goes, never with a token.
+
+    tasknb.notebook.describe()  # 'embedded local server at http://127.0.0.1:PORT (demo data)'
+    """
+    target = _target(connection)
+    if target.kind == "account":
+        return f"Snowflake account from connection {target.connection!r}"
+    if target.kind == "attached":
+        return f"local server at {target.url} (from ${URL_ENV})"
+    return f"embedded local server at {_start_embedded().url} (demo data, manual clock)"
+
+
+def seconds_of(delta: timedelta | float | str) -> float:
+    """Seconds in a delta given as timedelta, a number of seconds or text like "10 minutes".
+
+    >>> seconds_of("2 hours"), seconds_of(timedelta(minutes=1)), seconds_of(5)
+    (7200.0, 60.0, 5.0)
+    """
+    if isinstance(delta, timedelta):
+        seconds = delta.total_seconds()
+    elif isinstance(delta, (int, float)) and not isinstance(delta, bool):
+        seconds = float(delta)
+    elif isinstance(delta, str) and (match := _DELTA.match(delta)):
+        unit = match.group(2).lower()
+        if unit not in _UNITS:
+            raise ValueError(
+                f"unknown time unit {match.group(2)!r} in {delta!r}: "
+                "use seconds, minutes, hours, days or weeks"
+            )
+        seconds = float(match.group(1)) * _UNITS[unit]
+    else:
+        raise ValueError(
+            f"cannot read {delta!r} as a duration: pass a timedelta, a number of seconds "
+            'or text like "10 minutes"'
+        )
+    if seconds < 0:
+        raise ValueError(f"cannot go back in time ({delta!r}): pass a positive duration")
+    return seconds
+
+
+def advance(delta: timedelta | float | str, connection: str | None = None) -> list[Any]:
+    """Fast-forward the local server's clock; on an account, wait for real.
+
+        runs = tasknb.notebook.advance("1 hour")   # graph runs the schedules produced
+
+    Returns the runs produced (local server) or ``[]`` (account: time simply passes).
+    """
+    seconds = seconds_of(delta)
+    target = _target(connection)
+    if target.kind == "embedded":
+        return list(_start_embedded().advance(timedelta(seconds=seconds)))
+    if target.kind == "attached":
+        return _advance_attached(target, seconds)
+    time.sleep(seconds)
+    return []
+
+
+def _advance_attached(target: _Target, seconds: float) -> list[Any]:
+    import httpx
+
+    assert target.url is not None and target.token is not None
+    response = httpx.post(
+        target.url + CLOCK_ADVANCE_PATH,
+        json={"seconds": seconds},
+        headers={"Authorization": f"Bearer {target.token}"},
+        timeout=CLOCK_REQUEST_TIMEOUT_S,
+    )
+    if response.status_code >= 400:
+        raise RuntimeError(
+            f"the local server at {target.url} refused to advance its clock "
+            f"(HTTP {response.status_code}): {response.text[:200]}; "
+            "is it running with clock='manual'?"
+        )
+    body = response.json()
+    if isinstance(body, dict):
+        runs = body.get("runs", [])
+        return list(runs) if isinstance(runs, list) else []
+    return list(body) if isinstance(body, list) else []

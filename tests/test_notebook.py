@@ -1,0 +1,66 @@
+"""tasknb.notebook: where a notebook's client goes, and durations for advance()."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tasknb import notebook
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in (notebook.CONNECTION_ENV, notebook.URL_ENV, notebook.TOKEN_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_connection_name_wins_over_a_local_url(monkeypatch):
+    monkeypatch.setenv(notebook.URL_ENV, "http://127.0.0.1:9")
+    monkeypatch.setenv(notebook.TOKEN_ENV, "s3cret-token")
+    assert notebook._target("prod").kind == "account"
+    monkeypatch.setenv(notebook.CONNECTION_ENV, "from_env")
+    target = notebook._target(None)
+    assert (target.kind, target.connection) == ("account", "from_env")
+    assert notebook.describe() == "Snowflake account from connection 'from_env'"
+
+
+def test_local_url_attaches_and_never_shows_the_token(monkeypatch):
+    monkeypatch.setenv(notebook.URL_ENV, "http://127.0.0.1:8123/")
+    monkeypatch.setenv(notebook.TOKEN_ENV, "s3cret-token")
+    target = notebook._target(None)
+    assert (target.kind, target.url) == ("attached", "http://127.0.0.1:8123")
+    assert "s3cret" not in repr(target)
+    assert "s3cret" not in notebook.describe()
+    assert notebook.server() is None  # no LocalServer object in this kernel
+
+
+def test_local_url_without_token_says_how_to_fix(monkeypatch):
+    monkeypatch.setenv(notebook.URL_ENV, "http://127.0.0.1:8123")
+    with pytest.raises(RuntimeError, match="TASKNB_TOKEN is empty"):
+        notebook.client()
+
+
+def test_no_settings_means_embedded():
+    assert notebook._target(None).kind == "embedded"
+
+
+@pytest.mark.parametrize(
+    ("delta", "seconds"),
+    [
+        ("10 minutes", 600.0),
+        ("1 day", 86400.0),
+        ("90s", 90.0),
+        ("1.5 hours", 5400.0),
+        (timedelta(minutes=2), 120.0),
+        (30, 30.0),
+    ],
+)
+def test_seconds_of_reads_text_timedelta_and_numbers(delta, seconds):
+    assert notebook.seconds_of(delta) == seconds
+
+
+@pytest.mark.parametrize("bad", ["soon", "10 fortnights", -5, True, None])
+def test_seconds_of_rejects_what_it_cannot_read(bad):
+    with pytest.raises(ValueError, match="duration|unit|back in time"):
+        notebook.seconds_of(bad)
