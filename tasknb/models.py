@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 __all__ = [
     "CronSchedule",
@@ -112,7 +112,7 @@ class CronSchedule:
         return f"USING CRON {self.cron_expr} {self.timezone}"
 
 
-Schedule = Union[MinutesSchedule, CronSchedule]
+Schedule = MinutesSchedule | CronSchedule
 
 
 def parse_schedule(body: Any) -> Schedule | None:
@@ -351,22 +351,37 @@ class Tag:
     tag_schema: str
     tag_name: str
     tag_value: str | None = None
+    level: str | None = None  # read-only: the object domain the tag is set on
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> Tag:
+        """Build a tag from a response body; unknown fields land in ``extra``."""
+        extra = {k: v for k, v in body.items() if k not in _TAG_FIELDS}
         return cls(
-            tag_database=body.get("tag_database", ""),
-            tag_schema=body.get("tag_schema", ""),
-            tag_name=body.get("tag_name", ""),
+            tag_database=body.get("tag_database") or "",
+            tag_schema=body.get("tag_schema") or "",
+            tag_name=body.get("tag_name") or "",
             tag_value=body.get("tag_value"),
+            level=body.get("level"),
+            extra=extra,
         )
 
     def to_api(self, *, with_value: bool = True) -> dict[str, Any]:
-        body = {
-            "tag_database": self.tag_database,
-            "tag_schema": self.tag_schema,
-            "tag_name": self.tag_name,
-        }
+        """The request body (empty database/schema and the read-only ``level`` left out)."""
+        body: dict[str, Any] = {}
+        if self.tag_database:
+            body["tag_database"] = self.tag_database
+        if self.tag_schema:
+            body["tag_schema"] = self.tag_schema
+        body["tag_name"] = self.tag_name
         if with_value and self.tag_value is not None:
             body["tag_value"] = self.tag_value
         return body
+
+    @property
+    def fully_qualified_name(self) -> str:
+        return ".".join(p for p in (self.tag_database, self.tag_schema, self.tag_name) if p)
+
+
+_TAG_FIELDS = frozenset({"tag_database", "tag_schema", "tag_name", "tag_value", "level"})

@@ -1,0 +1,118 @@
+"""tasknb: see and steer Snowflake Tasks from a Jupyter notebook.
+
+    >>> import tasknb
+    >>> client = tasknb.connect(base_url="http://127.0.0.1:8080", token="t", database="DB",
+    ...                         schema="PUBLIC")
+    >>> client.path_for("nightly", "execute")
+    '/api/v2/databases/DB/schemas/PUBLIC/tasks/NIGHTLY:execute'
+
+The client side (``connect``, ``TaskClient``, models, errors, auth) is imported eagerly and
+needs only httpx. Notebook helpers that need pandas, graphviz or ipywidgets are exported
+lazily: they are listed in ``_LAZY`` (name -> module) and imported on first access, so
+``import tasknb`` stays light. To export another lazy name, add one line to ``_LAZY``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._secret import Secret
+from ._version import __version__
+from .auth import KeyPairAuth, OAuthAuth, PatAuth, TokenAuth
+from .client import AsyncResult, RetryPolicy, TaskClient, connect
+from .config import Connection, resolve_connection
+from .errors import (
+    ApiError,
+    AuthError,
+    BadRequest,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    GatewayTimeout,
+    InvalidIdentifier,
+    InvalidResponse,
+    MethodNotAllowed,
+    NotFound,
+    RateLimited,
+    RequestMayHaveBeenApplied,
+    RequestTimeout,
+    ResultTimeout,
+    ServerError,
+    ServiceUnavailable,
+    TaskAlreadyExists,
+    TasknbError,
+    TaskNotFound,
+    TransportError,
+    Unauthorized,
+)
+from .models import CronSchedule, MinutesSchedule, Schedule, Tag, Task, TaskRun
+
+#: names exported lazily: public name -> module that defines it (heavy imports live there)
+_LAZY: dict[str, str] = {
+    "tasks_df": "tasknb.frames",
+    "runs_df": "tasknb.frames",
+    "draw_graph": "tasknb.graph",
+    "TaskPanel": "tasknb.widgets",
+}
+
+__all__ = [
+    "ApiError",
+    "AsyncResult",
+    "AuthError",
+    "BadRequest",
+    "ConfigError",
+    "Conflict",
+    "Connection",
+    "CronSchedule",
+    "Forbidden",
+    "GatewayTimeout",
+    "InvalidIdentifier",
+    "InvalidResponse",
+    "KeyPairAuth",
+    "MethodNotAllowed",
+    "MinutesSchedule",
+    "NotFound",
+    "OAuthAuth",
+    "PatAuth",
+    "RateLimited",
+    "RequestMayHaveBeenApplied",
+    "RequestTimeout",
+    "ResultTimeout",
+    "RetryPolicy",
+    "Schedule",
+    "Secret",
+    "ServerError",
+    "ServiceUnavailable",
+    "Tag",
+    "Task",
+    "TaskAlreadyExists",
+    "TaskClient",
+    "TaskNotFound",
+    # lazy (see _LAZY)
+    "TaskPanel",
+    "TaskRun",
+    "TasknbError",
+    "TokenAuth",
+    "TransportError",
+    "Unauthorized",
+    "__version__",
+    "connect",
+    "draw_graph",
+    "resolve_connection",
+    "runs_df",
+    "tasks_df",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tasknb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

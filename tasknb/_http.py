@@ -1,0 +1,448 @@
+"""The one request loop under ``TaskClient``: retries, 202 polling, paging, error mapping.
+
+    >>> RetryPolicy().max_retries
+    4
+
+Rules (each a named constant below):
+
+* **Retries** use capped exponential backoff with full jitter
+  (``uniform(0, min(cap, base * 2**attempt))``); a ``Retry-After`` header (seconds or an
+  HTTP date) replaces the computed wait, capped at ``RETRY_AFTER_CAP``.
+* **What is retried.** A connection that could not be opened (``ConnectError``,
+  ``ConnectTimeout``, ``PoolTimeout``) never reached the server: always retried. ``429``
+  means the server refused the request without doing anything: always retried.
+  Read/write failures after sending, ``408``, ``503`` and ``504`` are retried only for
+  requests that are safe to repeat (``GET``, ``PUT`` create-or-alter, ``DELETE``).
+  A request that is not safe to repeat (``POST`` create, ``:execute``, ``:resume``,
+  ``:suspend``, ``:set-tags``, ``:unset-tags``) is never resent once it may have reached the
+  server: the error says so and how to check (``RequestMayHaveBeenApplied``).
+* **202 Accepted**: ``Location`` (``/api/v2/results/<handle>``) is polled with GET and
+  backoff until a final answer or ``result_timeout``; with ``wait=False`` the caller gets
+  the handle instead.
+* **Paging**: ``Link: <...>; rel="next"`` is followed; a ``Link`` with only
+  ``rel="last"`` and ``?page=N`` URLs (snowflake-core style) is walked page by page; a
+  ``{"result_handler": ..., "message": "Large result set..."}`` body fetches the pages from
+  the results endpoint.
+* **Errors** map to ``tasknb.errors`` with status, code, message and request id.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from .errors import (
+    ApiError,
+    InvalidResponse,
+    RequestMayHaveBeenApplied,
+    ResultTimeout,
+    TransportError,
+    error_for_status,
+)
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_PAGES",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_RESULT_TIMEOUT",
+    "DEFAULT_TIMEOUT",
+    "HttpSession",
+    "Pending",
+    "RetryPolicy",
+]
+
+logger = logging.getLogger("tasknb.http")
+
+DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to open a connection
+DEFAULT_READ_TIMEOUT = 60.0  # Snowflake answers 202 after ~45 s, so a read may take that long
+DEFAULT_WRITE_TIMEOUT = 30.0
+DEFAULT_POOL_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = httpx.Timeout(
+    DEFAULT_READ_TIMEOUT,
+    connect=DEFAULT_CONNECT_TIMEOUT,
+    write=DEFAULT_WRITE_TIMEOUT,
+    pool=DEFAULT_POOL_TIMEOUT,
+)
+DEFAULT_MAX_RETRIES = 4  # resends after the first attempt
+DEFAULT_BACKOFF_BASE = 0.5  # seconds; the first retry waits up to this long
+DEFAULT_BACKOFF_CAP = 8.0  # seconds; no single computed wait is longer
+RETRY_AFTER_CAP = 60.0  # seconds; a longer Retry-After is shortened to this
+DEFAULT_RESULT_TIMEOUT = 600.0  # seconds to wait for a 202 to finish (as snowflake-core)
+DEFAULT_POLL_INITIAL = 0.5  # seconds before the first poll of a 202
+DEFAULT_POLL_FACTOR = 1.5
+DEFAULT_POLL_CAP = 5.0  # seconds between polls at most
+DEFAULT_MAX_PAGES = 10_000  # a guard against a server that links pages in a circle
+
+RETRYABLE_STATUSES = frozenset({408, 429, 503, 504})
+ALWAYS_RETRYABLE_STATUSES = frozenset({429})  # refused before any work: safe for every request
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^",;]+)"?')
+_LARGE_RESULT = "large result set"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry.
+
+        >>> RetryPolicy(max_retries=0).max_retries
+        0
+
+    ``sleep`` and ``rng`` are injectable so tests run without waiting.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    retry_after_cap: float = RETRY_AFTER_CAP
+    poll_initial: float = DEFAULT_POLL_INITIAL
+    poll_factor: float = DEFAULT_POLL_FACTOR
+    poll_cap: float = DEFAULT_POLL_CAP
+    result_timeout: float = DEFAULT_RESULT_TIMEOUT
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter wait before retry number ``attempt`` (0-based)."""
+        return rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date).
+
+        >>> retry_after_seconds("3"), retry_after_seconds("soon")
+        (3.0, None)
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """``rel -> URL`` from a ``Link`` header.
+
+        >>> parse_link_header('</r/h?page=1>; rel="next", </r/h?page=3>; rel="last"')
+        {'next': '/r/h?page=1', 'last': '/r/h?page=3'}
+    """
+    if not value:
+        return {}
+    return {rel.strip().lower(): url.strip() for url, rel in _LINK.findall(value)}
+
+
+def _page_of(url: str) -> int | None:
+    for key, val in parse_qsl(urlsplit(url).query):
+        if key == "page" and val.isdigit():
+            return int(val)
+    return None
+
+
+def _with_page(url: str, page: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "page"] + [("page", str(page))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
+    rid = response.headers.get("X-Snowflake-Request-ID")
+    if not rid and isinstance(body, dict):
+        rid = body.get("request_id")
+    return str(rid) if rid else None
+
+
+@dataclass
+class Pending:
+    """A request the server accepted (``202``) and is still running.
+
+    ``location`` is the path to poll; ``handle`` the result handle.
+    """
+
+    location: str
+    handle: str | None
+    request_id: str | None
+    method: str
+    path: str
+
+
+class HttpSession:
+    """Sends requests for ``TaskClient``; one instance per client.
+
+        >>> HttpSession  # doctest: +ELLIPSIS
+        <class 'tasknb._http.HttpSession'>
+
+    ``error_hook(error, context)`` lets the client refine an ``ApiError`` (e.g. turn a
+    404 on a task path into ``TaskNotFound``) before it is raised.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.client = client
+        self.retry = retry
+        self.sleep = sleep
+        self.clock = clock
+        self.rng = rng or random.Random()
+
+    # -- one exchange, with retries -------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool,
+        describe: str,
+        check_hint: str | None = None,
+    ) -> httpx.Response:
+        """One request with retries; returns the first non-retryable response."""
+        content = None
+        headers = {}
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        request = self.client.build_request(
+            method, url, params=params, content=content, headers=headers
+        )
+        attempt = 0
+        while True:
+            started = self.clock()
+            try:
+                response = self.client.send(request)
+                response.read()
+            except _NOT_SENT as exc:
+                failure: Exception = exc
+                retry_ok = True
+                response = None
+            except httpx.TransportError as exc:
+                failure = exc
+                retry_ok = idempotent
+                response = None
+                if not idempotent:
+                    raise RequestMayHaveBeenApplied(
+                        f"{describe} failed after it was sent ({_exc_text(exc)}); it was not "
+                        "resent because it is not safe to repeat and may already have been "
+                        f"applied. {check_hint or 'Check the current state before retrying.'}"
+                    ) from exc
+            else:
+                elapsed = self.clock() - started
+                logger.debug(
+                    "%s %s -> %s in %.3fs (request %s, attempt %d)",
+                    request.method,
+                    request.url,
+                    response.status_code,
+                    elapsed,
+                    response.headers.get("X-Snowflake-Request-ID", "-"),
+                    attempt + 1,
+                )
+                status = response.status_code
+                if status not in RETRYABLE_STATUSES:
+                    return response
+                if not idempotent and status not in ALWAYS_RETRYABLE_STATUSES:
+                    return response  # mapped to an error by the caller, with a hint
+                retry_ok = True
+                failure = None
+            if not retry_ok or attempt >= self.retry.max_retries:
+                if response is not None:
+                    return response
+                assert failure is not None
+                raise TransportError(
+                    f"{describe} failed: {_exc_text(failure)}"
+                    + (f" (after {attempt + 1} attempts)" if attempt else "")
+                ) from failure
+            wait = self.retry.backoff(attempt, self.rng)
+            if response is not None:
+                after = retry_after_seconds(response.headers.get("Retry-After"))
+                if after is not None:
+                    wait = min(after, self.retry.retry_after_cap)
+                response.close()
+            logger.debug(
+                "retrying %s %s in %.2fs (%s)",
+                request.method,
+                request.url,
+                wait,
+                response.status_code if response is not None else _exc_text(failure),
+            )
+            self.sleep(wait)
+            attempt += 1
+
+    # -- decoding and errors --------------------------------------------------------------
+
+    @staticmethod
+    def decode(response: httpx.Response, describe: str) -> Any:
+        """The JSON body of a success answer (``None`` when empty)."""
+        data = response.content
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data)
+        except ValueError as exc:
+            rid = request_id_of(response)
+            raise InvalidResponse(
+                f"the answer to {describe} is not valid JSON ({exc}; {len(data)} bytes, "
+                f"HTTP {response.status_code}{', request ' + rid if rid else ''}): the body "
+                "was probably cut off; retry, and report the request id if it persists"
+            ) from None
+
+    @staticmethod
+    def api_error(
+        response: httpx.Response, *, method: str, path: str, hint: str | None = None
+    ) -> ApiError:
+        body: Any = None
+        try:
+            body = json.loads(response.content) if response.content.strip() else None
+        except ValueError:
+            body = None
+        code = message = None
+        if isinstance(body, dict):
+            code = body.get("error_code") or body.get("code")
+            message = body.get("message")
+        elif response.content.strip():
+            message = response.text.strip()[:300]
+        cls = error_for_status(response.status_code)
+        return cls(
+            response.status_code,
+            str(code) if code is not None else None,
+            message,
+            request_id_of(response, body),
+            method=method,
+            path=path,
+            hint=hint,
+            body=body,
+        )
+
+    # -- 202 and paging -------------------------------------------------------------------
+
+    def pending_of(self, response: httpx.Response, *, method: str, path: str) -> Pending:
+        location = response.headers.get("Location")
+        body: Any = None
+        try:
+            body = json.loads(response.content) if response.content.strip() else None
+        except ValueError:
+            body = None
+        handle = None
+        if isinstance(body, dict):
+            handle = body.get("result_handler") or body.get("resultHandler")
+        if not location and handle:
+            location = f"/api/v2/results/{handle}"
+        if not location:
+            raise InvalidResponse(
+                f"{method} {path} answered 202 Accepted without a Location header or result "
+                "handle, so its result cannot be fetched"
+            )
+        self._check_same_origin(location, method, path)
+        if handle is None:
+            handle = location.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or None
+        return Pending(location, handle, request_id_of(response, body), method, path)
+
+    def _check_same_origin(self, url: str, method: str, path: str) -> None:
+        target = httpx.URL(url)
+        if target.is_relative_url:
+            if not url.startswith("/"):
+                raise InvalidResponse(
+                    f"{method} {path}: the server sent a relative link {url!r} that does "
+                    "not start with '/'"
+                )
+            return
+        base = self.client.base_url
+        if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
+            raise InvalidResponse(
+                f"{method} {path}: the server pointed to another host ({target.host}); "
+                "refusing to send credentials there"
+            )
+
+    def poll(self, pending: Pending, *, timeout: float | None = None) -> httpx.Response:
+        """Poll a 202 until the final answer (any status but 202) or the deadline."""
+        budget = self.retry.result_timeout if timeout is None else timeout
+        deadline = self.clock() + budget
+        wait = self.retry.poll_initial
+        describe = f"GET {pending.location} (result of {pending.method} {pending.path})"
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise ResultTimeout(
+                    f"{pending.method} {pending.path} was accepted but had not finished after "
+                    f"{budget:g} s (result handle {pending.handle}); it keeps running on the "
+                    "server: wait on it again later or check with get_current_graphs()"
+                )
+            self.sleep(min(wait, remaining))
+            wait = min(wait * self.retry.poll_factor, self.retry.poll_cap)
+            response = self.send("GET", pending.location, idempotent=True, describe=describe)
+            if response.status_code != 202:
+                return response
+            nxt = self.pending_of(response, method=pending.method, path=pending.path)
+            pending.location = nxt.location
+
+    def poll_once(self, pending: Pending) -> httpx.Response:
+        describe = f"GET {pending.location} (result of {pending.method} {pending.path})"
+        return self.send("GET", pending.location, idempotent=True, describe=describe)
+
+    def next_pages(
+        self, first: httpx.Response, body: Any, *, describe: str
+    ) -> Iterator[tuple[httpx.Response, Any]]:
+        """Yield ``(response, decoded body)`` for every page after ``first``."""
+        response = first
+        current_url = str(first.request.url)
+        current_page = _page_of(current_url) or 0
+        seen = {current_url}
+        for _ in range(DEFAULT_MAX_PAGES):
+            links = parse_link_header(response.headers.get("Link"))
+            url = links.get("next")
+            if url is None and "last" in links:
+                last = _page_of(links["last"])
+                if last is not None and current_page < last:
+                    url = _with_page(links["last"], current_page + 1)
+            if url is None:
+                return
+            self._check_same_origin(url, "GET", describe)
+            absolute = str(self.client.base_url.join(url)) if url.startswith("/") else url
+            if absolute in seen:
+                return  # a server that links back to a page already read
+            seen.add(absolute)
+            response = self.send("GET", url, idempotent=True, describe=f"GET {url}")
+            if response.status_code != 200:
+                return_error = self.api_error(response, method="GET", path=url)
+                raise return_error
+            page = _page_of(url)
+            current_page = page if page is not None else current_page + 1
+            yield response, self.decode(response, f"GET {url}")
+
+
+def is_large_result_marker(body: Any) -> bool:
+    """Whether a body is the "Large result set, use the Link header" marker."""
+    return (
+        isinstance(body, dict)
+        and bool(body.get("result_handler") or body.get("resultHandler"))
+        and _LARGE_RESULT in str(body.get("message", "")).lower()
+    )
+
+
+def _exc_text(exc: BaseException | None) -> str:
+    if exc is None:
+        return "unknown failure"
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

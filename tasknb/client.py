@@ -1,0 +1,918 @@
+"""``TaskClient``: one method per operation of the Snowflake REST API v2 Task endpoints.
+
+    >>> client = TaskClient("http://127.0.0.1:8080", auth=None, database="DB", schema="S")
+    >>> client.path_for("nightly", "execute")
+    '/api/v2/databases/DB/schemas/S/tasks/NIGHTLY:execute'
+
+Methods (snake_case of the spec's ``operationId``): ``list_tasks``, ``create_task``,
+``fetch_task``, ``create_or_alter_task``, ``delete_task``, ``execute_task``,
+``resume_task``, ``suspend_task``, ``fetch_task_dependents``, ``get_current_graphs``,
+``get_complete_graphs``, ``get_tags``, ``set_tags``, ``unset_tags``. Each takes
+``database=``/``schema=`` to override the client's defaults, and every query parameter of
+the spec as a keyword argument (``None`` = not sent, so the server default applies).
+A name may be qualified (``"DB.S.NIGHTLY"``). Booleans go on the wire as ``true``/``false``.
+
+Graph runs: the hyphenated paths (``current-graphs``, ``complete-graphs``) are used; with
+``deprecated_graph_paths=None`` (the default) a 404 with an empty body or a 405 on them
+(an older deployment without the route) falls back once to the deprecated underscore paths
+(``current_graphs``, ``complete_graphs``) and the client remembers it. ``True`` always uses
+the underscore paths, ``False`` never does.
+
+The request loop (retries, ``Retry-After``, 202 polling, ``Link`` paging, error mapping,
+never resending a non-idempotent request) lives in ``tasknb._http``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+
+from ._http import (
+    DEFAULT_TIMEOUT,
+    HttpSession,
+    Pending,
+    RetryPolicy,
+    is_large_result_marker,
+)
+from ._version import __version__ as _version
+from .errors import (
+    ApiError,
+    InvalidResponse,
+    NotFound,
+    TaskAlreadyExists,
+    TasknbError,
+    TaskNotFound,
+)
+from .identifiers import display, normalize, path_segment, split_qualified
+from .models import Tag, Task, TaskRun
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AsyncResult", "RetryPolicy", "TaskClient", "connect"]
+
+API_PREFIX = "/api/v2"
+USER_AGENT = f"tasknb/{_version}"
+CREATE_MODES = {
+    "errorifexists": "errorIfExists",
+    "error_if_exists": "errorIfExists",
+    "orreplace": "orReplace",
+    "or_replace": "orReplace",
+    "ifnotexists": "ifNotExists",
+    "if_not_exists": "ifNotExists",
+}
+MIN_LIMIT, MAX_LIMIT = 1, 10_000  # showLimit and resultLimit range
+_CLIENT_OPTIONS = {
+    "timeout",
+    "transport",
+    "retry",
+    "sleep",
+    "rng",
+    "deprecated_graph_paths",
+    "headers",
+    "user_agent",
+}
+
+T = TypeVar("T")
+
+
+def _bool(value: bool | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise TypeError(f"expected True or False, got {value!r}")
+    return "true" if value else "false"
+
+
+def _limit(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_LIMIT <= value <= MAX_LIMIT:
+        raise ValueError(f"{name} must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {value!r}")
+    return value
+
+
+class AsyncResult:
+    """A request the server is still running (``execute_task(..., async_exec=True)``).
+
+        >>> AsyncResult.__name__
+        'AsyncResult'
+
+    ``wait(timeout=None)`` polls until the final answer and returns it (or raises its
+    error); ``done()`` polls once; ``handle`` is Snowflake's result handle.
+    """
+
+    def __init__(
+        self,
+        client: TaskClient,
+        pending: Pending | None,
+        parse: Callable[[Any], Any],
+        *,
+        result: Any = None,
+        describe: str = "",
+    ) -> None:
+        self._client = client
+        self._pending = pending
+        self._parse = parse
+        self._result = result
+        self._done = pending is None
+        self._describe = describe
+
+    @property
+    def handle(self) -> str | None:
+        return self._pending.handle if self._pending else None
+
+    @property
+    def location(self) -> str | None:
+        return self._pending.location if self._pending else None
+
+    def done(self) -> bool:
+        """Poll once; ``True`` when the final answer arrived (``result`` is then set)."""
+        if self._done:
+            return True
+        assert self._pending is not None
+        response = self._client._session.poll_once(self._pending)
+        if response.status_code == 202:
+            return False
+        self._finish(response)
+        return True
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """Block until the request finished and return its result (``timeout`` in s)."""
+        if not self._done:
+            assert self._pending is not None
+            response = self._client._session.poll(self._pending, timeout=timeout)
+            self._finish(response)
+        return self._result
+
+    @property
+    def result(self) -> Any:
+        if not self._done:
+            raise TasknbError("the request is still running: call wait() first")
+        return self._result
+
+    def _finish(self, response: httpx.Response) -> None:
+        assert self._pending is not None
+        p = self._pending
+        self._result = self._parse(self._client._final(response, p.method, p.path, None))
+        self._done = True
+
+    def __repr__(self) -> str:
+        state = "done" if self._done else "running"
+        return f"AsyncResult({self._describe}, handle={self.handle!r}, {state})"
+
+
+class TaskClient:
+    """A client of the Task endpoints of one Snowflake account (or the local server).
+
+        >>> with TaskClient("http://127.0.0.1:1", auth=None, database="db") as c:
+        ...     c.database
+        'DB'
+
+    ``base_url`` is the scheme and host (``https://<account>.snowflakecomputing.com``);
+    ``auth`` an ``httpx.Auth`` (see ``tasknb.auth``) or ``None``; ``database``/``schema``
+    the defaults for every call; ``role``/``warehouse`` are sent as ``X-Snowflake-Role`` /
+    ``X-Snowflake-Warehouse``. ``timeout`` (seconds or ``httpx.Timeout``), ``retry``
+    (``RetryPolicy``) and ``transport`` (any ``httpx.BaseTransport``) are injectable.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None,
+        database: str | None = None,
+        schema: str | None = None,
+        role: str | None = None,
+        warehouse: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        deprecated_graph_paths: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        url = httpx.URL(base_url)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise TasknbError(
+                f"base_url must look like https://<account>.snowflakecomputing.com or "
+                f"http://127.0.0.1:<port>, got {base_url!r}"
+            )
+        self.base_url = str(url).rstrip("/")
+        self.database = normalize(database, kind="database") if database else None
+        self.schema = normalize(schema, kind="schema") if schema else None
+        self.auth = auth
+        self.deprecated_graph_paths = deprecated_graph_paths
+        base_headers = {
+            "Accept": "application/json",
+            "User-Agent": user_agent or USER_AGENT,
+        }
+        if role:
+            base_headers["X-Snowflake-Role"] = role
+        if warehouse:
+            base_headers["X-Snowflake-Warehouse"] = warehouse
+        base_headers.update(headers or {})
+        if timeout is None or isinstance(timeout, httpx.Timeout):
+            http_timeout = timeout
+        else:
+            http_timeout = httpx.Timeout(timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            auth=auth,
+            headers=base_headers,
+            timeout=http_timeout,
+            transport=transport,
+            follow_redirects=False,
+            trust_env=transport is None,
+        )
+        self._session = HttpSession(self._http, retry=retry or RetryPolicy(), sleep=sleep, rng=rng)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"TaskClient(base_url={self.base_url!r}, database={self.database!r}, "
+            f"schema={self.schema!r}, auth={self.auth!r})"
+        )
+
+    # -- names and paths ------------------------------------------------------------------
+
+    def _target(
+        self, name: str | None, database: str | None, schema: str | None
+    ) -> tuple[str, str, str | None]:
+        """Resolve (database, schema, name) from a possibly qualified name and defaults."""
+        parts = split_qualified(name) if name is not None else []
+        given_db = normalize(database, kind="database") if database else None
+        given_schema = normalize(schema, kind="schema") if schema else None
+        task = parts[-1] if parts else None
+        if len(parts) == 3:
+            db, sch = parts[0], parts[1]
+        elif len(parts) == 2:
+            db, sch = given_db or self.database, parts[0]
+        else:
+            db, sch = given_db or self.database, given_schema or self.schema
+        if len(parts) >= 2 and ((given_schema and given_schema != sch) or (
+            len(parts) == 3 and given_db and given_db != db
+        )):
+            raise TasknbError(
+                f"{name!r} is qualified but database=/schema= name another place; pass one"
+            )
+        if not db or not sch:
+            missing = "database" if not db else "schema"
+            raise TasknbError(
+                f"no {missing} given: pass {missing}= to the call or the client "
+                "(or a qualified name DB.SCHEMA.TASK)"
+            )
+        return db, sch, task
+
+    def path_for(
+        self,
+        name: str | None = None,
+        verb: str | None = None,
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+        sub: str | None = None,
+    ) -> str:
+        """The URL path of a task operation (names validated, folded and percent-encoded)."""
+        db, sch, task = self._target(name, database, schema)
+        path = f"{API_PREFIX}/databases/{path_segment(db)}/schemas/{path_segment(sch)}/tasks"
+        if task is not None:
+            path += "/" + path_segment(task)
+        if sub:
+            path += "/" + sub
+        if verb:
+            path += ":" + verb
+        return path
+
+    # -- the request core ----------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool,
+        subject: str | None = None,
+        check_hint: str | None = None,
+        wait: bool = True,
+    ) -> Any:
+        """Send, follow 202 (unless ``wait`` is false), map errors; return the JSON body."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        describe = f"{method} {path}"
+        response = self._session.send(
+            method,
+            path,
+            params=query or None,
+            json_body=json_body,
+            idempotent=idempotent,
+            describe=describe,
+            check_hint=check_hint,
+        )
+        if response.status_code == 202:
+            pending = self._session.pending_of(response, method=method, path=path)
+            if not wait:
+                return pending
+            response = self._session.poll(pending)
+        return self._final(response, method, path, subject, idempotent=idempotent)
+
+    def _final(
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        subject: str | None,
+        *,
+        idempotent: bool = True,
+    ) -> Any:
+        if response.status_code >= 400:
+            raise self._error(response, method, path, subject, idempotent=idempotent)
+        if response.status_code == 202:
+            raise InvalidResponse(f"{method} {path}: still running after polling")
+        return self._session.decode(response, f"{method} {path}")
+
+    def _error(
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        subject: str | None,
+        *,
+        idempotent: bool,
+    ) -> ApiError:
+        status = response.status_code
+        hint = None
+        if status in (408, 503, 504) and not idempotent:
+            hint = (
+                "not retried automatically because this request is not safe to repeat; "
+                "check the task's state and runs before sending it again"
+            )
+        elif status == 401:
+            hint = "check the token or key of this connection (it may have expired)"
+        elif status == 403:
+            hint = "check the role (role=/X-Snowflake-Role) and its privileges on the task"
+        error = self._session.api_error(response, method=method, path=path, hint=hint)
+        if subject and status == 404 and not _names_container(error.message):
+            error = _recast(error, TaskNotFound)
+            if error.message == NotFound.default_message:
+                error.message = f"task {subject} does not exist or is not authorized"
+        elif subject and status == 409 and method == "POST" and path.endswith("/tasks"):
+            error = _recast(error, TaskAlreadyExists)
+            error.hint = error.hint or 'pass create_mode="orReplace" or "ifNotExists"'
+        return error
+
+    def _subject(self, name: str | None, database: str | None, schema: str | None) -> str:
+        db, sch, task = self._target(name, database, schema)
+        return display(db, sch, task)
+
+    def _list(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        subject: str | None,
+        parse: Callable[[dict[str, Any]], T],
+    ) -> Iterator[T]:
+        query = {k: v for k, v in params.items() if v is not None}
+        describe = f"GET {path}"
+        response = self._session.send(
+            "GET", path, params=query or None, idempotent=True, describe=describe
+        )
+        if response.status_code == 202:
+            response = self._session.poll(
+                self._session.pending_of(response, method="GET", path=path)
+            )
+        body = self._final(response, "GET", path, subject)
+        if is_large_result_marker(body):
+            handler = body.get("result_handler") or body.get("resultHandler")
+            url = f"{API_PREFIX}/results/{handler}"
+            response = self._session.send("GET", url, idempotent=True, describe=f"GET {url}")
+            body = self._final(response, "GET", url, subject)
+        yield from _rows(body, describe, parse)
+        for _page, page_body in self._session.next_pages(response, body, describe=describe):
+            yield from _rows(page_body, describe, parse)
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def iter_tasks(
+        self,
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+        root_only: bool | None = None,
+        like: str | None = None,
+        starts_with: str | None = None,
+        show_limit: int | None = None,
+        from_name: str | None = None,
+    ) -> Iterator[Task]:
+        """Yield the tasks of a schema page by page (``listTasks``, lazily)."""
+        path = self.path_for(database=database, schema=schema)
+        params = {
+            "rootOnly": _bool(root_only),
+            "like": like,
+            "startsWith": starts_with,
+            "showLimit": _limit("show_limit", show_limit),
+            "fromName": from_name,
+        }
+        return self._list(path, params, None, Task.from_api)
+
+    def list_tasks(
+        self,
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+        root_only: bool | None = None,
+        like: str | None = None,
+        starts_with: str | None = None,
+        show_limit: int | None = None,
+        from_name: str | None = None,
+    ) -> list[Task]:
+        """All tasks of a schema (``GET .../tasks``; every page).
+
+            >>> TaskClient.list_tasks.__name__
+            'list_tasks'
+
+        ``like`` is case-insensitive with ``%``/``_``; ``starts_with`` and ``from_name`` are
+        case-sensitive; ``show_limit`` is 1..10000; ``root_only`` keeps tasks without
+        predecessors.
+        """
+        return list(
+            self.iter_tasks(
+                database=database,
+                schema=schema,
+                root_only=root_only,
+                like=like,
+                starts_with=starts_with,
+                show_limit=show_limit,
+                from_name=from_name,
+            )
+        )
+
+    def create_task(
+        self,
+        task: Task | Mapping[str, Any],
+        *,
+        create_mode: str | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> str:
+        """Create a task (``POST .../tasks``); returns the server's status text.
+
+            >>> TaskClient.create_task.__name__
+            'create_task'
+
+        ``create_mode``: ``"errorIfExists"`` (server default), ``"orReplace"`` or
+        ``"ifNotExists"`` (snake_case spellings accepted). Never resent after it may have
+        reached the server.
+        """
+        body = _task_body(task)
+        mode = None
+        if create_mode is not None:
+            mode = CREATE_MODES.get(str(create_mode).replace("-", "_").lower())
+            if mode is None:
+                raise ValueError(
+                    f"create_mode must be errorIfExists, orReplace or ifNotExists, "
+                    f"got {create_mode!r}"
+                )
+        path = self.path_for(database=database, schema=schema)
+        subject = self._subject(body["name"], database, schema)
+        return _status(
+            self._call(
+                "POST",
+                path,
+                params={"createMode": mode},
+                json_body=body,
+                idempotent=False,
+                subject=subject,
+                check_hint=f"Check with fetch_task({body['name']!r}) whether it exists.",
+            )
+        )
+
+    def fetch_task(
+        self, name: str, *, database: str | None = None, schema: str | None = None
+    ) -> Task:
+        """One task (``GET .../tasks/{name}``).
+
+            >>> TaskClient.fetch_task.__name__
+            'fetch_task'
+        """
+        path = self.path_for(name, database=database, schema=schema)
+        body = self._call(
+            "GET", path, idempotent=True, subject=self._subject(name, database, schema)
+        )
+        if not isinstance(body, dict):
+            raise InvalidResponse(f"GET {path}: expected a task object, got {_kind(body)}")
+        return Task.from_api(body)
+
+    def create_or_alter_task(
+        self,
+        task: Task | Mapping[str, Any],
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> str:
+        """Create the task or replace its whole definition (``PUT .../tasks/{name}``).
+
+            >>> TaskClient.create_or_alter_task.__name__
+            'create_or_alter_task'
+
+        Properties left out are reset to their defaults (full replacement); the state is
+        not changed. Safe to repeat, so it is retried like a read.
+        """
+        body = _task_body(task)
+        path = self.path_for(body["name"], database=database, schema=schema)
+        return _status(
+            self._call(
+                "PUT",
+                path,
+                json_body=body,
+                idempotent=True,
+                subject=self._subject(body["name"], database, schema),
+            )
+        )
+
+    def delete_task(
+        self,
+        name: str,
+        *,
+        if_exists: bool | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> str:
+        """Drop a task (``DELETE .../tasks/{name}``); ``if_exists=True`` ignores a missing one.
+
+            >>> TaskClient.delete_task.__name__
+            'delete_task'
+        """
+        path = self.path_for(name, database=database, schema=schema)
+        return _status(
+            self._call(
+                "DELETE",
+                path,
+                params={"ifExists": _bool(if_exists)},
+                idempotent=True,
+                subject=self._subject(name, database, schema),
+            )
+        )
+
+    def execute_task(
+        self,
+        name: str,
+        *,
+        retry_last: bool | None = None,
+        async_exec: bool = False,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> Any:
+        """Start one run of a task's graph now (``POST .../tasks/{name}:execute``).
+
+            >>> TaskClient.execute_task.__name__
+            'execute_task'
+
+        ``retry_last=True`` retries the last failed graph run from its failed tasks.
+        Returns the status text; with ``async_exec=True`` returns an ``AsyncResult`` to
+        ``wait()`` on. Never resent after it may have reached the server (a resend could
+        start a second graph run).
+        """
+        path = self.path_for(name, "execute", database=database, schema=schema)
+        subject = self._subject(name, database, schema)
+        result = self._call(
+            "POST",
+            path,
+            params={"retryLast": _bool(retry_last), "asyncExec": _bool(async_exec or None)},
+            idempotent=False,
+            subject=subject,
+            check_hint=(
+                f"Check with get_current_graphs({name!r}) (or `tasknb runs {name}`) whether "
+                "a run started before executing again."
+            ),
+            wait=not async_exec,
+        )
+        if not async_exec:
+            return _status(result)
+        if isinstance(result, Pending):
+            return AsyncResult(self, result, _status, describe=f"execute {subject}")
+        return AsyncResult(self, None, _status, result=_status(result), describe=f"execute {subject}")
+
+    def _action(self, verb: str, name: str, database: str | None, schema: str | None) -> str:
+        path = self.path_for(name, verb, database=database, schema=schema)
+        return _status(
+            self._call(
+                "POST",
+                path,
+                idempotent=False,
+                subject=self._subject(name, database, schema),
+                check_hint=f"Check the task's state with fetch_task({name!r}).",
+            )
+        )
+
+    def resume_task(
+        self, name: str, *, database: str | None = None, schema: str | None = None
+    ) -> str:
+        """Resume a task (``POST .../tasks/{name}:resume``); returns the status text.
+
+            >>> TaskClient.resume_task.__name__
+            'resume_task'
+        """
+        return self._action("resume", name, database, schema)
+
+    def suspend_task(
+        self, name: str, *, database: str | None = None, schema: str | None = None
+    ) -> str:
+        """Suspend a task (``POST .../tasks/{name}:suspend``); returns the status text.
+
+            >>> TaskClient.suspend_task.__name__
+            'suspend_task'
+        """
+        return self._action("suspend", name, database, schema)
+
+    def fetch_task_dependents(
+        self,
+        name: str,
+        *,
+        recursive: bool | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> list[Task]:
+        """The task and the tasks after it (``GET .../tasks/{name}/dependents``).
+
+            >>> TaskClient.fetch_task_dependents.__name__
+            'fetch_task_dependents'
+
+        ``recursive=False`` keeps only direct children (the server default is recursive).
+        """
+        path = self.path_for(name, database=database, schema=schema, sub="dependents")
+        subject = self._subject(name, database, schema)
+        return list(self._list(path, {"recursive": _bool(recursive)}, subject, Task.from_api))
+
+    # -- graph runs -----------------------------------------------------------------------
+
+    def _graphs(
+        self,
+        kind: str,
+        name: str,
+        params: dict[str, Any],
+        database: str | None,
+        schema: str | None,
+    ) -> list[TaskRun]:
+        subject = self._subject(name, database, schema)
+        modern, legacy = f"{kind}-graphs", f"{kind}_graphs"
+        use_legacy = self.deprecated_graph_paths is True
+        path = self.path_for(
+            name, database=database, schema=schema, sub=legacy if use_legacy else modern
+        )
+        try:
+            return list(self._list(path, params, subject, TaskRun.from_api))
+        except ApiError as exc:
+            route_missing = exc.status == 405 or (exc.status == 404 and exc.body is None)
+            if use_legacy or self.deprecated_graph_paths is False or not route_missing:
+                raise
+        self.deprecated_graph_paths = True
+        path = self.path_for(name, database=database, schema=schema, sub=legacy)
+        return list(self._list(path, params, subject, TaskRun.from_api))
+
+    def get_current_graphs(
+        self,
+        name: str,
+        *,
+        result_limit: int | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> list[TaskRun]:
+        """Graph runs executing now or scheduled in the next 8 days (``current-graphs``).
+
+            >>> TaskClient.get_current_graphs.__name__
+            'get_current_graphs'
+        """
+        params = {"resultLimit": _limit("result_limit", result_limit)}
+        return self._graphs("current", name, params, database, schema)
+
+    def get_complete_graphs(
+        self,
+        name: str,
+        *,
+        result_limit: int | None = None,
+        error_only: bool | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> list[TaskRun]:
+        """Finished graph runs of a root task (``complete-graphs``).
+
+            >>> TaskClient.get_complete_graphs.__name__
+            'get_complete_graphs'
+
+        ``error_only=True`` keeps failed and cancelled runs (the server default is false;
+        note that snowflake-core sends true by default).
+        """
+        params = {
+            "resultLimit": _limit("result_limit", result_limit),
+            "errorOnly": _bool(error_only),
+        }
+        return self._graphs("complete", name, params, database, schema)
+
+    # -- tags -----------------------------------------------------------------------------
+
+    def get_tags(
+        self,
+        name: str,
+        *,
+        with_lineage: bool | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> list[Tag]:
+        """Tags on a task (``GET .../tasks/{name}:get-tags``).
+
+            >>> TaskClient.get_tags.__name__
+            'get_tags'
+        """
+        path = self.path_for(name, "get-tags", database=database, schema=schema)
+        subject = self._subject(name, database, schema)
+        return list(self._list(path, {"withLineage": _bool(with_lineage)}, subject, Tag.from_api))
+
+    def _tags(
+        self,
+        verb: str,
+        name: str,
+        tags: Iterable[Tag | Mapping[str, Any]],
+        if_exists: bool | None,
+        database: str | None,
+        schema: str | None,
+        with_value: bool,
+    ) -> str:
+        body = [_tag_body(tag, with_value=with_value) for tag in tags]
+        if not body:
+            raise ValueError("no tags given")
+        path = self.path_for(name, verb, database=database, schema=schema)
+        return _status(
+            self._call(
+                "POST",
+                path,
+                params={"ifExists": _bool(if_exists)},
+                json_body=body,
+                idempotent=False,
+                subject=self._subject(name, database, schema),
+                check_hint=f"Check with get_tags({name!r}).",
+            )
+        )
+
+    def set_tags(
+        self,
+        name: str,
+        tags: Iterable[Tag | Mapping[str, Any]],
+        *,
+        if_exists: bool | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> str:
+        """Set tag values on a task (``POST .../tasks/{name}:set-tags``).
+
+            >>> TaskClient.set_tags.__name__
+            'set_tags'
+        """
+        return self._tags("set-tags", name, tags, if_exists, database, schema, True)
+
+    def unset_tags(
+        self,
+        name: str,
+        tags: Iterable[Tag | Mapping[str, Any]],
+        *,
+        if_exists: bool | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> str:
+        """Remove tags from a task (``POST .../tasks/{name}:unset-tags``).
+
+            >>> TaskClient.unset_tags.__name__
+            'unset_tags'
+        """
+        return self._tags("unset-tags", name, tags, if_exists, database, schema, False)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _names_container(message: str) -> bool:
+    text = message.lower()
+    return text.startswith(("database ", "schema ")) or "database '" in text or "schema '" in text
+
+
+def _recast(error: ApiError, cls: type[ApiError]) -> ApiError:
+    new = cls(
+        error.status,
+        error.code,
+        error.message,
+        error.request_id,
+        method=error.method,
+        path=error.path,
+        hint=error.hint,
+        body=error.body,
+    )
+    return new
+
+
+def _kind(body: Any) -> str:
+    return "nothing" if body is None else type(body).__name__
+
+
+def _status(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("status"), str):
+        return body["status"]
+    if body is None:
+        return ""
+    raise InvalidResponse(f"expected a status object like {{'status': '...'}}, got {_kind(body)}")
+
+
+def _rows(body: Any, describe: str, parse: Callable[[dict[str, Any]], T]) -> Iterator[T]:
+    if body is None:
+        return
+    if not isinstance(body, list):
+        raise InvalidResponse(f"{describe}: expected a JSON array, got {_kind(body)}")
+    try:
+        for row in body:
+            yield parse(row)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise InvalidResponse(f"{describe}: a row could not be read: {exc}") from exc
+
+
+def _task_body(task: Task | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(task, Task):
+        body = task.to_api()
+    elif isinstance(task, Mapping):
+        body = dict(task)
+    else:
+        raise TypeError(f"expected a Task or a mapping, got {type(task).__name__}")
+    if not body.get("name"):
+        raise ValueError("a task needs a name")
+    if not body.get("definition"):
+        raise ValueError(f"task {body['name']!r} needs a definition (the SQL it runs)")
+    body["name"] = normalize(body["name"])
+    return body
+
+
+def _tag_body(tag: Tag | Mapping[str, Any], *, with_value: bool) -> dict[str, Any]:
+    if isinstance(tag, Mapping):
+        tag = Tag.from_api(tag)
+    if not isinstance(tag, Tag):
+        raise TypeError(f"expected a Tag or a mapping, got {type(tag).__name__}")
+    body = tag.to_api(with_value=with_value)
+    for key in ("tag_database", "tag_schema", "tag_name"):
+        if key in body:
+            body[key] = normalize(body[key], kind=key.replace("_", " "))
+    if with_value and body.get("tag_value") is None:
+        raise ValueError(f"tag {tag.tag_name!r} needs a value to be set")
+    return body
+
+
+def connect(
+    connection: str | None = None,
+    *,
+    database: str | None = None,
+    schema: str | None = None,
+    **overrides: Any,
+) -> TaskClient:
+    """A ``TaskClient`` for a connection of ``connections.toml`` (like the ``snow`` CLI).
+
+        >>> client = connect(base_url="http://127.0.0.1:8080", token="local-token",
+        ...                  database="demo", schema="public")
+        >>> client.database, client.auth
+        ('DEMO', PatAuth(token=***))
+
+    ``connection`` names a connection (default: as the Snowflake CLI picks it). Overrides
+    are connection keys (``base_url``, ``token``, ``authenticator``, ``account``, ``user``,
+    ``private_key_file``, ``private_key_passphrase``, ``role``, ``warehouse``, ``host``, ...)
+    or client options (``timeout``, ``transport``, ``retry``, ``deprecated_graph_paths``).
+    With ``base_url``/``account``/``host`` and no ``connection`` the files are not read.
+    """
+    from .config import build_auth, resolve_connection
+
+    client_options = {k: overrides.pop(k) for k in list(overrides) if k in _CLIENT_OPTIONS}
+    auth = overrides.pop("auth", None)
+    conn = resolve_connection(connection, overrides=overrides)
+    if auth is None:
+        auth = build_auth(conn)
+    assert conn.base_url is not None
+    return TaskClient(
+        conn.base_url,
+        auth=auth,
+        database=database or conn.database,
+        schema=schema or conn.schema,
+        role=conn.get("role"),
+        warehouse=conn.get("warehouse"),
+        **client_options,
+    )
