@@ -17,19 +17,26 @@ setup_python() {
 }
 
 setup_browser() {
-    # The browser test drives Debian's chromium (never a browser download).
-    if command -v chromium >/dev/null 2>&1; then
+    # The browser test drives Debian's chromium through Playwright (never `playwright install`,
+    # never a browser download). Idempotent: nothing to do when chromium is already there.
+    if [ -n "${TASKNB_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1; then
         return
     fi
-    if command -v apt-get >/dev/null 2>&1; then
-        local sudo=""
-        [ "$(id -u)" -ne 0 ] && sudo="sudo"
-        $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-    else
-        echo "chromium is missing and apt-get is not available: install Chromium to run the browser test" >&2
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "chromium is missing and apt-get is not available: install Chromium," \
+             "or set TASKNB_CHROMIUM=/path/to/chromium, to run the browser test" >&2
         exit 1
     fi
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    echo "installing Debian's chromium for the browser test (apt-get)..." >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # fonts-dejavu-core: readable screenshots on images that ship no fonts at all
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        chromium fonts-dejavu-core >/dev/null
+    chromium --version >&2
 }
 
 case "${1:-}" in
