@@ -1,0 +1,358 @@
+"""Graph runs: dependency order, parallel branches, WHEN, return values, timeouts, finalizer.
+
+    >>> runner = Runner(store, engine_getter, clock, on_complete=service.graph_run_finished)
+    >>> [run] = runner.start([plan]); run.wait(5.0)   # doctest: +SKIP
+    True
+
+A graph run is event-driven: nothing waits in a thread of its own. The root goes to a bounded
+thread pool; each finished task releases the children whose predecessors are all done, and when
+nothing is running or waiting the finalizer runs, then the run is closed. Every task run is
+recorded (``task_runs``) when it starts and when it ends; the graph run (``graph_runs``) when it
+starts and when it ends. Children that are suspended are passed over as though they succeeded
+(no record); a task whose WHEN is false is SKIPPED and its descendants do not run; a failure
+blocks the failed task's descendants and the graph run ends FAILED.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from tasknb.local import rules
+from tasknb.local.bodies import to_db
+from tasknb.local.store import Store
+
+DEFAULT_MAX_WORKERS = 4
+INTERNAL_ERROR_CODE = 100000  # local: the engine failed in a way it did not classify
+TIMEOUT_ERROR_CODE = 630  # Snowflake's "Statement reached its statement or warehouse timeout"
+
+# Task-level states that let descendants run.
+_PASSING = ("SUCCEEDED", "PASSED")
+
+log = logging.getLogger("tasknb.local")
+
+
+@dataclass
+class RunPlan:
+    """Everything a graph run needs, fixed when it starts (the graph's version)."""
+
+    database: str
+    schema: str
+    root: str
+    root_id: str
+    tasks: dict[str, dict[str, Any]]
+    finalizer: str | None
+    scheduled_time: datetime
+    scheduled_from: str
+    attempt: int
+    group_id: str
+    graph_version: int
+    run_id: int
+    config: dict[str, Any] | None
+    fingerprint: str
+    next_scheduled_time: datetime | None
+    carried: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(database, schema, root) of the graph."""
+        return (self.database, self.schema, self.root)
+
+
+class GraphRun:
+    """One running graph: task states, return values, and a completion event."""
+
+    def __init__(self, plan: RunPlan, pk: int, clock_now: Callable[[], datetime],
+                 manual: bool) -> None:
+        self.plan = plan
+        self.pk = pk
+        self.lock = threading.Lock()
+        self.status: dict[str, str] = {}
+        self.return_values: dict[str, str | None] = {}
+        self.running: set[str] = set()
+        self.first_error: tuple[str, int, str] | None = None
+        self.done = threading.Event()
+        self.finalizer_started = False
+        self.final_state: str | None = None
+        self.result_row: dict[str, Any] | None = None
+        self._mono0 = time.monotonic()
+        self._base = clock_now()
+        self._clock_now = clock_now
+        self._manual = manual
+        root = plan.tasks[plan.root]
+        timeout = root.get("user_task_timeout_ms")
+        timeout = rules.DEFAULT_TASK_TIMEOUT_MS if timeout is None else timeout
+        self.deadline = self._mono0 + (timeout or rules.MAX_TASK_TIMEOUT_MS) / 1000.0
+        members = [m for m in plan.tasks if m != plan.finalizer]
+        self.children = rules.children_index({m: plan.tasks[m] for m in members})
+
+    def now(self) -> datetime:
+        """Run time: the real clock, or the manual clock plus the run's real elapsed time."""
+        if self._manual:
+            return self._base + timedelta(seconds=time.monotonic() - self._mono0)
+        return self._clock_now()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the graph run has finished."""
+        return self.done.wait(timeout)
+
+    @property
+    def root_running(self) -> bool:
+        """Whether the root task itself is still executing (ALLOW_CHILD_OVERLAP)."""
+        return self.plan.root in self.running
+
+
+class Runner:
+    """Executes graph runs on a bounded pool; see the module docstring."""
+
+    def __init__(self, store: Store, engine: Callable[[], Any], clock_now: Callable[[], datetime],
+                 *, manual: bool, on_complete: Callable[[GraphRun], None],
+                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        self.store = store
+        self._engine = engine
+        self._clock_now = clock_now
+        self._manual = manual
+        self._on_complete = on_complete
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tasknb-run")
+        self._lock = threading.Lock()
+        self.active: dict[int, GraphRun] = {}
+        self._closed = False
+
+    # --- public --------------------------------------------------------------------------------
+    def start(self, plans: list[RunPlan]) -> list[GraphRun]:
+        """Record and start graph runs (one commit for all of them)."""
+        if not plans:
+            return []
+        rows = []
+        for plan in plans:
+            rows.append({
+                "database": plan.database, "schema": plan.schema, "root_name": plan.root,
+                "root_id": plan.root_id, "run_id": plan.run_id,
+                "graph_version": plan.graph_version, "state": "EXECUTING",
+                "scheduled_time": to_db(plan.scheduled_time),
+                "query_start_time": to_db(plan.scheduled_time),
+                "next_scheduled_time": to_db(plan.next_scheduled_time or plan.scheduled_time),
+                "scheduled_from": plan.scheduled_from, "attempt": plan.attempt,
+                "group_id": plan.group_id, "config": plan.config, "fingerprint": plan.fingerprint,
+            })
+        pks = self.store.insert_graph_runs(rows)
+        runs = []
+        for plan, pk in zip(plans, pks):
+            run = GraphRun(plan, pk, self._clock_now, self._manual)
+            with self._lock:
+                self.active[pk] = run
+            runs.append(run)
+        for run in runs:
+            self._begin(run)
+        return runs
+
+    def active_for(self, key: tuple[str, str, str]) -> list[GraphRun]:
+        """The graph runs of a root that have not finished."""
+        with self._lock:
+            return [r for r in self.active.values() if r.plan.key == key]
+
+    def all_active(self) -> list[GraphRun]:
+        """Every graph run that has not finished."""
+        with self._lock:
+            return list(self.active.values())
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop taking work; optionally wait for running task statements."""
+        self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    # --- scheduling inside a run ---------------------------------------------------------------
+    def _begin(self, run: GraphRun) -> None:
+        plan = run.plan
+        to_submit: list[str] = []
+        with run.lock:
+            if plan.carried:
+                for name, (state, value) in plan.carried.items():
+                    if name in plan.tasks and state in ("SUCCEEDED", "SKIPPED", "PASSED"):
+                        run.status[name] = state
+                        run.return_values[name] = value
+                rerun = [n for n, (s, _) in plan.carried.items()
+                         if n in plan.tasks and s in ("FAILED", "CANCELLED")
+                         and n != plan.finalizer]
+                for name in sorted(rerun):
+                    run.running.add(name)
+                    to_submit.append(name)
+                if not to_submit:
+                    to_submit.extend(self._release_all(run))
+            else:
+                run.running.add(plan.root)
+                to_submit.append(plan.root)
+        self._submit(run, to_submit)
+        if not to_submit:
+            self._maybe_finish(run)
+
+    def _release_all(self, run: GraphRun) -> list[str]:
+        ready: list[str] = []
+        for name in list(run.status):
+            ready.extend(self._release_children(run, name))
+        return ready
+
+    def _submit(self, run: GraphRun, names: list[str]) -> None:
+        for name in names:
+            ready_at = run.now()
+            try:
+                self._pool.submit(self._execute, run, name, ready_at)
+            except RuntimeError:  # pool shut down: the server is stopping
+                self._task_done(run, name, "CANCELLED", None, 0,
+                                "The local server stopped before this task could run.")
+
+    def _release_children(self, run: GraphRun, name: str) -> list[str]:
+        """After ``name`` got a final status: children now runnable (caller holds run.lock)."""
+        plan = run.plan
+        ready: list[str] = []
+        stack = list(run.children.get(name, ()))
+        while stack:
+            child = stack.pop(0)
+            if child in run.status or child in run.running:
+                continue
+            preds = [p for p in plan.tasks[child].get("predecessors") or () if p in plan.tasks]
+            if any(p not in run.status for p in preds):
+                continue
+            if all(run.status[p] in _PASSING for p in preds):
+                if plan.tasks[child].get("state") != "started":
+                    run.status[child] = "PASSED"  # suspended child: as though it succeeded
+                    stack.extend(run.children.get(child, ()))
+                else:
+                    run.running.add(child)
+                    ready.append(child)
+            else:
+                run.status[child] = "NOT_RUN"
+                stack.extend(run.children.get(child, ()))
+        return ready
+
+    def _execute(self, run: GraphRun, name: str, ready_at: datetime) -> None:
+        from tasknb.local.engine import TaskContext, TaskSqlError
+
+        plan = run.plan
+        rec = plan.tasks[name]
+        start = run.now()
+        row = {
+            "graph_run_id": run.pk, "database": plan.database, "schema": plan.schema,
+            "name": name, "root_name": plan.root, "state": "EXECUTING",
+            "scheduled_time": to_db(plan.scheduled_time if name == plan.root else ready_at),
+            "query_start_time": to_db(start), "attempt": plan.attempt, "run_id": plan.run_id,
+            "graph_version": plan.graph_version, "scheduled_from": plan.scheduled_from,
+            "group_id": plan.group_id, "query_text": rec["definition"],
+            "condition_text": rec.get("condition"),
+        }
+        try:
+            task_pk = self.store.insert_task_run(row)
+        except Exception:  # noqa: BLE001 - store closed while stopping
+            self._task_done(run, name, "CANCELLED", None, 0,
+                            "The local server stopped before this task could run.")
+            return
+        preds = [p for p in rec.get("predecessors") or ()]
+        own_timeout = rec.get("user_task_timeout_ms") if name != plan.root else None
+        if own_timeout is not None:
+            timeout_ms = own_timeout or rules.MAX_TASK_TIMEOUT_MS
+        else:
+            timeout_ms = max(1, int((run.deadline - time.monotonic()) * 1000))
+        ctx = TaskContext(
+            database=plan.database, schema=plan.schema, task_name=name,
+            root_task_name=plan.root, graph_config=plan.config,
+            predecessor_return_values={p: run.return_values.get(p) for p in preds},
+            session_parameters=dict(rec.get("session_parameters") or {}),
+            timeout_ms=timeout_ms,
+        )
+        state, code, message, value = "SUCCEEDED", None, None, None
+        try:
+            engine = self._engine()
+            condition = rec.get("condition")
+            if condition and name != plan.finalizer and not engine.condition_holds(condition, ctx):
+                state = "SKIPPED"
+            else:
+                engine.run(rec["definition"], ctx)
+                value = ctx.return_value
+        except TaskSqlError as exc:
+            state, code, message = "FAILED", int(exc.code), str(exc.message)
+        except Exception as exc:  # noqa: BLE001 - never let a task crash the server
+            state, code = "FAILED", INTERNAL_ERROR_CODE
+            message = (f"The local SQL engine failed while running this task: "
+                       f"{type(exc).__name__}: {exc}")
+        end = run.now()
+        try:
+            self.store.update_task_run(task_pk, state=state, completed_time=to_db(end),
+                                       error_code=code, error_message=message,
+                                       return_value=value)
+        except Exception:
+            log.debug("ignored error", exc_info=True)
+        self._task_done(run, name, state, value, code, message)
+
+    def _task_done(self, run: GraphRun, name: str, state: str, value: str | None,
+                   code: int | None, message: str | None) -> None:
+        with run.lock:
+            run.running.discard(name)
+            run.status[name] = state
+            run.return_values[name] = value
+            if state in ("FAILED", "CANCELLED") and run.first_error is None:
+                run.first_error = (name, int(code or 0), message or "")
+            ready = [] if name == run.plan.finalizer else self._release_children(run, name)
+        self._submit(run, ready)
+        self._maybe_finish(run)
+
+    def _maybe_finish(self, run: GraphRun) -> None:
+        plan = run.plan
+        with run.lock:
+            if run.running or run.final_state is not None:
+                return
+            fin = plan.finalizer
+            if fin and not run.finalizer_started:
+                run.finalizer_started = True
+                root_state = run.status.get(plan.root)
+                if root_state != "SKIPPED" and plan.tasks[fin].get("state") == "started":
+                    run.running.add(fin)
+                    submit_finalizer = True
+                else:
+                    submit_finalizer = False
+            else:
+                submit_finalizer = False
+            if not submit_finalizer:
+                run.final_state = self._outcome(run)
+        if submit_finalizer:
+            self._submit(run, [fin])  # type: ignore[list-item]
+            return
+        self._finish(run)
+
+    @staticmethod
+    def _outcome(run: GraphRun) -> str:
+        states = set(run.status.values())
+        if run.status.get(run.plan.root) == "SKIPPED":
+            return "SKIPPED"
+        if "FAILED" in states:
+            return "FAILED"
+        if "CANCELLED" in states:
+            return "CANCELLED"
+        return "SUCCEEDED"
+
+    def _finish(self, run: GraphRun) -> None:
+        end = run.now()
+        error = run.first_error
+        task_states = {n: [s, run.return_values.get(n)] for n, s in run.status.items()}
+        fields: dict[str, Any] = {
+            "state": run.final_state, "completed_time": to_db(end),
+            "task_states": task_states,
+        }
+        if error:
+            fields.update(first_error_task_name=error[0], first_error_code=error[1],
+                          first_error_message=error[2])
+        try:
+            self.store.update_graph_run(run.pk, **fields)
+        except Exception:
+            log.debug("ignored error", exc_info=True)
+        with self._lock:
+            self.active.pop(run.pk, None)
+        try:
+            self._on_complete(run)
+        finally:
+            run.done.set()

@@ -1,0 +1,862 @@
+"""The local Task service: every operation of the server as a plain Python call.
+
+    >>> svc = Service(data_dir, clock=ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc)))
+    >>> svc.create_database({"name": "demo"}); svc.create_schema("demo", {"name": "elt"})
+    >>> svc.create_task("demo", "elt", {"name": "ingest", "definition": "select 1",
+    ...                                 "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 60}})
+    >>> svc.resume_task("demo", "elt", "ingest")
+    >>> runs = svc.advance(timedelta(hours=3))      # three graph runs, as REST TaskRun dicts
+    >>> svc.execute_task("demo", "elt", "ingest", wait=True)["state"]
+    'SUCCEEDED'
+
+app.py (the HTTP API) and seed.py (demo data) both call this class; names are identifiers as the
+REST API takes them (``demo`` folds to ``DEMO``, ``'"My Task"'`` keeps its case). Methods:
+
+* containers: ``create_database(body, create_mode=)``, ``list_databases(...)``,
+  ``fetch_database(name)``, ``delete_database(name, if_exists=)``, the same for schemas
+  (``create_schema(database, body, ...)``), and ``ensure_schema(database, schema)``;
+* tasks: ``list_tasks``, ``create_task(db, schema, body, create_mode=)``, ``fetch_task``,
+  ``create_or_alter_task(db, schema, name, body)``, ``delete_task(..., if_exists=)``,
+  ``resume_task``, ``suspend_task``, ``execute_task(..., retry_last=, wait=)``,
+  ``dependents(..., recursive=)``, ``current_graphs``, ``complete_graphs``, ``set_tags``,
+  ``unset_tags``, ``get_tags``, ``task_history``;
+* time: ``now()``, ``advance(delta) -> list[dict]`` (manual clock only);
+* SQL for seeding: ``run_sql(database, schema, sql)`` runs a statement in the embedded engine;
+* ``close()``.
+
+Every refusal raises :class:`tasknb.local.rules.ApiError` and changes nothing. Every write is
+committed to SQLite before the call returns. One lock serialises the writes and rule checks, so
+concurrent callers see each other's changes whole, and one ``execute_task`` starts exactly one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tasknb.local import bodies, rules, scheduler
+from tasknb.local.bodies import from_db, to_db
+from tasknb.local.rules import ApiError, fold_identifier, qualified, rule_error
+from tasknb.local.runner import DEFAULT_MAX_WORKERS, GraphRun, Runner, RunPlan
+from tasknb.local.store import Store
+from tasknb.local.ticker import Ticker
+
+ENGINE_FILE = "tasknb-engine.duckdb"
+DEFAULT_COMPLETE_WINDOW = timedelta(minutes=60)  # COMPLETE_TASK_GRAPHS shows the past hour
+CURRENT_WINDOW = timedelta(days=8)
+RETRY_WINDOW = timedelta(days=14)
+DEFAULT_HISTORY_LIMIT = 100
+MAX_HISTORY_LIMIT = 10_000
+INTERRUPTED_MESSAGE = ("The local server stopped while this run was executing (the process "
+                       "exited or was killed); the run was cancelled and can be retried with "
+                       "retryLast.")
+_FINGERPRINT_EXCLUDE = {"state", "id", "created_on", "last_committed_on", "last_suspended_on",
+                        "last_suspended_reason", "graph_version", "committed_fingerprint",
+                        "schedule_anchor", "failure_streak"}
+
+log = logging.getLogger("tasknb.local")
+
+
+class Service:
+    """See the module docstring."""
+
+    def __init__(self, data_dir: str | Path, *, clock: scheduler.Clock | None = None,
+                 engine_factory: Callable[[], Any] | None = None,
+                 max_workers: int = DEFAULT_MAX_WORKERS,
+                 complete_window: timedelta = DEFAULT_COMPLETE_WINDOW) -> None:
+        self.data_dir = Path(data_dir)
+        self.clock = clock or scheduler.RealClock()
+        self.manual = isinstance(self.clock, scheduler.ManualClock)
+        self.complete_window = complete_window
+        self.store = Store.in_dir(self.data_dir)
+        self.lock = threading.RLock()
+        self._engine_factory = engine_factory
+        self._engine: Any = None
+        self._engine_lock = threading.Lock()
+        self._engine_schemas: set[tuple[str, str]] = set()
+        self._pending: dict[tuple[str, str, str], RunPlan] = {}
+        self._started_log: list[GraphRun] = []
+        self._last_run_id: dict[tuple[str, str, str], int] = {}
+        self.runner = Runner(self.store, self.engine, self.clock.now, manual=self.manual,
+                             on_complete=self._graph_run_finished, max_workers=max_workers)
+        self.ticker = Ticker(self._fire_scheduled, self.clock, manual=self.manual)
+        self.recovered_runs = self.store.mark_interrupted(to_db(self.clock.now()),
+                                                          INTERRUPTED_MESSAGE)
+        for (database, schema), tasks in self.store.tasks.items():
+            for name, rec in tasks.items():
+                if rec["state"] == "started" and rules.is_root(rec) and rec.get("schedule"):
+                    anchor = from_db(rec.get("schedule_anchor")) or self.clock.now()
+                    self.ticker.arm((database, schema, name), rec["schedule"], anchor)
+        self.ticker.start()
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def engine(self) -> Any:
+        """The embedded SQL engine, created on first use."""
+        with self._engine_lock:
+            if self._engine is None:
+                if self._engine_factory is not None:
+                    self._engine = self._engine_factory()
+                else:
+                    from tasknb.local.engine import SqlEngine
+
+                    self._engine = SqlEngine(self.data_dir / ENGINE_FILE)
+            return self._engine
+
+    def _ensure_engine_schema(self, database: str, schema: str) -> None:
+        if (database, schema) not in self._engine_schemas:
+            self.engine().ensure_schema(database, schema)
+            self._engine_schemas.add((database, schema))
+
+    def now(self) -> datetime:
+        """The server's current time (real or manual clock)."""
+        return self.clock.now()
+
+    def close(self) -> None:
+        """Stop the loop and the runs' pool, then close the engine and the store."""
+        self.ticker.stop()
+        self.runner.shutdown(wait=True)
+        if self._engine is not None:
+            try:
+                self._engine.close()
+            except Exception:
+                log.debug("ignored error", exc_info=True)
+        self.store.close()
+
+    def _database(self, name: str) -> str:
+        folded = fold_identifier(name, "database")
+        if folded not in self.store.databases:
+            raise rules.not_found("Database", qualified(folded))
+        return folded
+
+    def _schema(self, database: str, schema: str) -> tuple[str, str]:
+        db = self._database(database)
+        sc = fold_identifier(schema, "schema")
+        if (db, sc) not in self.store.schemas:
+            raise rules.not_found("Schema", qualified(db, sc))
+        return db, sc
+
+    def _task(self, database: str, schema: str, name: str) -> tuple[str, str, str, dict[str, Any]]:
+        db, sc = self._schema(database, schema)
+        folded = fold_identifier(name, "name")
+        rec = self.store.tasks_in(db, sc).get(folded)
+        if rec is None:
+            raise rules.not_found("Task", qualified(db, sc, folded))
+        return db, sc, folded, rec
+
+    # --- databases and schemas -----------------------------------------------------------------
+    def create_database(self, body: Any, create_mode: str | None = None) -> str:
+        """POST /api/v2/databases (also creates its PUBLIC schema)."""
+        mode = rules.check_create_mode(create_mode)
+        spec = bodies.parse_container_body(body, "database")
+        name = spec["name"]
+        with self.lock:
+            exists = name in self.store.databases
+            if exists and mode == "errorIfExists":
+                raise rules.already_exists(qualified(name))
+            if exists and mode == "ifNotExists":
+                return f"{qualified(name)} already exists, statement succeeded."
+            now = to_db(self.clock.now())
+            with self.store.transaction() as tx:
+                if exists:
+                    tx.delete_database(name)
+                tx.put_database({**spec, "created_on": now})
+                tx.put_schema({"database": name, "name": "PUBLIC", "created_on": now,
+                               "kind": "PERMANENT", "comment": None, "managed_access": False})
+            if exists:
+                self._forget_schedules(lambda key: key[0] == name)
+        return f"Database {qualified(name)} successfully created."
+
+    def list_databases(self, *, like: str | None = None, starts_with: str | None = None,
+                       show_limit: int | None = None, from_name: str | None = None
+                       ) -> list[dict[str, Any]]:
+        """GET /api/v2/databases."""
+        names = rules.filter_names(list(self.store.databases), like=like,
+                                   starts_with=starts_with, from_name=from_name, limit=show_limit)
+        return [bodies.database_to_api(self.store.databases[n]) for n in names]
+
+    def fetch_database(self, name: str) -> dict[str, Any]:
+        """GET /api/v2/databases/{name}."""
+        return bodies.database_to_api(self.store.databases[self._database(name)])
+
+    def delete_database(self, name: str, if_exists: bool = False) -> str:
+        """DELETE /api/v2/databases/{name} (drops its schemas and tasks)."""
+        with self.lock:
+            try:
+                db = self._database(name)
+            except ApiError:
+                if if_exists:
+                    return "Drop statement executed successfully (object does not exist)."
+                raise
+            with self.store.transaction() as tx:
+                tx.delete_database(db)
+            self._forget_schedules(lambda key: key[0] == db)
+        if self._engine is not None:
+            self._engine.drop_database(db)
+        self._engine_schemas = {k for k in self._engine_schemas if k[0] != db}
+        return f"{qualified(db)} successfully dropped."
+
+    def create_schema(self, database: str, body: Any, create_mode: str | None = None) -> str:
+        """POST /api/v2/databases/{database}/schemas."""
+        mode = rules.check_create_mode(create_mode)
+        spec = bodies.parse_container_body(body, "schema")
+        with self.lock:
+            db = self._database(database)
+            name = spec["name"]
+            exists = (db, name) in self.store.schemas
+            if exists and mode == "errorIfExists":
+                raise rules.already_exists(qualified(name))
+            if exists and mode == "ifNotExists":
+                return f"{qualified(name)} already exists, statement succeeded."
+            with self.store.transaction() as tx:
+                if exists:
+                    tx.delete_schema(db, name)
+                tx.put_schema({"database": db, "name": name, "created_on": to_db(self.clock.now()),
+                               "kind": spec["kind"], "comment": spec["comment"],
+                               "managed_access": spec["managed_access"]})
+            if exists:
+                self._forget_schedules(lambda key: key[:2] == (db, name))
+        return f"Schema {qualified(name)} successfully created."
+
+    def ensure_schema(self, database: str, schema: str) -> None:
+        """Create the database and schema if missing (LocalServer.connect, seeding)."""
+        db = fold_identifier(database, "database")
+        with self.lock:
+            if db not in self.store.databases:
+                self.create_database({"name": rules.render_identifier(db)})
+            self.create_schema(database, {"name": schema}, create_mode="ifNotExists")
+
+    def list_schemas(self, database: str, *, like: str | None = None,
+                     starts_with: str | None = None, show_limit: int | None = None,
+                     from_name: str | None = None) -> list[dict[str, Any]]:
+        """GET /api/v2/databases/{database}/schemas."""
+        db = self._database(database)
+        names = rules.filter_names([s for d, s in self.store.schemas if d == db], like=like,
+                                   starts_with=starts_with, from_name=from_name, limit=show_limit)
+        return [bodies.schema_to_api(self.store.schemas[(db, n)]) for n in names]
+
+    def fetch_schema(self, database: str, name: str) -> dict[str, Any]:
+        """GET /api/v2/databases/{database}/schemas/{name}."""
+        return bodies.schema_to_api(self.store.schemas[self._schema(database, name)])
+
+    def delete_schema(self, database: str, name: str, if_exists: bool = False) -> str:
+        """DELETE /api/v2/databases/{database}/schemas/{name} (drops its tasks)."""
+        with self.lock:
+            try:
+                db, sc = self._schema(database, name)
+            except ApiError:
+                if if_exists:
+                    return "Drop statement executed successfully (object does not exist)."
+                raise
+            with self.store.transaction() as tx:
+                tx.delete_schema(db, sc)
+            self._forget_schedules(lambda key: key[:2] == (db, sc))
+        if self._engine is not None:
+            self._engine.drop_schema(db, sc)
+        self._engine_schemas.discard((db, sc))
+        return f"{qualified(sc)} successfully dropped."
+
+    def _forget_schedules(self, match: Callable[[tuple[str, str, str]], bool]) -> None:
+        for key in list(self.ticker._schedules):
+            if match(key):
+                self.ticker.disarm(key)
+
+    # --- tasks: reads --------------------------------------------------------------------------
+    def list_tasks(self, database: str, schema: str, *, root_only: bool = False,
+                   like: str | None = None, starts_with: str | None = None,
+                   show_limit: int | None = None, from_name: str | None = None
+                   ) -> list[dict[str, Any]]:
+        """GET .../tasks: SHOW TASKS in lexicographic order."""
+        db, sc = self._schema(database, schema)
+        tasks = dict(self.store.tasks_in(db, sc))
+        candidates = [n for n, r in tasks.items() if not root_only or rules.is_root(r)]
+        names = rules.filter_names(candidates, like=like, starts_with=starts_with,
+                                   from_name=from_name, limit=show_limit)
+        finalizers = rules.finalizer_index(tasks)
+        return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in names]
+
+    def fetch_task(self, database: str, schema: str, name: str) -> dict[str, Any]:
+        """GET .../tasks/{name}."""
+        db, sc, folded, rec = self._task(database, schema, name)
+        return bodies.task_to_api(rec, self._finalizer_of(db, sc, folded))
+
+    def _finalizer_of(self, database: str, schema: str, name: str) -> str | None:
+        for other, rec in self.store.tasks_in(database, schema).items():
+            if rec.get("finalize") == name:
+                return other
+        return None
+
+    def dependents(self, database: str, schema: str, name: str,
+                   recursive: bool = True) -> list[dict[str, Any]]:
+        """GET .../tasks/{name}/dependents: the task first, then dependents in topological order."""
+        db, sc, folded, _ = self._task(database, schema, name)
+        tasks = dict(self.store.tasks_in(db, sc))
+        children = rules.children_index(tasks)
+        finalizers = rules.finalizer_index(tasks)
+        if recursive:
+            below = rules.descendants(folded, children)
+            ordered = [n for n in rules.topological_order([folded, *below], tasks)
+                       if n != folded]
+        else:
+            ordered = list(children.get(folded, ()))
+        fin = finalizers.get(folded)
+        if fin and fin not in ordered:
+            ordered.append(fin)
+        return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in [folded, *ordered]]
+
+    # --- tasks: writes -------------------------------------------------------------------------
+    def create_task(self, database: str, schema: str, body: Any,
+                    create_mode: str | None = None) -> str:
+        """POST .../tasks with createMode errorIfExists | orReplace | ifNotExists."""
+        mode = rules.check_create_mode(create_mode)
+        with self.lock:
+            db, sc = self._schema(database, schema)
+            spec = bodies.parse_task_body(body, db, sc)
+            name = spec["name"]
+            old = self.store.tasks_in(db, sc).get(name)
+            if old is not None and mode == "errorIfExists":
+                raise rules.already_exists(rules.render_identifier(name))
+            if old is not None and mode == "ifNotExists":
+                return f"{rules.render_identifier(name)} already exists, statement succeeded."
+            self._write_task(db, sc, spec, old, replace=True)
+        return f"Task {rules.render_identifier(name)} successfully created."
+
+    def create_or_alter_task(self, database: str, schema: str, name: str, body: Any) -> str:
+        """PUT .../tasks/{name}: create, or replace every property (keeps id and created_on)."""
+        with self.lock:
+            db, sc = self._schema(database, schema)
+            path_name = fold_identifier(name, "name")
+            spec = bodies.parse_task_body(body, db, sc, path_name=path_name)
+            old = self.store.tasks_in(db, sc).get(path_name)
+            self._write_task(db, sc, spec, old, replace=False)
+        if old is None:
+            return f"Task {rules.render_identifier(path_name)} successfully created."
+        return "Statement executed successfully."
+
+    def _write_task(self, db: str, sc: str, spec: dict[str, Any], old: dict[str, Any] | None,
+                    *, replace: bool) -> None:
+        """Create (old None), replace (new object) or alter (keep identity) one task."""
+        name = spec["name"]
+        now = to_db(self.clock.now())
+        if old is None or replace:
+            rec: dict[str, Any] = {
+                "database_name": db, "schema_name": sc, "name": name,
+                "id": str(uuid.uuid4()), "created_on": now, "state": "suspended",
+                "last_committed_on": None, "last_suspended_on": None,
+                "last_suspended_reason": None, "graph_version": 0,
+                "committed_fingerprint": None, "schedule_anchor": None, "failure_streak": 0,
+            }
+        else:
+            rec = {k: v for k, v in old.items() if k not in bodies.TASK_PROPERTIES}
+        for key in bodies.TASK_PROPERTIES:
+            rec[key] = spec.get(key)
+        tasks = self.store.tasks_in(db, sc)
+        after = dict(tasks)
+        after[name] = rec
+        self._check_links(db, sc, name, after)
+        affected = {name}
+        if old is not None:
+            self._require_suspended_roots(db, sc, affected, tasks)
+        self._require_suspended_roots(db, sc, affected, after, skip_self_started=old is None)
+        with self.store.transaction() as tx:
+            if old is not None and replace:
+                tx.delete_task(db, sc, name)
+            tx.put_task(rec)
+        if old is not None and replace:
+            self.ticker.disarm((db, sc, name))
+
+    def _check_links(self, db: str, sc: str, name: str, tasks: dict[str, dict[str, Any]]) -> None:
+        """Predecessor and finalizer rules for ``name`` in the state ``tasks``."""
+        rec = tasks[name]
+        fqn = qualified(db, sc, name)
+        for pred in rec.get("predecessors") or ():
+            if pred not in tasks:
+                raise rule_error(f"Invalid predecessor {qualified(db, sc, pred)} was specified.")
+            if tasks[pred].get("finalize"):
+                raise rule_error(f"Task {qualified(db, sc, pred)} cannot have children as a "
+                                 "finalizer task.")
+        children = rules.children_index(tasks)
+        for pred in rec.get("predecessors") or ():
+            if len(children.get(pred, ())) > rules.MAX_CHILDREN:
+                raise rule_error(f"Task {qualified(db, sc, pred)} would have more than "
+                                 f"{rules.MAX_CHILDREN} child tasks.")
+        target = rec.get("finalize")
+        if target:
+            if target not in tasks:
+                raise rule_error(f"Invalid finalized root task {qualified(db, sc, target)} was "
+                                 "specified.")
+            if not rules.is_root(tasks[target]):
+                raise rule_error(f"Task {fqn} cannot finalize a non-root task "
+                                 f"{qualified(db, sc, target)}.")
+            others = [n for n, r in tasks.items() if r.get("finalize") == target and n != name]
+            if others:
+                raise rule_error(f"Finalize target {qualified(db, sc, target)} already have "
+                                 f"finalizer {qualified(db, sc, others[0])}.")
+            if children.get(name):
+                raise rule_error(f"Task {fqn} cannot have children as a finalizer task.")
+        if rec.get("predecessors"):
+            fin = [n for n, r in tasks.items() if r.get("finalize") == name]
+            if fin:
+                raise rule_error(f"Task {fqn} cannot have predecessors because it has a "
+                                 f"finalizer task {qualified(db, sc, fin[0])}.")
+        for root in rules.roots_of(name, tasks) or {name}:
+            size = len(rules.graph_members(root, tasks, children))
+            if size > rules.MAX_GRAPH_TASKS:
+                raise rule_error(f"The graph of root task {qualified(db, sc, root)} would have "
+                                 f"{size} tasks; at most {rules.MAX_GRAPH_TASKS} are allowed.")
+
+    def _require_suspended_roots(self, db: str, sc: str, names: set[str],
+                                 tasks: dict[str, dict[str, Any]], *,
+                                 skip_self_started: bool = False) -> None:
+        """091421 unless every root of the graphs touching ``names`` is suspended."""
+        for name in sorted(names):
+            for root in sorted(rules.roots_of(name, tasks)):
+                if skip_self_started and root == name:
+                    continue
+                if tasks[root]["state"] == "started":
+                    raise rules.root_not_suspended(qualified(db, sc, root))
+
+    def delete_task(self, database: str, schema: str, name: str, if_exists: bool = False) -> str:
+        """DELETE .../tasks/{name}; former children without predecessors become suspended roots."""
+        with self.lock:
+            try:
+                db, sc, folded, _rec = self._task(database, schema, name)
+            except ApiError as exc:
+                if if_exists and exc.status == 404:
+                    return "Drop statement executed successfully (object does not exist)."
+                raise
+            tasks = self.store.tasks_in(db, sc)
+            children = rules.children_index(tasks)
+            if rules.in_graph(folded, tasks, children):
+                self._require_suspended_roots(db, sc, {folded}, tasks)
+            now = to_db(self.clock.now())
+            with self.store.transaction() as tx:
+                tx.delete_task(db, sc, folded)
+                for child in children.get(folded, ()):
+                    crec = dict(tasks[child])
+                    crec["predecessors"] = [p for p in crec["predecessors"] if p != folded]
+                    if not crec["predecessors"] and crec["state"] == "started":
+                        crec.update(state="suspended", last_suspended_on=now,
+                                    last_suspended_reason="CHILD_BECAME_ROOT")
+                    tx.put_task(crec)
+                fin = rules.finalizer_index(tasks).get(folded)
+                if fin:
+                    frec = dict(tasks[fin])
+                    frec["finalize"] = None
+                    if frec["state"] == "started":
+                        frec.update(state="suspended", last_suspended_on=now,
+                                    last_suspended_reason="FINALIZER_BECAME_ROOT")
+                    tx.put_task(frec)
+            self.ticker.disarm((db, sc, folded))
+            self._pending.pop((db, sc, folded), None)
+        return f"{rules.render_identifier(folded)} successfully dropped."
+
+    def resume_task(self, database: str, schema: str, name: str) -> str:
+        """POST .../tasks/{name}:resume; a root is validated, versioned and scheduled."""
+        with self.lock:
+            db, sc, folded, rec = self._task(database, schema, name)
+            tasks = self.store.tasks_in(db, sc)
+            if not rules.is_root(rec):
+                self._require_suspended_roots(db, sc, {folded}, tasks)
+                if rec["state"] != "started":
+                    with self.store.transaction() as tx:
+                        tx.put_task({**rec, "state": "started"})
+                return "Statement executed successfully."
+            if rec["state"] == "started":
+                return "Statement executed successfully."
+            members = rules.check_graph_runnable(folded, db, sc, tasks)
+            rec = self._commit_version(db, sc, folded, members, extra={
+                "state": "started", "schedule_anchor": to_db(self.clock.now()),
+                "failure_streak": 0})
+            if rec.get("schedule"):
+                self.ticker.arm((db, sc, folded), rec["schedule"], self.clock.now())
+        return "Statement executed successfully."
+
+    def suspend_task(self, database: str, schema: str, name: str) -> str:
+        """POST .../tasks/{name}:suspend; a running graph run is left to finish."""
+        with self.lock:
+            db, sc, folded, rec = self._task(database, schema, name)
+            if not rules.is_root(rec):
+                self._require_suspended_roots(db, sc, {folded}, self.store.tasks_in(db, sc))
+            if rec["state"] == "started":
+                self._suspend(db, sc, folded, rec, "USER_SUSPENDED")
+        return "Statement executed successfully."
+
+    def _suspend(self, db: str, sc: str, name: str, rec: dict[str, Any], reason: str) -> None:
+        with self.store.transaction() as tx:
+            tx.put_task({**rec, "state": "suspended", "last_suspended_on": to_db(self.clock.now()),
+                         "last_suspended_reason": reason})
+        self.ticker.disarm((db, sc, name))
+
+    def _fingerprint(self, members: list[str], tasks: dict[str, dict[str, Any]]) -> str:
+        payload = [[m, {k: v for k, v in tasks[m].items() if k not in _FINGERPRINT_EXCLUDE}]
+                   for m in sorted(members)]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()
+                              ).hexdigest()
+
+    def _commit_version(self, db: str, sc: str, root: str, members: list[str],
+                        extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Fix a new graph version if anything changed since the last one; return the root."""
+        tasks = self.store.tasks_in(db, sc)
+        rec = dict(tasks[root])
+        fingerprint = self._fingerprint(members, tasks)
+        now = to_db(self.clock.now())
+        with self.store.transaction() as tx:
+            if fingerprint != rec.get("committed_fingerprint"):
+                rec["graph_version"] = int(rec.get("graph_version") or 0) + 1
+                rec["committed_fingerprint"] = fingerprint
+                rec["last_committed_on"] = now
+                for member in members:
+                    if member != root:
+                        tx.put_task({**tasks[member], "last_committed_on": now})
+            rec.update(extra or {})
+            tx.put_task(rec)
+        return rec
+
+    # --- runs ----------------------------------------------------------------------------------
+    def execute_task(self, database: str, schema: str, name: str, *, retry_last: bool = False,
+                     wait: bool = False, timeout: float = 600.0) -> dict[str, Any] | None:
+        """POST .../tasks/{name}:execute; return the graph run started (as a TaskRun dict).
+
+        Returns None when the run was queued behind a running one (overlap policy).
+        With ``wait=True`` blocks until the run has finished.
+        """
+        with self.lock:
+            db, sc, folded, rec = self._task(database, schema, name)
+            fqn = qualified(db, sc, folded)
+            if not rules.is_root(rec):
+                raise rule_error(f"Execute task cannot be called on non-root task {fqn}. Call "
+                                 "EXECUTE TASK on the root task of its graph instead.")
+            self._ensure_engine_schema(db, sc)
+            key = (db, sc, folded)
+            if retry_last:
+                plan = self._retry_plan(db, sc, folded, "MANUAL RETRY")
+            else:
+                tasks = self.store.tasks_in(db, sc)
+                members = rules.check_graph_runnable(folded, db, sc, tasks)
+                self._commit_version(db, sc, folded, members)
+                plan = self._fresh_plan(db, sc, folded, self.clock.now(), "EXECUTE_TASK")
+            if self._blocked(key, plan):
+                self._pending[key] = plan  # replaces an earlier pending one
+                return None
+            [run] = self._start([plan])
+        if wait:
+            run.wait(timeout)
+            return self._run_dict(run)
+        return self._run_dict(run)
+
+    def _blocked(self, key: tuple[str, str, str], plan: RunPlan) -> bool:
+        active = self.runner.active_for(key)
+        if not active:
+            return False
+        root = plan.tasks[plan.root]
+        policy = root.get("overlap_policy") or "NO_OVERLAP"
+        standalone = len(plan.tasks) == 1
+        if standalone or policy == "NO_OVERLAP":
+            return True
+        if policy == "ALLOW_CHILD_OVERLAP":
+            return any(r.root_running for r in active)
+        return False
+
+    def _start(self, plans: list[RunPlan]) -> list[GraphRun]:
+        runs = self.runner.start(plans)
+        self._started_log.extend(runs)
+        if len(self._started_log) > 10_000:
+            del self._started_log[:5_000]
+        return runs
+
+    def _next_run_id(self, key: tuple[str, str, str], moment: datetime) -> int:
+        run_id = bodies.epoch_ms(moment)
+        last = self._last_run_id.get(key)
+        if last is None:
+            rows = self.store.graph_runs("database = ? AND schema = ? AND root_name = ?", key,
+                                         order="run_id DESC", limit=1)
+            last = rows[0]["run_id"] if rows else None
+        if last is not None and run_id <= last:
+            run_id = last + 1
+        self._last_run_id[key] = run_id
+        return run_id
+
+    def _fresh_plan(self, db: str, sc: str, root: str, scheduled: datetime,
+                    scheduled_from: str) -> RunPlan:
+        tasks = self.store.tasks_in(db, sc)
+        members = rules.graph_members(root, tasks)
+        snapshot = {m: tasks[m] for m in members}
+        rec = snapshot[root]
+        key = (db, sc, root)
+        return RunPlan(
+            database=db, schema=sc, root=root, root_id=rec["id"], tasks=snapshot,
+            finalizer=rules.finalizer_index(tasks).get(root), scheduled_time=scheduled,
+            scheduled_from=scheduled_from, attempt=1, group_id=str(uuid.uuid4()),
+            graph_version=int(rec.get("graph_version") or 1),
+            run_id=self._next_run_id(key, scheduled), config=rec.get("config"),
+            fingerprint=self._fingerprint(members, tasks),
+            next_scheduled_time=self._next_after(key, scheduled))
+
+    def _next_after(self, key: tuple[str, str, str], moment: datetime) -> datetime | None:
+        return self.ticker.fire_after(key, moment)
+
+    def _retry_plan(self, db: str, sc: str, root: str, scheduled_from: str) -> RunPlan:
+        """RETRY LAST: rerun the failed/cancelled tasks of the latest graph run."""
+        fqn = qualified(db, sc, root)
+        rows = self.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
+                                     (db, sc, root), order="id DESC", limit=1)
+        nothing = rule_error(f"Cannot perform retry: no suitable run of graph with root task "
+                             f"{fqn} to retry.", rules.RETRY_NOTHING_SUITABLE)
+        if not rows or rows[0]["state"] in ("EXECUTING", "SCHEDULED", "SKIPPED"):
+            raise nothing
+        last = rows[0]
+        if last["state"] == "SUCCEEDED":
+            raise rule_error(f"Cannot perform retry: run (GRAPH_RUN_GROUP_ID = {last['group_id']}"
+                             f", attempt = {last['attempt']}) of graph with root task {fqn} had "
+                             "no failures.", rules.RETRY_NO_FAILURES)
+        tasks = self.store.tasks_in(db, sc)
+        members = rules.graph_members(root, tasks)
+        if self._fingerprint(members, tasks) != last.get("fingerprint"):
+            raise nothing
+        first = self.store.graph_runs("group_id = ?", (last["group_id"],), order="id ASC",
+                                      limit=1)[0]
+        if self.clock.now() - from_db(first["scheduled_time"]) > RETRY_WINDOW:  # type: ignore[operator]
+            raise nothing
+        carried = {n: (s[0], s[1]) for n, s in (last.get("task_states") or {}).items()}
+        if not any(s in ("FAILED", "CANCELLED") for s, _ in carried.values()):
+            carried = {}  # interrupted before any task ended: rerun the whole graph
+        plan = self._fresh_plan(db, sc, root, self.clock.now(), scheduled_from)
+        plan.attempt = int(last["attempt"] or 1) + 1
+        plan.group_id = last["group_id"]
+        plan.run_id = int(last["run_id"])
+        plan.graph_version = int(last["graph_version"])
+        plan.carried = carried
+        return plan
+
+    def _graph_run_finished(self, run: GraphRun) -> None:
+        """Runner callback: auto-retry, failure streak and auto-suspend, queued runs."""
+        plan = run.plan
+        key = plan.key
+        follow: list[RunPlan] = []
+        with self.lock:
+            rec = self.store.tasks_in(plan.database, plan.schema).get(plan.root)
+            state = run.final_state
+            if rec is not None and rec["id"] == plan.root_id:
+                retries = rec.get("task_auto_retry_attempts") or 0
+                if state == "FAILED" and plan.attempt <= retries:
+                    try:
+                        follow.append(self._retry_plan(plan.database, plan.schema, plan.root,
+                                                       "AUTOMATIC RETRY"))
+                    except ApiError:
+                        pass
+                elif state in ("FAILED", "SUCCEEDED"):
+                    streak = rec.get("failure_streak") or 0
+                    streak = streak + 1 if state == "FAILED" else 0
+                    limit = rec.get("suspend_task_after_num_failures")
+                    limit = rules.DEFAULT_SUSPEND_AFTER_FAILURES if limit is None else limit
+                    new = {**rec, "failure_streak": streak}
+                    if limit and streak >= limit and rec["state"] == "started":
+                        self._suspend(plan.database, plan.schema, plan.root, new,
+                                      "SUSPENDED_DUE_TO_ERRORS")
+                        self._mark_auto_suspended(run)
+                    elif streak != (rec.get("failure_streak") or 0):
+                        with self.store.transaction() as tx:
+                            tx.put_task(new)
+            pending = self._pending.get(key)
+            if pending is not None and not follow:
+                others = [r for r in self.runner.active_for(key) if r is not run]
+                if not others:
+                    follow.append(self._pending.pop(key))
+            if follow:
+                try:
+                    self._start(follow)
+                except Exception:
+                    log.debug("ignored error", exc_info=True)
+
+    def _mark_auto_suspended(self, run: GraphRun) -> None:
+        if run.first_error is None:
+            return
+        name = run.first_error[0]
+        rows = self.store.task_runs("graph_run_id = ? AND name = ?", (run.pk, name), limit=1)
+        if rows:
+            self.store.update_task_run(rows[0]["id"], state="FAILED_AND_AUTO_SUSPENDED")
+
+    def _fire_scheduled(self, due: list[tuple[tuple[str, str, str], datetime]]) -> list[Any]:
+        """Ticker callback: start the graph runs of scheduled fires (overlap policy applies)."""
+        mark = len(self._started_log)
+        plans: list[RunPlan] = []
+        with self.lock:
+            for key, when in due:
+                db, sc, root = key
+                rec = self.store.tasks_in(db, sc).get(root)
+                if rec is None or rec["state"] != "started" or not rules.is_root(rec):
+                    continue
+                try:
+                    self._ensure_engine_schema(db, sc)
+                    members = rules.check_graph_runnable(root, db, sc, self.store.tasks_in(db, sc))
+                    self._commit_version(db, sc, root, members)
+                    plan = self._fresh_plan(db, sc, root, when, "SCHEDULE")
+                except ApiError:
+                    continue
+                if self._blocked(key, plan):
+                    continue  # this tick is skipped
+                plans.append(plan)
+            if plans:
+                self._start(plans)
+            if not self.manual:
+                return self._started_log[mark:]
+        # Manual clock: let the runs (and any retries or queued runs) finish before time moves.
+        while True:
+            active = self.runner.all_active()
+            if not active:
+                break
+            for run in active:
+                run.wait(600.0)
+        return list(self._started_log[mark:])
+
+    def advance(self, delta: timedelta | float) -> list[dict[str, Any]]:
+        """Manual clock: fast-forward, running every schedule in order; return the runs."""
+        if not isinstance(delta, timedelta):
+            delta = timedelta(seconds=float(delta))
+        if not self.manual:
+            raise rules.bad_request("The local server runs on the real clock; start it with "
+                                    "clock='manual' to fast-forward time.")
+        if delta < timedelta(0):
+            raise rules.bad_request(f"Time only moves forward; got {delta.total_seconds()} "
+                                    "seconds.")
+        if delta > timedelta(days=366):
+            raise rules.bad_request("Advance at most 366 days at a time.")
+        runs = self.ticker.advance(delta)
+        seen: set[int] = set()
+        out = []
+        for run in runs:
+            if run.pk not in seen:
+                seen.add(run.pk)
+                out.append(self._run_dict(run))
+        self.store.set_meta("manual_now", to_db(self.clock.now()))
+        return out
+
+    def _run_dict(self, run: GraphRun) -> dict[str, Any]:
+        rows = self.store.graph_runs("id = ?", (run.pk,))
+        return bodies.run_to_api(rows[0])
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no graph run is executing (tests, seeding)."""
+        deadline = datetime.now().timestamp() + timeout
+        while True:
+            active = self.runner.all_active()
+            if not active:
+                return True
+            remaining = deadline - datetime.now().timestamp()
+            if remaining <= 0:
+                return False
+            active[0].wait(remaining)
+
+    def current_graphs(self, database: str, schema: str, name: str,
+                       result_limit: int = rules.DEFAULT_RESULT_LIMIT) -> list[dict[str, Any]]:
+        """GET .../current-graphs: executing runs, plus the next scheduled one (8 days)."""
+        db, sc, folded, rec = self._task(database, schema, name)
+        rows = self.store.graph_runs(
+            "database = ? AND schema = ? AND root_name = ? AND state = 'EXECUTING'",
+            (db, sc, folded), order="scheduled_time DESC")
+        out = [bodies.run_to_api(r) for r in rows]
+        key = (db, sc, folded)
+        nxt = self.ticker.next_fire(key)
+        now = self.clock.now()
+        if rec["state"] == "started" and nxt is not None and nxt - now <= CURRENT_WINDOW:
+            after = self.ticker.fire_after(key, nxt) or nxt
+            out.append(bodies.run_to_api({
+                "root_name": folded, "database": db, "schema": sc, "state": "SCHEDULED",
+                "scheduled_time": to_db(nxt), "next_scheduled_time": to_db(after),
+                "root_id": rec["id"], "graph_version": int(rec.get("graph_version") or 1),
+                "run_id": bodies.epoch_ms(nxt), "attempt": 1, "scheduled_from": "SCHEDULE"}))
+        out.sort(key=lambda r: r["scheduled_time"], reverse=True)
+        return out[:result_limit]
+
+    def complete_graphs(self, database: str, schema: str, name: str,
+                        result_limit: int = rules.DEFAULT_RESULT_LIMIT,
+                        error_only: bool = False) -> list[dict[str, Any]]:
+        """GET .../complete-graphs: runs completed within the window, newest first."""
+        db, sc, folded, _ = self._task(database, schema, name)
+        since = to_db(self.clock.now() - self.complete_window)
+        states = "('FAILED', 'CANCELLED')" if error_only else "('SUCCEEDED', 'FAILED', 'CANCELLED')"
+        rows = self.store.graph_runs(
+            f"database = ? AND schema = ? AND root_name = ? AND state IN {states} "
+            "AND completed_time >= ?", (db, sc, folded, since),
+            order="completed_time DESC, id DESC", limit=result_limit)
+        return [bodies.run_to_api(r) for r in rows]
+
+    def graph_runs(self, database: str, schema: str, name: str,
+                   limit: int = DEFAULT_HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """Every recorded graph run of a root, newest first (no time window)."""
+        db, sc, folded, _ = self._task(database, schema, name)
+        rows = self.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
+                                     (db, sc, folded), order="id DESC", limit=limit)
+        return [bodies.run_to_api(r) for r in rows]
+
+    def task_history(self, database: str, schema: str, name: str,
+                     limit: int = DEFAULT_HISTORY_LIMIT) -> list[dict[str, Any]]:
+        """Per-task runs (TASK_HISTORY-like), newest first."""
+        db, sc = self._schema(database, schema)
+        folded = fold_identifier(name, "name")
+        if folded not in self.store.tasks_in(db, sc):
+            has_rows = self.store.task_runs("database = ? AND schema = ? AND name = ?",
+                                            (db, sc, folded), limit=1)
+            if not has_rows:
+                raise rules.not_found("Task", qualified(db, sc, folded))
+        rows = self.store.task_runs("database = ? AND schema = ? AND name = ?",
+                                    (db, sc, folded), order="id DESC", limit=limit)
+        return [bodies.task_run_to_api(r) for r in rows]
+
+    # --- tags ----------------------------------------------------------------------------------
+    def set_tags(self, database: str, schema: str, name: str, body: Any,
+                 if_exists: bool = False) -> str:
+        """POST .../tasks/{name}:set-tags."""
+        with self.lock:
+            try:
+                db, sc, folded, _ = self._task(database, schema, name)
+            except ApiError as exc:
+                if if_exists and exc.status == 404:
+                    bodies.parse_tags_body(body, "DB", "S", with_values=True)
+                    return "Statement executed successfully."
+                raise
+            tags = bodies.parse_tags_body(body, db, sc, with_values=True)
+            with self.store.transaction() as tx:
+                for tag_db, tag_sc, tag_name, value in tags:
+                    tx.set_tag((db, sc, folded), (tag_db, tag_sc, tag_name), value or "")
+        return "Statement executed successfully."
+
+    def unset_tags(self, database: str, schema: str, name: str, body: Any,
+                   if_exists: bool = False) -> str:
+        """POST .../tasks/{name}:unset-tags."""
+        with self.lock:
+            try:
+                db, sc, folded, _ = self._task(database, schema, name)
+            except ApiError as exc:
+                if if_exists and exc.status == 404:
+                    bodies.parse_tags_body(body, "DB", "S", with_values=False)
+                    return "Statement executed successfully."
+                raise
+            tags = bodies.parse_tags_body(body, db, sc, with_values=False)
+            with self.store.transaction() as tx:
+                for tag_db, tag_sc, tag_name, _ in tags:
+                    tx.unset_tag((db, sc, folded), (tag_db, tag_sc, tag_name))
+        return "Statement executed successfully."
+
+    def get_tags(self, database: str, schema: str, name: str) -> list[dict[str, Any]]:
+        """GET .../tasks/{name}:get-tags."""
+        db, sc, folded, _ = self._task(database, schema, name)
+        assigned = self.store.tags.get((db, sc, folded), {})
+        return [bodies.tag_to_api(*tag, value) for tag, value in sorted(assigned.items())]
+
+    # --- SQL for seeding -----------------------------------------------------------------------
+    def run_sql(self, database: str, schema: str, sql: str) -> None:
+        """Run one statement in the embedded engine in ``database.schema`` (demo data setup)."""
+        from tasknb.local.engine import TaskContext
+
+        db, sc = self._schema(database, schema)
+        self._ensure_engine_schema(db, sc)
+        self.engine().run(sql, TaskContext(database=db, schema=sc, task_name="SEED",
+                                           root_task_name="SEED"))

@@ -1,0 +1,367 @@
+"""Durable state of the local server in SQLite (WAL, synchronous=FULL).
+
+    >>> store = Store(":memory:")
+    >>> with store.transaction() as tx:
+    ...     tx.put_database({"name": "DB", "created_on": "2024-01-01T00:00:00.000000+00:00"})
+    >>> sorted(store.databases)
+    ['DB']
+
+Objects (databases, schemas, tasks, tags) are held in memory and written through: a transaction
+commits to SQLite first and only then changes the in-memory view, so whatever a caller has been
+told succeeded is on disk. Runs (graph runs, per-task runs) and result handles live only in
+SQLite and are read with queries. One connection, guarded by a lock; safe across threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+STATE_FILE = "tasknb-local.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS databases(name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS schemas(database TEXT, name TEXT, body TEXT NOT NULL,
+    PRIMARY KEY(database, name));
+CREATE TABLE IF NOT EXISTS tasks(database TEXT, schema TEXT, name TEXT, body TEXT NOT NULL,
+    PRIMARY KEY(database, schema, name));
+CREATE TABLE IF NOT EXISTS tags(database TEXT, schema TEXT, task TEXT, tag_database TEXT,
+    tag_schema TEXT, tag_name TEXT, value TEXT NOT NULL,
+    PRIMARY KEY(database, schema, task, tag_database, tag_schema, tag_name));
+CREATE TABLE IF NOT EXISTS graph_runs(id INTEGER PRIMARY KEY AUTOINCREMENT, database TEXT,
+    schema TEXT, root_name TEXT, root_id TEXT, run_id INTEGER, graph_version INTEGER,
+    state TEXT, scheduled_time TEXT, query_start_time TEXT, completed_time TEXT,
+    next_scheduled_time TEXT, first_error_task_name TEXT, first_error_code INTEGER,
+    first_error_message TEXT, scheduled_from TEXT, attempt INTEGER, group_id TEXT,
+    config TEXT, fingerprint TEXT, task_states TEXT);
+CREATE INDEX IF NOT EXISTS graph_runs_root ON graph_runs(database, schema, root_name);
+CREATE INDEX IF NOT EXISTS graph_runs_state ON graph_runs(state);
+CREATE TABLE IF NOT EXISTS task_runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
+    graph_run_id INTEGER, database TEXT, schema TEXT, name TEXT, root_name TEXT, state TEXT,
+    scheduled_time TEXT, query_start_time TEXT, completed_time TEXT, error_code INTEGER,
+    error_message TEXT, return_value TEXT, attempt INTEGER, run_id INTEGER,
+    graph_version INTEGER, scheduled_from TEXT, group_id TEXT, query_text TEXT,
+    condition_text TEXT);
+CREATE INDEX IF NOT EXISTS task_runs_task ON task_runs(database, schema, name);
+CREATE INDEX IF NOT EXISTS task_runs_graph ON task_runs(graph_run_id);
+CREATE TABLE IF NOT EXISTS results(handle TEXT PRIMARY KEY, state TEXT NOT NULL,
+    status INTEGER, body TEXT, pages TEXT, created TEXT NOT NULL);
+"""
+
+GRAPH_RUN_COLUMNS = (
+    "database", "schema", "root_name", "root_id", "run_id", "graph_version", "state",
+    "scheduled_time", "query_start_time", "completed_time", "next_scheduled_time",
+    "first_error_task_name", "first_error_code", "first_error_message", "scheduled_from",
+    "attempt", "group_id", "config", "fingerprint", "task_states",
+)
+TASK_RUN_COLUMNS = (
+    "graph_run_id", "database", "schema", "name", "root_name", "state", "scheduled_time",
+    "query_start_time", "completed_time", "error_code", "error_message", "return_value",
+    "attempt", "run_id", "graph_version", "scheduled_from", "group_id", "query_text",
+    "condition_text",
+)
+
+
+class Transaction:
+    """Buffered object writes; applied to SQLite in one commit, then to memory."""
+
+    def __init__(self) -> None:
+        self.sql: list[tuple[str, tuple[Any, ...]]] = []
+        self.memory: list[tuple[str, Any]] = []
+
+    def put_database(self, rec: dict[str, Any]) -> None:
+        self.sql.append(("INSERT OR REPLACE INTO databases VALUES (?, ?)",
+                         (rec["name"], json.dumps(rec))))
+        self.memory.append(("put_database", rec))
+
+    def delete_database(self, name: str) -> None:
+        for table in ("databases",):
+            self.sql.append((f"DELETE FROM {table} WHERE name = ?", (name,)))
+        for table in ("schemas", "tasks", "tags"):
+            self.sql.append((f"DELETE FROM {table} WHERE database = ?", (name,)))
+        self.memory.append(("delete_database", name))
+
+    def put_schema(self, rec: dict[str, Any]) -> None:
+        self.sql.append(("INSERT OR REPLACE INTO schemas VALUES (?, ?, ?)",
+                         (rec["database"], rec["name"], json.dumps(rec))))
+        self.memory.append(("put_schema", rec))
+
+    def delete_schema(self, database: str, name: str) -> None:
+        self.sql.append(("DELETE FROM schemas WHERE database = ? AND name = ?", (database, name)))
+        for table in ("tasks", "tags"):
+            self.sql.append((f"DELETE FROM {table} WHERE database = ? AND schema = ?",
+                             (database, name)))
+        self.memory.append(("delete_schema", (database, name)))
+
+    def put_task(self, rec: dict[str, Any]) -> None:
+        self.sql.append(("INSERT OR REPLACE INTO tasks VALUES (?, ?, ?, ?)",
+                         (rec["database_name"], rec["schema_name"], rec["name"],
+                          json.dumps(rec))))
+        self.memory.append(("put_task", rec))
+
+    def delete_task(self, database: str, schema: str, name: str) -> None:
+        self.sql.append(("DELETE FROM tasks WHERE database = ? AND schema = ? AND name = ?",
+                         (database, schema, name)))
+        self.sql.append(("DELETE FROM tags WHERE database = ? AND schema = ? AND task = ?",
+                         (database, schema, name)))
+        self.memory.append(("delete_task", (database, schema, name)))
+
+    def set_tag(self, key: tuple[str, str, str], tag: tuple[str, str, str], value: str) -> None:
+        self.sql.append(("INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (*key, *tag, value)))
+        self.memory.append(("set_tag", (key, tag, value)))
+
+    def unset_tag(self, key: tuple[str, str, str], tag: tuple[str, str, str]) -> None:
+        statement = ("DELETE FROM tags WHERE database = ? AND schema = ? AND task = ? AND "
+                     "tag_database = ? AND tag_schema = ? AND tag_name = ?")
+        self.sql.append((statement, (*key, *tag)))
+        self.memory.append(("unset_tag", (key, tag)))
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.sql.append(("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value)))
+
+
+class Store:
+    """SQLite-backed state; see the module docstring.
+
+        >>> Store(":memory:").tasks_in("DB", "S")
+        {}
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.executescript(_SCHEMA)
+        self.databases: dict[str, dict[str, Any]] = {}
+        self.schemas: dict[tuple[str, str], dict[str, Any]] = {}
+        self.tasks: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        self.tags: dict[tuple[str, str, str], dict[tuple[str, str, str], str]] = {}
+        self._load()
+
+    @classmethod
+    def in_dir(cls, data_dir: str | Path) -> Store:
+        """Open (or create) the store file inside a data directory."""
+        path = Path(data_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        return cls(path / STATE_FILE)
+
+    def _load(self) -> None:
+        for row in self._conn.execute("SELECT body FROM databases"):
+            rec = json.loads(row["body"])
+            self.databases[rec["name"]] = rec
+        for row in self._conn.execute("SELECT body FROM schemas"):
+            rec = json.loads(row["body"])
+            self.schemas[(rec["database"], rec["name"])] = rec
+        for row in self._conn.execute("SELECT body FROM tasks"):
+            rec = json.loads(row["body"])
+            self.tasks.setdefault((rec["database_name"], rec["schema_name"]), {})[rec["name"]] = rec
+        for row in self._conn.execute("SELECT * FROM tags"):
+            key = (row["database"], row["schema"], row["task"])
+            tag = (row["tag_database"], row["tag_schema"], row["tag_name"])
+            self.tags.setdefault(key, {})[tag] = row["value"]
+
+    def close(self) -> None:
+        """Close the connection (further calls fail)."""
+        with self._lock:
+            self._conn.close()
+
+    # --- objects -------------------------------------------------------------------------------
+    def tasks_in(self, database: str, schema: str) -> dict[str, dict[str, Any]]:
+        """The live dict of tasks in a schema (treat as read-only; write via transactions)."""
+        return self.tasks.get((database, schema), {})
+
+    def meta(self, key: str) -> str | None:
+        """A stored setting (e.g. the manual clock's time)."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Collect writes; commit them atomically on exit (nothing is applied on error)."""
+        tx = Transaction()
+        yield tx
+        if not tx.sql:
+            return
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement, params in tx.sql:
+                    self._conn.execute(statement, params)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            for op, arg in tx.memory:
+                self._apply(op, arg)
+
+    def _apply(self, op: str, arg: Any) -> None:
+        if op == "put_database":
+            self.databases[arg["name"]] = arg
+        elif op == "delete_database":
+            self.databases.pop(arg, None)
+            for key in [k for k in self.schemas if k[0] == arg]:
+                del self.schemas[key]
+            for key in [k for k in self.tasks if k[0] == arg]:
+                del self.tasks[key]
+            for key in [k for k in self.tags if k[0] == arg]:
+                del self.tags[key]
+        elif op == "put_schema":
+            self.schemas[(arg["database"], arg["name"])] = arg
+        elif op == "delete_schema":
+            self.schemas.pop(arg, None)
+            self.tasks.pop(arg, None)
+            for key in [k for k in self.tags if k[:2] == arg]:
+                del self.tags[key]
+        elif op == "put_task":
+            self.tasks.setdefault((arg["database_name"], arg["schema_name"]), {})[arg["name"]] = arg
+        elif op == "delete_task":
+            self.tasks.get(arg[:2], {}).pop(arg[2], None)
+            self.tags.pop(arg, None)
+        elif op == "set_tag":
+            key, tag, value = arg
+            self.tags.setdefault(key, {})[tag] = value
+        elif op == "unset_tag":
+            key, tag = arg
+            self.tags.get(key, {}).pop(tag, None)
+
+    # --- runs ----------------------------------------------------------------------------------
+    def insert_graph_runs(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert graph runs in one commit; return their ids."""
+        ids = []
+        cols = ", ".join(GRAPH_RUN_COLUMNS)
+        marks = ", ".join("?" for _ in GRAPH_RUN_COLUMNS)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    cur = self._conn.execute(
+                        f"INSERT INTO graph_runs ({cols}) VALUES ({marks})",
+                        tuple(_db_value(row.get(c)) for c in GRAPH_RUN_COLUMNS))
+                    ids.append(int(cur.lastrowid or 0))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return ids
+
+    def update_graph_run(self, run_pk: int, **fields: Any) -> None:
+        """Change columns of one graph run (one commit)."""
+        self._update("graph_runs", run_pk, fields)
+
+    def insert_task_run(self, row: dict[str, Any]) -> int:
+        """Insert one per-task run; return its id."""
+        cols = ", ".join(TASK_RUN_COLUMNS)
+        marks = ", ".join("?" for _ in TASK_RUN_COLUMNS)
+        with self._lock:
+            cur = self._conn.execute(f"INSERT INTO task_runs ({cols}) VALUES ({marks})",
+                                     tuple(_db_value(row.get(c)) for c in TASK_RUN_COLUMNS))
+            return int(cur.lastrowid or 0)
+
+    def update_task_run(self, run_pk: int, **fields: Any) -> None:
+        """Change columns of one per-task run (one commit)."""
+        self._update("task_runs", run_pk, fields)
+
+    def _update(self, table: str, run_pk: int, fields: dict[str, Any]) -> None:
+        if not fields:
+            return
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._lock:
+            self._conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
+                               (*(_db_value(v) for v in fields.values()), run_pk))
+
+    def graph_runs(self, where: str = "1", params: tuple[Any, ...] = (),
+                   order: str = "id DESC", limit: int | None = None) -> list[dict[str, Any]]:
+        """Query graph runs (``where`` is trusted SQL written by this package)."""
+        sql = f"SELECT * FROM graph_runs WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return [_row(r) for r in self._conn.execute(sql, params)]
+
+    def task_runs(self, where: str = "1", params: tuple[Any, ...] = (),
+                  order: str = "id DESC", limit: int | None = None) -> list[dict[str, Any]]:
+        """Query per-task runs (``where`` is trusted SQL written by this package)."""
+        sql = f"SELECT * FROM task_runs WHERE {where} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return [_row(r) for r in self._conn.execute(sql, params)]
+
+    def mark_interrupted(self, when: str, message: str) -> int:
+        """After a crash: close every run left EXECUTING or SCHEDULED; return how many."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._conn.execute(
+                    "UPDATE graph_runs SET state = 'CANCELLED', completed_time = ?, "
+                    "first_error_task_name = COALESCE(first_error_task_name, root_name), "
+                    "first_error_message = COALESCE(first_error_message, ?) "
+                    "WHERE state IN ('EXECUTING', 'SCHEDULED')", (when, message))
+                count = cur.rowcount
+                self._conn.execute(
+                    "UPDATE task_runs SET state = 'CANCELLED', completed_time = ?, "
+                    "error_message = ? WHERE state IN ('EXECUTING', 'SCHEDULED')",
+                    (when, message))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return count
+
+    # --- result handles ------------------------------------------------------------------------
+    def put_result(self, handle: str, state: str, status: int | None, body: Any,
+                   created: str, pages: list[Any] | None = None) -> None:
+        """Create or complete a result handle."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
+                (handle, state, status, json.dumps(body), json.dumps(pages) if pages else None,
+                 created))
+
+    def result(self, handle: str) -> dict[str, Any] | None:
+        """A result handle's row with decoded body/pages, or None."""
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM results WHERE handle = ?",
+                                     (handle,)).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["body"] = json.loads(out["body"]) if out["body"] else None
+        out["pages"] = json.loads(out["pages"]) if out["pages"] else None
+        return out
+
+    def delete_results_before(self, created: str) -> None:
+        """Forget result handles created before a time."""
+        with self._lock:
+            self._conn.execute("DELETE FROM results WHERE created < ?", (created,))
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting (one commit)."""
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value
+
+
+def _row(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    for key in ("config", "task_states"):
+        if out.get(key):
+            out[key] = json.loads(out[key])
+    return out
