@@ -290,7 +290,7 @@ def test_runs_df_error_only_filters_current_runs_too():
     frame = runs_df(client, Task("ROOT", "x", database_name="DB", schema_name="S"), error_only=True)
 
     assert frame["run_id"].tolist() == [3, 1]
-    complete_call = [c for c in client.calls if c[0] == "get_complete_graphs"][0]
+    complete_call = next(c for c in client.calls if c[0] == "get_complete_graphs")
     assert complete_call[2] == {"database": "DB", "schema": "S", "error_only": True}
 
 

@@ -1,0 +1,342 @@
+"""DOT statements for a task graph: quoting, styles, labels, tooltips, the legend.
+
+    >>> quote('say "hi" \\\\ bye')
+    '"say \\\\"hi\\\\" \\\\\\\\ bye"'
+
+Pure text building (no graphviz, no layout): fast enough for a 1,000-task graph, and every
+user-provided string goes through ``quote`` so names with quotes, backslashes, spaces,
+``<...>`` or non-ASCII characters stay literal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from tasknb._graph_model import GraphModel, display_name, name_key
+from tasknb.models import CronSchedule, Task, TaskRun
+
+__all__ = [
+    "COMPACT_ABOVE",
+    "EDGE_STYLES",
+    "NODE_STYLES",
+    "RunMarks",
+    "graph_body",
+    "latest_runs",
+    "mark_runs",
+    "quote",
+]
+
+COMPACT_ABOVE = 150
+"""Above this many tasks, labels show the name only (details stay in the tooltips)."""
+
+LABEL_TEXT_MAX = 40
+TOOLTIP_TEXT_MAX = 400
+LEGEND_ID = "__tasknb_legend__"
+
+GRAPH_ATTRS = {
+    "rankdir": "LR",
+    "nodesep": "0.25",
+    "ranksep": "0.5",
+    "fontname": "Helvetica",
+    "fontsize": "11",
+    "labelloc": "t",
+    "labeljust": "l",
+}
+NODE_ATTRS = {
+    "shape": "box",
+    "style": "rounded,filled",
+    "fontname": "Helvetica",
+    "fontsize": "10",
+    "fillcolor": "#ffffff",
+    "color": "#4a5568",
+    "penwidth": "1.2",
+}
+EDGE_ATTRS = {"color": "#4a5568", "arrowsize": "0.7", "fontname": "Helvetica"}
+
+# name -> DOT attributes; later styles override earlier ones for the same attribute.
+NODE_STYLES: dict[str, dict[str, str]] = {
+    "started": {"fillcolor": "#e8f1fb", "color": "#2b6cb0"},
+    "suspended": {
+        "fillcolor": "#f2f2f2",
+        "color": "#8a8a8a",
+        "style": "rounded,filled,dashed",
+        "fontcolor": "#6b6b6b",
+    },
+    "finalizer": {"peripheries": "2", "fillcolor": "#f3e8ff", "color": "#6b46c1"},
+    "succeeded": {"color": "#2f855a", "penwidth": "2"},
+    "executing": {"color": "#d69e2e", "penwidth": "2.5"},
+    "cancelled": {"color": "#4a4a4a", "penwidth": "2"},
+    "run_failed": {"color": "#c53030", "penwidth": "2.5"},
+    "failed": {"fillcolor": "#fde2e1", "color": "#c53030", "penwidth": "3", "fontcolor": "#9b2c2c"},
+    "not_run": {
+        "fillcolor": "#eeeeee",
+        "color": "#b0b0b0",
+        "style": "rounded,filled,dotted",
+        "fontcolor": "#9a9a9a",
+    },
+    "focus": {"penwidth": "3.5", "fontname": "Helvetica-Bold"},
+}
+EDGE_STYLES: dict[str, dict[str, str]] = {
+    "predecessor": {},
+    "finalizer": {
+        "style": "dashed",
+        "color": "#6b46c1",
+        "arrowhead": "odiamond",
+        "label": "finally",
+        "fontsize": "9",
+        "fontcolor": "#6b46c1",
+    },
+    "not_run": {"color": "#b0b0b0", "style": "dotted"},
+}
+_LEGEND_ROWS = (
+    ("started", "task started (resumed)"),
+    ("suspended", "task suspended (dashed)"),
+    ("finalizer", "finalizer: runs last, whatever happened"),
+    ("failed", "first failing task of the latest run"),
+    ("not_run", "not run: after the failure"),
+    ("succeeded", "latest run succeeded / ran before the failure"),
+    ("executing", "latest run executing"),
+    ("run_failed", "root: latest run failed"),
+)
+_ROOT_MARKS = {
+    "SUCCEEDED": "succeeded",
+    "EXECUTING": "executing",
+    "CANCELLED": "cancelled",
+    "FAILED": "run_failed",
+}
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+_FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"})
+
+
+def quote(text: str) -> str:
+    """A double-quoted DOT string whose content renders literally (newlines become breaks).
+
+        >>> quote("a\\nb")
+        '"a\\\\nb"'
+    """
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def _attrs(values: dict[str, str]) -> str:
+    return " ".join(f"{key}={quote(value)}" for key, value in values.items())
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+@dataclass
+class RunMarks:
+    """What the latest graph run per root tells about each drawn task."""
+
+    by_task: dict[str, str] = field(default_factory=dict)  # key -> style name
+    errors: dict[str, str] = field(default_factory=dict)  # key -> error text
+    root_runs: dict[str, TaskRun] = field(default_factory=dict)  # root key -> run
+
+
+def _run_time(run: TaskRun) -> datetime:
+    moment = run.completed_time or run.query_start_time or run.scheduled_time
+    return moment or _EARLIEST
+
+
+def latest_runs(runs: Iterable[TaskRun]) -> dict[str, TaskRun]:
+    """The run that describes each root now: an executing one, else the last finished one.
+
+    Scheduled (future) runs describe nothing yet and are ignored.
+    """
+    executing: dict[str, TaskRun] = {}
+    finished: dict[str, TaskRun] = {}
+    for run in runs:
+        key = name_key(run.root_task_name)
+        state = (run.state or "").upper()
+        if state == "EXECUTING":
+            best = executing.get(key)
+            if best is None or _run_time(run) > _run_time(best):
+                executing[key] = run
+        elif state in _FINISHED:
+            best = finished.get(key)
+            if best is None or _run_time(run) > _run_time(best):
+                finished[key] = run
+    return {**finished, **executing}
+
+
+def mark_runs(model: GraphModel, runs: Iterable[TaskRun]) -> RunMarks:
+    """Infer per-task marks from graph runs (REST gives graph-level records only).
+
+    The first failing task is red. Tasks downstream of it did not run (a failure blocks its
+    descendants; the finalizer still runs). Tasks upstream of it ran and succeeded, since a
+    task only starts after its predecessors succeeded. Nothing else is claimed per task.
+    """
+    marks = RunMarks()
+    for root_key, run in latest_runs(runs).items():
+        if root_key not in model.tasks:
+            continue
+        marks.root_runs[root_key] = run
+        state = (run.state or "").upper()
+        failing = name_key(run.first_error_task_name) if run.first_error_task_name else None
+        root_mark = _ROOT_MARKS.get(state)
+        if failing and failing in model.tasks:
+            finalizers = model.finalizer_keys
+            for key in model.upstream(failing) - {failing} - finalizers:
+                marks.by_task.setdefault(key, "succeeded")
+            for key in model.downstream(failing) - {failing} - finalizers:
+                marks.by_task[key] = "not_run"
+            marks.by_task[failing] = "failed"
+            code = "" if run.first_error_code is None else f" {run.first_error_code}"
+            marks.errors[failing] = f"error{code}: {run.first_error_message or 'no message'}"
+        if root_mark and marks.by_task.get(root_key) != "failed":
+            marks.by_task[root_key] = root_mark
+    return marks
+
+
+def _run_line(run: TaskRun) -> str:
+    moment = _when(run.completed_time or run.query_start_time or run.scheduled_time)
+    return f"last run: {run.state}" + (f" {moment}" if moment else "")
+
+
+def _label(task: Task, key: str, role: str, marks: RunMarks, compact: bool) -> str:
+    lines = [display_name(task.name)]
+    if compact:
+        return lines[0]
+    if role == "root":
+        if isinstance(task.schedule, CronSchedule):
+            lines.append(f"cron {task.schedule.cron_expr} {task.schedule.timezone}")
+        elif task.schedule is not None:
+            lines.append(f"every {task.schedule}")
+        lines.append(f"wh: {task.warehouse}" if task.warehouse else "serverless")
+        run = marks.root_runs.get(key)
+        if run is not None:
+            lines.append(_run_line(run))
+    elif role == "finalizer":
+        lines.append("finalizer")
+    if task.condition:
+        lines.append(f"when {_shorten(task.condition, LABEL_TEXT_MAX)}")
+    if key in marks.errors:
+        lines.append(_shorten(marks.errors[key], LABEL_TEXT_MAX))
+    return "\n".join(lines)
+
+
+def _tooltip(task: Task, role: str, marks: RunMarks, key: str) -> str:
+    state = task.state or "state unknown"
+    lines = [f"{display_name(task.name)} ({role}, {state})"]
+    if task.schedule is not None:
+        lines.append(f"schedule: {task.schedule}")
+    lines.append(f"warehouse: {task.warehouse or 'serverless'}")
+    if task.condition:
+        lines.append(f"when: {_shorten(task.condition, TOOLTIP_TEXT_MAX)}")
+    if task.predecessors:
+        lines.append("after: " + ", ".join(display_name(p) for p in task.predecessors))
+    if task.finalize:
+        lines.append(f"finalizes: {display_name(task.finalize)}")
+    if task.last_suspended_on is not None and (task.state or "").lower() == "suspended":
+        lines.append(f"suspended since {_when(task.last_suspended_on)}")
+    mark = marks.by_task.get(key)
+    if key in marks.errors:
+        lines.append(_shorten(marks.errors[key], TOOLTIP_TEXT_MAX))
+    elif mark == "not_run":
+        lines.append("latest run: not run (after the failing task)")
+    elif mark == "succeeded" and key not in marks.root_runs:
+        lines.append("latest run: succeeded (ran before the failing task)")
+    run = marks.root_runs.get(key)
+    if run is not None:
+        lines.append(_run_line(run) + (f" (run {run.run_id})" if run.run_id is not None else ""))
+    lines.append("definition: " + _shorten(task.definition or "", TOOLTIP_TEXT_MAX))
+    return "\n".join(lines)
+
+
+def _node_style(task: Task, role: str, mark: str | None, focused: bool) -> dict[str, str]:
+    style: dict[str, str] = {}
+    state = (task.state or "").lower()
+    if state in NODE_STYLES:
+        style.update(NODE_STYLES[state])
+    if role == "finalizer":
+        style.update(NODE_STYLES["finalizer"])
+        if state == "suspended":
+            style["style"] = NODE_STYLES["suspended"]["style"]
+    if mark:
+        style.update(NODE_STYLES[mark])
+        if state == "suspended":  # keep the dash: suspended stays visible under run marks
+            style["style"] = NODE_STYLES["suspended"]["style"]
+    if focused:
+        style.update(NODE_STYLES["focus"])
+    return style
+
+
+def legend_lines() -> list[str]:
+    """A cluster holding one HTML-table node: a swatch and a line of text per style."""
+    rows = []
+    for name, text in _LEGEND_ROWS:
+        style = {**NODE_ATTRS, **NODE_STYLES[name]}
+        dashed = ' style="dashed"' if "dashed" in style["style"] else ""
+        dashed = ' style="dotted"' if "dotted" in style["style"] else dashed
+        rows.append(
+            f'<tr><td bgcolor="{style["fillcolor"]}" color="{style["color"]}" border="1"'
+            f'{dashed} width="18"> </td><td align="left">{text}</td></tr>'
+        )
+    rows.append('<tr><td>&#8594;</td><td align="left">runs after (predecessor)</td></tr>')
+    rows.append(
+        '<tr><td><font color="#6b46c1">- - -&gt;</font></td>'
+        '<td align="left">finalizer link (dashed)</td></tr>'
+    )
+    table = (
+        '<<table border="0" cellspacing="2" cellpadding="2">' + "".join(rows) + "</table>>"
+    )
+    return [
+        "subgraph cluster_legend {",
+        '\tlabel="Legend" fontsize="10" style="rounded" color="#a0aec0"',
+        f"\t{quote(LEGEND_ID)} [shape=plaintext style=\"\" fontsize=\"9\" label={table}]",
+        "}",
+    ]
+
+
+def graph_body(
+    model: GraphModel,
+    keys: Iterable[str],
+    *,
+    marks: RunMarks,
+    focus: str | None = None,
+    show_legend: bool = True,
+) -> list[str]:
+    """The DOT statements (one per line, tab-indented) for the tasks ``keys`` of ``model``."""
+    keep = list(keys)
+    kept = set(keep)
+    compact = len(keep) > COMPACT_ABOVE
+    finalizers = model.finalizer_keys
+    lines: list[str] = []
+    for key in keep:
+        task = model.tasks[key]
+        role = "finalizer" if key in finalizers else task.role
+        attrs = {
+            "label": _label(task, key, role, marks, compact),
+            "tooltip": _tooltip(task, role, marks, key),
+            **_node_style(task, role, marks.by_task.get(key), key == focus),
+        }
+        lines.append(f"\t{quote(key)} [{_attrs(attrs)}]")
+    not_run = EDGE_STYLES["not_run"]
+    for key in keep:
+        for pred in model.predecessors[key]:
+            if pred in kept:
+                blocked = marks.by_task.get(key) == "not_run"
+                extra = f" [{_attrs(not_run)}]" if blocked else ""
+                lines.append(f"\t{quote(pred)} -> {quote(key)}{extra}")
+    sinks = []
+    for root, finalizer in model.finalizers.items():
+        if root in kept and finalizer in kept:
+            lines.append(
+                f"\t{quote(root)} -> {quote(finalizer)} [{_attrs(EDGE_STYLES['finalizer'])}]"
+            )
+            sinks.append(quote(finalizer))
+    if sinks:
+        lines.append("\t{rank=sink; " + "; ".join(sinks) + "}")
+    if show_legend:
+        lines.extend("\t" + line for line in legend_lines())
+    return lines
