@@ -42,7 +42,7 @@ setup_browser() {
 case "${1:-}" in
     demo)
         setup_python
-        exec "$VENV/bin/tasknb" demo "${@:2}"
+        exec "$VENV/bin/python" -m tasknb.demo "${@:2}"
         ;;
     test)
         setup_python

@@ -1,0 +1,279 @@
+"""`tasknb demo`: the local Task server with demo data, and JupyterLab on notebooks/.
+
+    ./dev.sh demo                         # what a newcomer runs
+    python -m tasknb.demo --check         # start everything, verify it, stop (used by tests)
+
+The local server's URL and token reach the notebooks' kernels as ``$TASKNB_URL`` and
+``$TASKNB_TOKEN`` (JupyterLab passes its environment to the kernels it starts), so
+``tasknb.notebook.client()`` attaches to this server. The token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+from .notebook import DEMO_DATABASE, DEMO_SCHEMA, TOKEN_ENV, URL_ENV
+
+__all__ = ["DEFAULT_NOTEBOOK_DIR", "build_parser", "lab_command", "main", "run_check"]
+
+DEFAULT_NOTEBOOK_DIR = "notebooks"
+DEMO_SEED = "demo"
+DEFAULT_CLOCK = (
+    "manual"  # the notebooks fast-forward time; "real" lets schedules fire by themselves
+)
+LAB_START_TIMEOUT_S = 90.0
+LAB_STOP_TIMEOUT_S = 15.0
+LAB_POLL_INTERVAL_S = 0.2
+CHECK_KERNEL_TIMEOUT_S = 120.0
+# what `--check` runs with the kernels' environment: the bridge must attach to this server
+_KERNEL_PROBE = (
+    "from tasknb import notebook\n"
+    "client = notebook.client()\n"
+    "print(notebook.describe())\n"
+    "print(len(client.list_tasks()))\n"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tasknb demo",
+        description="Start the local Task server with demo data and JupyterLab on the notebooks.",
+    )
+    parser.add_argument(
+        "--notebook-dir",
+        type=Path,
+        default=None,
+        help=f"folder JupyterLab opens (default: ./{DEFAULT_NOTEBOOK_DIR} if present, else .)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the local server's state here (default: a fresh temp dir per run)",
+    )
+    parser.add_argument("--port", type=int, default=0, help="local Task server port (0: any)")
+    parser.add_argument(
+        "--lab-port", type=int, default=None, help="JupyterLab port (default: Jupyter's)"
+    )
+    parser.add_argument(
+        "--clock",
+        choices=("manual", "real"),
+        default=DEFAULT_CLOCK,
+        help="manual: time moves only when a notebook advances it (default); real: wall clock",
+    )
+    parser.add_argument(
+        "--no-browser", action="store_true", help="do not open a browser tab (print the URL)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="start everything headless, verify the notebooks reach the server, then stop",
+    )
+    return parser
+
+
+def notebook_dir_of(value: Path | None) -> Path:
+    if value is not None:
+        path = value.expanduser().resolve()
+        if not path.is_dir():
+            raise SystemExit(f"tasknb demo: --notebook-dir {value} is not a folder")
+        return path
+    default = Path.cwd() / DEFAULT_NOTEBOOK_DIR
+    return default.resolve() if default.is_dir() else Path.cwd().resolve()
+
+
+def lab_command(
+    notebook_dir: Path,
+    *,
+    port: int | None = None,
+    token: str | None = None,
+    open_browser: bool = True,
+    quiet: bool = False,
+) -> list[str]:
+    """The `jupyter lab` command line, run with this Python.
+
+    >>> lab_command(Path("/nb"), port=8899, open_browser=False)[1:4]
+    ['-m', 'jupyterlab', '--ServerApp.root_dir=/nb']
+    """
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebook_dir}"]
+    cmd.append("--ServerApp.ip=127.0.0.1")
+    if port is not None:
+        cmd += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
+    if token is not None:
+        cmd.append(f"--IdentityProvider.token={token}")
+    if not open_browser:
+        cmd.append("--no-browser")
+    if quiet:
+        cmd.append("--ServerApp.log_level=WARN")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers run as root; jupyter refuses without it
+    return cmd
+
+
+def kernel_environment(url: str, token: str) -> dict[str, str]:
+    """This process's environment plus the local server for the kernels JupyterLab starts."""
+    env = dict(os.environ)
+    env[URL_ENV] = url
+    env[TOKEN_ENV] = token
+    env.pop("TASKNB_CONNECTION", None)  # the demo is the local server, not an account
+    return env
+
+
+def _start_server(args: argparse.Namespace, stack: ExitStack):
+    from . import local
+
+    data_dir = args.data_dir
+    if data_dir is None:
+        data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tasknb-demo-")))
+    server = local.start(seed=DEMO_SEED, data_dir=data_dir, port=args.port, clock=args.clock)
+    stack.callback(server.stop)
+    return server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_lab(url: str, token: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    request = urllib.request.Request(
+        f"{url}/api/status", headers={"Authorization": f"token {token}"}
+    )
+    deadline = time.monotonic() + LAB_START_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-2000:]
+            raise SystemExit(f"tasknb demo: jupyter lab exited ({proc.returncode}):\n{tail}")
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"tasknb demo: jupyter lab did not start in {LAB_START_TIMEOUT_S} s")
+        time.sleep(LAB_POLL_INTERVAL_S)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=LAB_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _lab_notebooks(url: str, token: str) -> list[str]:
+    request = urllib.request.Request(
+        f"{url}/api/contents?content=1", headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        listing = json.load(response)
+    return sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Start the server and a headless JupyterLab, verify them, stop both; 0 when all is well.
+
+    Checks: the server answers with the demo tasks; JupyterLab answers and lists the
+    notebooks; a Python started with the kernels' environment attaches to this server
+    through `tasknb.notebook.client()` and sees the same tasks.
+    """
+    notebook_dir = notebook_dir_of(args.notebook_dir)
+    with ExitStack() as stack:
+        began = time.monotonic()
+        server = _start_server(args, stack)
+        tasks = server.connect(database=DEMO_DATABASE, schema=DEMO_SCHEMA).list_tasks()
+        if not tasks:
+            print(f"tasknb demo --check: no demo tasks in {DEMO_DATABASE}.{DEMO_SCHEMA}")
+            return 1
+        env = kernel_environment(server.url, server.token)
+        probe = subprocess.run(
+            [sys.executable, "-c", _KERNEL_PROBE],
+            check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHECK_KERNEL_TIMEOUT_S,
+        )
+        lines = probe.stdout.split("\n")
+        if probe.returncode != 0 or len(lines) < 2 or lines[1] != str(len(tasks)):
+            print("tasknb demo --check: a kernel could not reach the local server:")
+            print((probe.stdout + probe.stderr)[-2000:].replace(server.token, "***"))
+            return 1
+        lab_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tasknb-lab-")))
+        port, lab_token = _free_port(), secrets.token_hex(16)
+        log = lab_dir / "jupyterlab.log"
+        env.update(
+            JUPYTER_RUNTIME_DIR=str(lab_dir / "runtime"),
+            JUPYTER_PLATFORM_DIRS="1",
+        )
+        cmd = lab_command(notebook_dir, port=port, token=lab_token, open_browser=False, quiet=True)
+        cmd.append(f"--LabApp.workspaces_dir={lab_dir / 'workspaces'}")
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+            stack.callback(_stop, proc)
+            lab_url = f"http://127.0.0.1:{port}"
+            _wait_for_lab(lab_url, lab_token, proc, log)
+            notebooks = _lab_notebooks(lab_url, lab_token)
+        print(
+            f"local server: {server.url} ({len(tasks)} demo tasks in {DEMO_DATABASE}.{DEMO_SCHEMA})"
+        )
+        print(f"kernels attach: {lines[0]}")
+        print(f"jupyterlab: {lab_url} on {notebook_dir} ({', '.join(notebooks) or 'no notebooks'})")
+        print(f"demo check ok in {time.monotonic() - began:.1f} s")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Start the server, then JupyterLab in the foreground; Ctrl-C stops both."""
+    notebook_dir = notebook_dir_of(args.notebook_dir)
+    with ExitStack() as stack:
+        server = _start_server(args, stack)
+        print(f"tasknb: local Task server with demo data at {server.url} ({args.clock} clock)")
+        print(
+            f"tasknb: notebooks get it as ${URL_ENV} / ${TOKEN_ENV}; "
+            f"demo tasks are in {DEMO_DATABASE}.{DEMO_SCHEMA}"
+        )
+        print(f"tasknb: starting JupyterLab on {notebook_dir} (Ctrl-C stops everything)")
+        sys.stdout.flush()
+        cmd = lab_command(notebook_dir, port=args.lab_port, open_browser=not args.no_browser)
+        proc = subprocess.Popen(cmd, env=kernel_environment(server.url, server.token))
+        stack.callback(_stop, proc)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            proc.send_signal(signal.SIGINT)
+            return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `tasknb demo` (and `python -m tasknb.demo`).
+
+    main(["--check"])  # -> 0 when server, kernels and JupyterLab all work
+    """
+    args = build_parser().parse_args(argv)
+    return run_check(args) if args.check else run_demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
