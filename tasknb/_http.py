@@ -117,8 +117,8 @@ class RetryPolicy:
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date).
 
-        >>> retry_after_seconds("3"), retry_after_seconds("soon")
-        (3.0, None)
+    >>> retry_after_seconds("3"), retry_after_seconds("soon")
+    (3.0, None)
     """
     if not value:
         return None
@@ -139,8 +139,8 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 def parse_link_header(value: str | None) -> dict[str, str]:
     """``rel -> URL`` from a ``Link`` header.
 
-        >>> parse_link_header('</r/h?page=1>; rel="next", </r/h?page=3>; rel="last"')
-        {'next': '/r/h?page=1', 'last': '/r/h?page=3'}
+    >>> parse_link_header('</r/h?page=1>; rel="next", </r/h?page=3>; rel="last"')
+    {'next': '/r/h?page=1', 'last': '/r/h?page=3'}
     """
     if not value:
         return {}

@@ -84,8 +84,8 @@ class TokenAuth(httpx.Auth):
 class PatAuth(TokenAuth):
     """A programmatic access token (PAT).
 
-        >>> PatAuth("x").token_type
-        'PROGRAMMATIC_ACCESS_TOKEN'
+    >>> PatAuth("x").token_type
+    'PROGRAMMATIC_ACCESS_TOKEN'
     """
 
     token_type = "PROGRAMMATIC_ACCESS_TOKEN"
@@ -97,8 +97,8 @@ class PatAuth(TokenAuth):
 class OAuthAuth(TokenAuth):
     """An OAuth access token (Snowflake OAuth or external OAuth).
 
-        >>> OAuthAuth("x").token_type
-        'OAUTH'
+    >>> OAuthAuth("x").token_type
+    'OAUTH'
     """
 
     token_type = "OAUTH"
@@ -184,10 +184,10 @@ def public_key_fingerprint(private_key: Any) -> str:
 def jwt_account(account: str) -> str:
     """The account part of ``iss``/``sub``: no region, cloud or domain, upper case.
 
-        >>> jwt_account("myorg-acct1"), jwt_account("xy12345.us-east-2.aws")
-        ('MYORG-ACCT1', 'XY12345')
-        >>> jwt_account("xy12345-abc.global")
-        'XY12345'
+    >>> jwt_account("myorg-acct1"), jwt_account("xy12345.us-east-2.aws")
+    ('MYORG-ACCT1', 'XY12345')
+    >>> jwt_account("xy12345-abc.global")
+    'XY12345'
     """
     text = account.strip()
     for suffix in (".snowflakecomputing.com", ".snowflakecomputing.cn"):

@@ -92,7 +92,9 @@ def _limit(name: str, value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not MIN_LIMIT <= value <= MAX_LIMIT:
-        raise ValueError(f"{name} must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {value!r}")
+        raise ValueError(
+            f"{name} must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {value!r}"
+        )
     return value
 
 
@@ -266,9 +268,10 @@ class TaskClient:
             db, sch = given_db or self.database, parts[0]
         else:
             db, sch = given_db or self.database, given_schema or self.schema
-        if len(parts) >= 2 and ((given_schema and given_schema != sch) or (
-            len(parts) == 3 and given_db and given_db != db
-        )):
+        if len(parts) >= 2 and (
+            (given_schema and given_schema != sch)
+            or (len(parts) == 3 and given_db and given_db != db)
+        ):
             raise TasknbError(
                 f"{name!r} is qualified but database=/schema= name another place; pass one"
             )
@@ -509,8 +512,8 @@ class TaskClient:
     ) -> Task:
         """One task (``GET .../tasks/{name}``).
 
-            >>> TaskClient.fetch_task.__name__
-            'fetch_task'
+        >>> TaskClient.fetch_task.__name__
+        'fetch_task'
         """
         path = self.path_for(name, database=database, schema=schema)
         body = self._call(
@@ -557,8 +560,8 @@ class TaskClient:
     ) -> str:
         """Drop a task (``DELETE .../tasks/{name}``); ``if_exists=True`` ignores a missing one.
 
-            >>> TaskClient.delete_task.__name__
-            'delete_task'
+        >>> TaskClient.delete_task.__name__
+        'delete_task'
         """
         path = self.path_for(name, database=database, schema=schema)
         return _status(
@@ -608,7 +611,9 @@ class TaskClient:
             return _status(result)
         if isinstance(result, Pending):
             return AsyncResult(self, result, _status, describe=f"execute {subject}")
-        return AsyncResult(self, None, _status, result=_status(result), describe=f"execute {subject}")
+        return AsyncResult(
+            self, None, _status, result=_status(result), describe=f"execute {subject}"
+        )
 
     def _action(self, verb: str, name: str, database: str | None, schema: str | None) -> str:
         path = self.path_for(name, verb, database=database, schema=schema)
@@ -627,8 +632,8 @@ class TaskClient:
     ) -> str:
         """Resume a task (``POST .../tasks/{name}:resume``); returns the status text.
 
-            >>> TaskClient.resume_task.__name__
-            'resume_task'
+        >>> TaskClient.resume_task.__name__
+        'resume_task'
         """
         return self._action("resume", name, database, schema)
 
@@ -637,8 +642,8 @@ class TaskClient:
     ) -> str:
         """Suspend a task (``POST .../tasks/{name}:suspend``); returns the status text.
 
-            >>> TaskClient.suspend_task.__name__
-            'suspend_task'
+        >>> TaskClient.suspend_task.__name__
+        'suspend_task'
         """
         return self._action("suspend", name, database, schema)
 
@@ -697,8 +702,8 @@ class TaskClient:
     ) -> list[TaskRun]:
         """Graph runs executing now or scheduled in the next 8 days (``current-graphs``).
 
-            >>> TaskClient.get_current_graphs.__name__
-            'get_current_graphs'
+        >>> TaskClient.get_current_graphs.__name__
+        'get_current_graphs'
         """
         params = {"resultLimit": _limit("result_limit", result_limit)}
         return self._graphs("current", name, params, database, schema)
@@ -738,8 +743,8 @@ class TaskClient:
     ) -> list[Tag]:
         """Tags on a task (``GET .../tasks/{name}:get-tags``).
 
-            >>> TaskClient.get_tags.__name__
-            'get_tags'
+        >>> TaskClient.get_tags.__name__
+        'get_tags'
         """
         path = self.path_for(name, "get-tags", database=database, schema=schema)
         subject = self._subject(name, database, schema)
@@ -782,8 +787,8 @@ class TaskClient:
     ) -> str:
         """Set tag values on a task (``POST .../tasks/{name}:set-tags``).
 
-            >>> TaskClient.set_tags.__name__
-            'set_tags'
+        >>> TaskClient.set_tags.__name__
+        'set_tags'
         """
         return self._tags("set-tags", name, tags, if_exists, database, schema, True)
 
@@ -798,8 +803,8 @@ class TaskClient:
     ) -> str:
         """Remove tags from a task (``POST .../tasks/{name}:unset-tags``).
 
-            >>> TaskClient.unset_tags.__name__
-            'unset_tags'
+        >>> TaskClient.unset_tags.__name__
+        'unset_tags'
         """
         return self._tags("unset-tags", name, tags, if_exists, database, schema, False)
 

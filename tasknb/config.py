@@ -161,8 +161,8 @@ class Connection:
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
     """The directory the connection files are read from (see the module docstring).
 
-        >>> config_dir({"SNOWFLAKE_HOME": "/"})
-        PosixPath('/')
+    >>> config_dir({"SNOWFLAKE_HOME": "/"})
+    PosixPath('/')
     """
     env = os.environ if env is None else env
     home = Path(env.get("SNOWFLAKE_HOME") or "~/.snowflake").expanduser()
@@ -258,7 +258,11 @@ def _env_overrides(name: str, env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _generic_values(env: Mapping[str, str]) -> dict[str, Any]:
-    return {key: env[f"SNOWFLAKE_{key.upper()}"] for key in GENERIC_KEYS if env.get(f"SNOWFLAKE_{key.upper()}")}
+    return {
+        key: env[f"SNOWFLAKE_{key.upper()}"]
+        for key in GENERIC_KEYS
+        if env.get(f"SNOWFLAKE_{key.upper()}")
+    }
 
 
 def _hostname(values: Mapping[str, Any]) -> str | None:
@@ -300,7 +304,11 @@ def _base_url(values: Mapping[str, Any]) -> str | None:
 
 def _wrap_secrets(values: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        k: (Secret(str(v)) if k in SECRET_KEYS and v is not None and not isinstance(v, Secret) else v)
+        k: (
+            Secret(str(v))
+            if k in SECRET_KEYS and v is not None and not isinstance(v, Secret)
+            else v
+        )
         for k, v in values.items()
         if v is not None
     }

@@ -45,8 +45,8 @@ __all__ = [
 class TasknbError(Exception):
     """Base class of every error tasknb raises.
 
-        >>> issubclass(TaskNotFound, TasknbError)
-        True
+    >>> issubclass(TaskNotFound, TasknbError)
+    True
     """
 
 
@@ -246,8 +246,8 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 def error_for_status(status: int) -> type[ApiError]:
     """The exception class for an HTTP error status.
 
-        >>> error_for_status(503).__name__, error_for_status(502).__name__
-        ('ServiceUnavailable', 'ServerError')
+    >>> error_for_status(503).__name__, error_for_status(502).__name__
+    ('ServiceUnavailable', 'ServerError')
     """
     if status in _BY_STATUS:
         return _BY_STATUS[status]

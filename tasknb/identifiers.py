@@ -81,8 +81,8 @@ def normalize(name: str, *, kind: str = "task") -> str:
 def is_valid(name: str) -> bool:
     """Whether ``name`` is a valid single identifier.
 
-        >>> is_valid("my-task"), is_valid('"my-task"')
-        (False, True)
+    >>> is_valid("my-task"), is_valid('"my-task"')
+    (False, True)
     """
     try:
         normalize(name)
@@ -94,8 +94,8 @@ def is_valid(name: str) -> bool:
 def quote_identifier(text: str) -> str:
     """The identifier that names exactly ``text`` (quoted only when needed).
 
-        >>> quote_identifier("My Task"), quote_identifier("NIGHTLY")
-        ('"My Task"', 'NIGHTLY')
+    >>> quote_identifier("My Task"), quote_identifier("NIGHTLY")
+    ('"My Task"', 'NIGHTLY')
     """
     if _UNQUOTED_UPPER.fullmatch(text):
         return text
@@ -105,8 +105,8 @@ def quote_identifier(text: str) -> str:
 def path_segment(name: str, *, kind: str = "task") -> str:
     """The percent-encoded URL path segment for an identifier (validated and folded).
 
-        >>> path_segment("t$a"), path_segment('"a/b:c"')
-        ('T%24A', '%22a%2Fb%3Ac%22')
+    >>> path_segment("t$a"), path_segment('"a/b:c"')
+    ('T%24A', '%22a%2Fb%3Ac%22')
     """
     return quote(normalize(name, kind=kind), safe="")
 
@@ -153,7 +153,7 @@ def split_qualified(name: str, *, kind: str = "task") -> list[str]:
 def display(*parts: str | None) -> str:
     """A dotted name for messages, skipping empty parts.
 
-        >>> display("DB", None, "T1")
-        'DB.T1'
+    >>> display("DB", None, "T1")
+    'DB.T1'
     """
     return ".".join(p for p in parts if p)
