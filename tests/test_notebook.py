@@ -64,3 +64,36 @@ def test_seconds_of_reads_text_timedelta_and_numbers(delta, seconds):
 def test_seconds_of_rejects_what_it_cannot_read(bad):
     with pytest.raises(ValueError, match="duration|unit|back in time"):
         notebook.seconds_of(bad)
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    from tasknb import local
+
+    with local.start(clock="manual", data_dir=tmp_path / "server") as server:
+        yield server
+
+
+def test_attached_advance_moves_the_local_servers_clock(monkeypatch, local_server):
+    monkeypatch.setenv(notebook.URL_ENV, local_server.url)
+    monkeypatch.setenv(notebook.TOKEN_ENV, local_server.token)
+    before = local_server.now()
+    assert notebook.advance("90 minutes") == []  # no schedules on an empty server
+    assert (local_server.now() - before) == timedelta(minutes=90)
+
+
+def test_attached_client_talks_to_the_local_server(monkeypatch, local_server):
+    monkeypatch.setenv(notebook.URL_ENV, local_server.url)
+    monkeypatch.setenv(notebook.TOKEN_ENV, local_server.token)
+    client = notebook.client(database="DB_X", schema="S_Y")
+    assert client.base_url.rstrip("/") == local_server.url.rstrip("/")
+    assert (client.database, client.schema) == ("DB_X", "S_Y")
+    assert local_server.token not in repr(client)
+
+
+def test_attached_advance_with_a_wrong_token_says_what_failed(monkeypatch, local_server):
+    monkeypatch.setenv(notebook.URL_ENV, local_server.url)
+    monkeypatch.setenv(notebook.TOKEN_ENV, "not-the-token")
+    with pytest.raises(RuntimeError, match="refused to advance its clock") as info:
+        notebook.advance(60)
+    assert "not-the-token" not in str(info.value)
