@@ -53,6 +53,15 @@ _LAZY: dict[str, str] = {
     "tasks_df": "tasknb.frames",
     "runs_df": "tasknb.frames",
     "draw_graph": "tasknb.graph",
+    # frames and graph helper: builders from models, rendering at the edge
+    "dependents_df": "tasknb.frames",
+    "tasks_frame": "tasknb.frames",
+    "runs_frame": "tasknb.frames",
+    "dependents_frame": "tasknb.frames",
+    "draw_dependents": "tasknb.graph",
+    "graph_from_tasks": "tasknb.graph",
+    "render_svg": "tasknb.graph",
+    "TaskGraph": "tasknb.graph",
     "TaskPanel": "tasknb.widgets",
 }
 
@@ -88,6 +97,7 @@ __all__ = [
     "Task",
     "TaskAlreadyExists",
     "TaskClient",
+    "TaskGraph",
     "TaskNotFound",
     # lazy (see _LAZY)
     "TaskPanel",
@@ -98,10 +108,17 @@ __all__ = [
     "Unauthorized",
     "__version__",
     "connect",
+    "dependents_df",
+    "dependents_frame",
+    "draw_dependents",
     "draw_graph",
+    "graph_from_tasks",
+    "render_svg",
     "resolve_connection",
     "runs_df",
+    "runs_frame",
     "tasks_df",
+    "tasks_frame",
 ]
 
 
