@@ -382,21 +382,20 @@ def find_cycle(start: str, tasks: Mapping[str, Mapping[str, Any]],
 
 
 def topological_order(members: Iterable[str], tasks: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Members in dependency order (ties by name); assumes no cycle."""
+    """Members in dependency order, level by level (ties by name); assumes no cycle."""
     member_set = set(members)
     indegree = {m: sum(1 for p in tasks[m].get("predecessors") or () if p in member_set)
                 for m in member_set}
     children = children_index({m: tasks[m] for m in member_set})
     ready = sorted(m for m, d in indegree.items() if d == 0)
     order: list[str] = []
-    while ready:
+    while ready:  # FIFO: level by level, each level's newcomers by name
         node = ready.pop(0)
         order.append(node)
         for child in children.get(node, ()):
             indegree[child] -= 1
             if indegree[child] == 0:
                 ready.append(child)
-                ready.sort()
     return order + sorted(member_set - set(order))
 
 

@@ -1,0 +1,97 @@
+"""Fixtures for the local server tests: real servers on loopback, driven with plain httpx.
+
+* ``server``: one manual-clock server per test module (tests use their own schema via ``api``).
+* ``fresh_server``: a server of a test's own (for schedules, restarts, clocks).
+* ``api``: an :class:`Api` bound to a new database/schema on ``server``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+import pytest
+
+import tasknb.local
+from tasknb.local.server import LocalServer
+
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+
+
+class Api:
+    """httpx over loopback, rooted at one database and schema."""
+
+    def __init__(self, server: LocalServer, database: str, schema: str) -> None:
+        self.server = server
+        self.database = database
+        self.schema = schema
+        self.http = httpx.Client(base_url=server.url, timeout=30.0,
+                                 headers={"Authorization": f"Bearer {server.token}"})
+        self.base = f"/api/v2/databases/{database}/schemas/{schema}/tasks"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def create(self, name: str, definition: str = "select 1", *, mode: str | None = None,
+               expect: int = 200, **props: Any) -> httpx.Response:
+        params = {"createMode": mode} if mode else None
+        response = self.http.post(self.base, params=params,
+                                  json={"name": name, "definition": definition, **props})
+        assert response.status_code == expect, response.text
+        return response
+
+    def fetch(self, name: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.base}/{name}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def action(self, name: str, verb: str, expect: int = 200, **params: Any) -> httpx.Response:
+        response = self.http.post(f"{self.base}/{name}:{verb}", params=params or None)
+        assert response.status_code == expect, response.text
+        return response
+
+    def execute(self, name: str, **params: Any) -> dict[str, Any]:
+        """Execute synchronously and wait for the graph run; return the finished run."""
+        self.action(name, "execute", **params)
+        assert self.server.service.wait_idle(30)
+        runs = self.http.get(f"{self.base}/{name}/complete-graphs").json()
+        return runs[0]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with tasknb.local.start(clock="manual", start_time=T0) as srv:
+        yield srv
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Any) -> Iterator[LocalServer]:
+    with tasknb.local.start(clock="manual", start_time=T0, data_dir=tmp_path / "data") as srv:
+        yield srv
+
+
+def make_api(server: LocalServer) -> Api:
+    database = "DB_" + uuid.uuid4().hex[:8].upper()
+    http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"})
+    assert http.post("/api/v2/databases", json={"name": database}).status_code == 200
+    assert http.post(f"/api/v2/databases/{database}/schemas",
+                     json={"name": "S"}).status_code == 200
+    http.close()
+    return Api(server, database, "S")
+
+
+@pytest.fixture
+def api(server: LocalServer) -> Iterator[Api]:
+    client = make_api(server)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fresh_api(fresh_server: LocalServer) -> Iterator[Api]:
+    client = make_api(fresh_server)
+    yield client
+    client.close()
