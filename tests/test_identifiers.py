@@ -1,0 +1,92 @@
+"""Identifiers: folding, quoting, validation before any request, path encoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasknb import InvalidIdentifier
+from tasknb.identifiers import (
+    display,
+    is_valid,
+    normalize,
+    path_segment,
+    quote_identifier,
+    split_qualified,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "canonical"),
+    [
+        ("nightly", "NIGHTLY"),
+        ("Nightly_2", "NIGHTLY_2"),
+        ("_x$y", "_X$Y"),
+        ('"My Task"', '"My Task"'),
+        ('"ABC"', "ABC"),
+        ('"abc"', '"abc"'),
+        ('"say ""hi"""', '"say ""hi"""'),
+        ('"naïve"', '"naïve"'),
+        ('"a.b"', '"a.b"'),
+    ],
+)
+def test_normalize(name, canonical) -> None:
+    assert normalize(name) == canonical
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("my-task", "quote it: '\"my-task\"'"),
+        ("my task", "letters, digits, _ and \\$"),
+        ("1st", "must not start with a digit"),
+        ("", "it is empty"),
+        ('"unterminated', "must end with"),
+        ('"bad"quote"', 'inner " as ""'),
+        ('""', "must end with"),
+        ("naïve", "letters"),
+        ("x" * 256, "longer than 255"),
+        (".", "letters"),
+    ],
+)
+def test_invalid_identifiers_are_refused_with_a_clear_message(name, why) -> None:
+    with pytest.raises(InvalidIdentifier, match=why):
+        normalize(name)
+    assert not is_valid(name)
+
+
+def test_invalid_identifier_is_also_a_value_error() -> None:
+    with pytest.raises(ValueError, match="invalid database name"):
+        normalize("a b", kind="database")
+
+
+@pytest.mark.parametrize(
+    ("name", "segment"),
+    [
+        ("t$a", "T%24A"),
+        ('"My Task"', "%22My%20Task%22"),
+        ('"a/b:c?d#e%f"', "%22a%2Fb%3Ac%3Fd%23e%25f%22"),
+        ('"naïve"', "%22na%C3%AFve%22"),
+        ('"x.y"', "%22x.y%22"),
+    ],
+)
+def test_path_segments_are_percent_encoded(name, segment) -> None:
+    assert path_segment(name) == segment
+
+
+def test_split_qualified_names() -> None:
+    assert split_qualified("db.sch.t") == ["DB", "SCH", "T"]
+    assert split_qualified('"d.b"."s ""q""".t') == ['"d.b"', '"s ""q"""', "T"]
+    assert split_qualified("t") == ["T"]
+    with pytest.raises(InvalidIdentifier, match="DATABASE.SCHEMA.NAME"):
+        split_qualified("a.b.c.d")
+    with pytest.raises(InvalidIdentifier, match="not closed"):
+        split_qualified('db."open')
+    with pytest.raises(InvalidIdentifier, match="empty"):
+        split_qualified("db..t")
+
+
+def test_quote_identifier_and_display() -> None:
+    assert quote_identifier('say "hi"') == '"say ""hi"""'
+    assert quote_identifier("T1") == "T1"
+    assert normalize(quote_identifier("mixed Case")) == '"mixed Case"'
+    assert display("DB", "S", "T") == "DB.S.T"
