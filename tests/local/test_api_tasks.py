@@ -55,7 +55,7 @@ def test_list_filters_and_order(api: Api) -> None:
     for name in ("beta", "alpha", "alpha_2", "gamma"):
         api.create(name)
     api.create("child", predecessors=["alpha"])
-    names = lambda **q: [t["name"] for t in api.http.get(api.base, params=q).json()]  # noqa: E731
+    names = lambda **q: [t["name"] for t in api.http.get(api.base, params=q).json()]
     assert names() == ["ALPHA", "ALPHA_2", "BETA", "CHILD", "GAMMA"]
     assert names(rootOnly="True") == ["ALPHA", "ALPHA_2", "BETA", "GAMMA"]
     assert names(rootOnly="false") == names()

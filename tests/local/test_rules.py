@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import Api
+
 from tasknb.local import rules
 from tasknb.local.rules import ApiError
 
@@ -100,7 +100,7 @@ def test_cycles_and_second_roots_are_refused_on_root_resume(api: Api) -> None:
 
 def test_link_rules_at_write_time(api: Api) -> None:
     api.create("r", schedule={"schedule_type": "MINUTES_TYPE", "minutes": 5})
-    msg = lambda r: r.json()["message"]  # noqa: E731
+    msg = lambda r: r.json()["message"]
     assert "cannot use itself as its predecessor" in msg(
         api.create("r", mode="orReplace", predecessors=["R"], expect=400))
     assert "Invalid predecessor" in msg(api.create("c", predecessors=["nope"], expect=400))
@@ -131,7 +131,7 @@ def test_finalizer_rules(api: Api) -> None:
     fin = api.fetch("F")
     assert fin["finalize"] == "R"
     assert json.loads(fin["task_relations"])["FinalizedRootTask"] == f"{api.database}.S.R"
-    msg = lambda r: r.json()["message"]  # noqa: E731
+    msg = lambda r: r.json()["message"]
     assert "already have finalizer" in msg(api.create("f2", finalize="r", expect=400))
     assert "cannot finalize a non-root task" in msg(api.create("f3", finalize="c", expect=400))
     assert "Invalid finalized root task" in msg(api.create("f4", finalize="zz", expect=400))
@@ -179,7 +179,7 @@ def test_dependents_order_and_recursive_flag(api: Api) -> None:
     api.create("a", predecessors=["r"])
     api.create("b", predecessors=["a"])
     api.create("c", predecessors=["r"])
-    names = lambda **q: [t["name"] for t in  # noqa: E731
+    names = lambda **q: [t["name"] for t in
                          api.http.get(f"{api.base}/R/dependents", params=q).json()]
     assert names() == ["R", "A", "C", "B"]
     assert names(recursive="False") == ["R", "A", "C"]
