@@ -131,8 +131,12 @@ class JupyterLab:
         return f"http://127.0.0.1:{self.port}"
 
     def notebook_url(self, path: str) -> str:
-        """The URL that opens `path` (relative to root_dir) in JupyterLab, token included."""
-        return f"{self.url}/lab/tree/{path}?token={self.token}"
+        """The URL that opens `path` (relative to root_dir) alone in JupyterLab.
+
+        `reset` starts from an empty workspace, so tabs (and kernel states in the status
+        bar) of notebooks opened earlier in the session cannot be mistaken for this one.
+        """
+        return f"{self.url}/lab/tree/{path}?reset&token={self.token}"
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -259,6 +263,31 @@ def run_all_cells(page) -> None:
     """Run ▸ Run All Cells through the main menu (what a user clicks)."""
     page.locator("#jp-MainMenu .lm-MenuBar-item", has_text="Run").first.click()
     page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+# True once every non-empty code cell shows an execution count, or a traceback is on screen
+# (Run All stops at the first error, so later cells would never get a count).
+_ALL_CELLS_RAN_JS = """() => {
+  const tab = document.querySelector("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current");
+  const root = (tab && document.getElementById(tab.dataset.id)) || document;
+  const tracebacks = [...root.querySelectorAll(
+      ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")]
+      .filter((el) => el.textContent.includes("Traceback"));
+  if (tracebacks.length) return true;
+  const cells = [...root.querySelectorAll(".jp-Notebook .jp-CodeCell")]
+      .filter((cell) => (cell.querySelector(".cm-content")?.textContent || "").trim() !== "");
+  return cells.length > 0 && cells.every((cell) =>
+      /\\[\\d+\\]/.test(cell.querySelector(".jp-InputPrompt")?.textContent || ""));
+}"""
+
+
+def run_all_and_wait(page, timeout_ms: float = 180_000) -> None:
+    """Run All, then wait until every code cell ran; fail with the traceback if one raised."""
+    run_all_cells(page)
+    page.wait_for_function(_ALL_CELLS_RAN_JS, timeout=timeout_ms)
+    errors = error_outputs(page)
+    if errors.count():
+        raise AssertionError("a notebook cell raised:\n" + errors.first.inner_text()[-3000:])
 
 
 def output_with_text(page, text: str):

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from .harness import (
     error_outputs,
     output_with_text,
-    run_all_cells,
+    run_all_and_wait,
     screenshot,
     svg_from_img,
     wait_for_kernel_idle,
@@ -69,9 +69,8 @@ def test_widget_round_trip_in_a_throwaway_notebook(tmp_path, lab_factory, browse
     began = time.monotonic()
     page.goto(lab.notebook_url("smoke.ipynb"))
     wait_for_kernel_idle(page)
-    run_all_cells(page)
-    output_with_text(page, "cells done").wait_for()
-    expect(error_outputs(page)).to_have_count(0)
+    run_all_and_wait(page)
+    expect(output_with_text(page, "cells done")).to_have_count(1)
 
     svg = svg_from_img(page.locator(".jp-RenderedSVG img").first)  # SVG renders as <img>
     assert "LOAD_B" in svg and "#c62828" in svg
@@ -87,3 +86,11 @@ def test_widget_round_trip_in_a_throwaway_notebook(tmp_path, lab_factory, browse
     shot = screenshot(page.locator(".widget-vbox").first, "browser-smoke-panel.png")
     elapsed = time.monotonic() - began
     print(f"jupyterlab start {lab.started_in_s:.1f} s, goto->screenshot {elapsed:.1f} s, {shot}")
+
+    # the harness fails loudly when a cell raises, with the traceback in the message
+    write_notebook(tmp_path / "broken.ipynb", ["x = 1", "raise ValueError('on ' + 'purpose')"])
+    page.goto(lab.notebook_url("broken.ipynb"))
+    wait_for_kernel_idle(page)
+    with pytest.raises(AssertionError, match="ValueError: on purpose"):
+        run_all_and_wait(page)
+    expect(error_outputs(page)).to_have_count(1)
