@@ -258,9 +258,13 @@ def tasks_frame(tasks: Iterable[Task]) -> pd.DataFrame:
 
     ``schedule`` is readable text (``10 MINUTE``, ``USING CRON 0 2 * * * UTC``),
     ``predecessors`` a list, ``role`` root/child/finalizer (a standalone task is a root),
-    timestamps are timezone-aware UTC.
+    timestamps are timezone-aware UTC. The frame holds copies of the predecessor lists, so
+    editing one never changes the models.
     """
-    tasks = list(tasks)
+    return _tasks_frame(list(tasks), copy_lists=True)
+
+
+def _tasks_frame(tasks: list[Task], *, copy_lists: bool) -> pd.DataFrame:
     columns = _transpose(tasks, _TASK_ATTRS)
     columns["schedule"] = [None if v is None else str(v) for v in columns["schedule"]]
     columns["target_completion_interval"] = [
@@ -272,7 +276,10 @@ def tasks_frame(tasks: Iterable[Task]) -> pd.DataFrame:
         "finalizer" if fin else "child" if preds else "root"
         for fin, preds in zip(finalize, predecessors)
     ]
-    columns["predecessors"] = [list(v) if v else [] for v in predecessors]
+    if copy_lists:
+        columns["predecessors"] = [list(v) if v else [] for v in predecessors]
+    elif not all(type(v) is list for v in predecessors):
+        columns["predecessors"] = [v if type(v) is list else list(v or ()) for v in predecessors]
     columns["finalizer_task"] = [
         task.finalizer_task if relations and "FinalizerTask" in relations else None
         for task, relations in zip(tasks, columns["task_relations"])
@@ -388,7 +395,8 @@ def tasks_df(
         kwargs["starts_with"] = starts_with
     if root_only:
         kwargs["root_only"] = True
-    return tasks_frame(client.list_tasks(**kwargs))
+    # The models are this call's own, so the frame may keep their predecessor lists.
+    return _tasks_frame(list(client.list_tasks(**kwargs)), copy_lists=False)
 
 
 def _task_name(task: TaskRef) -> str:
