@@ -61,6 +61,9 @@ ACTIONS = ("execute", "suspend", "resume", "retry")
 FINISHED_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"})
 RETRYABLE_STATES = frozenset({"FAILED", "CANCELLED"})
 ACTIVE_STATES = frozenset({"EXECUTING"})
+#: Extension fields some servers add to a graph run (not in the REST schema).
+GROUP_FIELD = "graph_run_group_id"
+ATTEMPT_FIELD = "attempt_number"
 
 T = TypeVar("T")
 
@@ -115,19 +118,29 @@ def _run_time(run: TaskRun) -> datetime:
 
 
 def latest_run(runs: Iterable[TaskRun]) -> TaskRun | None:
-    """The most recent graph run: an executing one first, else the last completed.
+    """The most recent graph run: an executing one first, else the newest completed one.
 
         >>> latest_run([]) is None
         True
+
+    ``runs`` are in the server's order (current runs, then complete runs newest first, as
+    ``complete-graphs`` sorts them), so the first finished run is the latest. When the server
+    also names the run group and attempt (the local server does), a later attempt of the same
+    group wins: a retry is newer than the run it retried even if the clock says otherwise.
     """
     runs = list(runs)
     active = [r for r in runs if r.state in ACTIVE_STATES]
     if active:
-        return max(active, key=lambda r: r.query_start_time or r.scheduled_time or _run_time(r))
+        return active[0]
     done = [r for r in runs if r.state in FINISHED_STATES]
-    if done:
-        return max(done, key=_run_time)
-    return None
+    if not done:
+        return None
+    latest = done[0]
+    group = latest.extra.get(GROUP_FIELD)
+    if group is not None:
+        same = [r for r in done if r.extra.get(GROUP_FIELD) == group]
+        latest = max(same, key=lambda r: int(r.extra.get(ATTEMPT_FIELD) or 1))
+    return latest
 
 
 @dataclass(frozen=True)
@@ -662,7 +675,7 @@ class RunFollower(threading.Thread):
                     if (r.run_id, r.completed_time) not in self.previous and r.finished
                 ]
                 if new:
-                    run = max(new, key=_run_time)
+                    run = latest_run(new) or new[0]
                     state.follow = FollowStatus(
                         active=False,
                         state=run.state or "",

@@ -280,7 +280,7 @@ class TaskPanel(widgets.VBox):
         try:
             self.state.run(action)
         except Exception as exc:  # noqa: BLE001 - never a traceback in a panel
-            self.state.error = error_line(exc, doing=action)
+            self.state.error = error_line(exc, doing=f"{action} {self.state.name}")
 
     # -- rendering --------------------------------------------------------------------------
     def _on_state(self, change: dict[str, Any]) -> None:

@@ -1,0 +1,424 @@
+"""The control panels, clicked from Python against the real local server over loopback.
+
+No browser and no mocks of the client: each test starts ``tasknb.local`` on 127.0.0.1, builds a
+small graph through the client, clicks the panel's buttons with ``Button.click()`` and checks
+both the widgets (enabled, tooltips, hint line, confirm box, follow line, tables) and the
+server (read back through a second client).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import tasknb
+import tasknb.local
+from tasknb.models import MinutesSchedule, Task
+from tasknb.widgets import RunExplorer, TaskPanel, duration_chart, run_history
+
+DB, SC = "WIDGETS_DB", "PANELS"
+FAST_POLL = 0.05  # seconds between polls while a test follows a run
+RUN_WAIT = 30.0  # seconds a followed run may take before a test gives up
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[tasknb.local.LocalServer]:
+    with tasknb.local.start(data_dir=tmp_path / "data", clock="manual") as srv:
+        yield srv
+
+
+@pytest.fixture
+def client(server):
+    _ensure_schema(server)
+    with server.connect(database=DB, schema=SC) as c:
+        yield c
+
+
+@pytest.fixture
+def observer(server):
+    """A second client: what the server says, independent of the panel's own client."""
+    with server.connect(database=DB, schema=SC) as c:
+        yield c
+
+
+def _ensure_schema(server) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {server.token}"}
+    with httpx.Client(base_url=server.url, headers=headers) as http:
+        r = http.post("/api/v2/databases", json={"name": DB})
+        assert r.status_code in (200, 409), r.text
+        r = http.post(f"/api/v2/databases/{DB}/schemas", json={"name": SC})
+        assert r.status_code in (200, 409), r.text
+
+
+def _graph(client, *, failing: bool = False, root_state: str = "suspended") -> None:
+    """ROOT -> LOAD -> PUBLISH with finalizer CLEANUP; LOAD reads a table that may not exist."""
+    client.create_task(
+        Task("ROOT", "select 1", schedule=MinutesSchedule(60), comment="nightly root")
+    )
+    load = "select count(*) from missing_source" if failing else "select 2"
+    client.create_task(Task("LOAD", load, predecessors=["ROOT"]))
+    client.create_task(Task("PUBLISH", "select 3", predecessors=["LOAD"]))
+    client.create_task(Task("CLEANUP", "select 4", finalize="ROOT"))
+    for name in ("LOAD", "PUBLISH", "CLEANUP"):
+        client.resume_task(name)
+    if root_state == "started":
+        client.resume_task("ROOT")
+
+
+def _wait_follow(panel_state, timeout: float = RUN_WAIT) -> None:
+    follower = panel_state.follower
+    assert follower is not None, "no run is being followed"
+    follower.join(timeout)
+    assert not follower.is_alive(), f"the run was still followed after {timeout} s"
+
+
+def _panel(client, name: str = "ROOT", **options) -> TaskPanel:
+    options.setdefault("poll_interval", FAST_POLL)
+    options.setdefault("draw", False)
+    return TaskPanel(client, name, **options)
+
+
+def _shown(widget) -> bool:
+    return widget.layout.display != "none"
+
+
+# -- enabled / disabled, with reasons ----------------------------------------------------------
+
+
+def test_started_root_offers_suspend_and_execute_and_says_why_resume_and_retry_are_off(client):
+    _graph(client, root_state="started")
+    panel = _panel(client)
+    b = panel.buttons
+    assert not b["execute"].disabled and not b["suspend"].disabled
+    assert b["resume"].disabled and b["resume"].tooltip == "ROOT is already started"
+    assert b["retry"].disabled and "no recent graph run" in b["retry"].tooltip
+    assert "ROOT is already started" in panel.hint.value
+    assert "no recent graph run" in panel.hint.value
+    assert "started" in panel.header.value and "root of a graph of 4 tasks" in panel.header.value
+
+
+def test_suspended_root_offers_resume_not_suspend(client):
+    _graph(client)
+    panel = _panel(client)
+    assert not panel.buttons["resume"].disabled
+    assert panel.buttons["suspend"].disabled
+    assert panel.buttons["suspend"].tooltip == "ROOT is already suspended"
+
+
+def test_child_cannot_be_executed_and_is_locked_while_its_root_is_started(client):
+    _graph(client, root_state="started")
+    panel = _panel(client, "LOAD")
+    reason = panel.buttons["execute"].tooltip
+    assert panel.buttons["execute"].disabled
+    assert "LOAD is a child task of ROOT" in reason and "root or standalone" in reason
+    assert panel.buttons["suspend"].disabled
+    assert "the root ROOT is started" in panel.buttons["suspend"].tooltip
+    assert panel.buttons["retry"].disabled and "root ROOT" in panel.buttons["retry"].tooltip
+
+
+def test_child_of_a_suspended_root_can_be_suspended_and_resumed(client, observer):
+    _graph(client)
+    panel = _panel(client, "PUBLISH")
+    panel.buttons["suspend"].click()
+    assert _shown(panel.confirm_box)
+    assert "skipped in future graph runs of ROOT" in panel.preview.value
+    panel.confirm_button.click()
+    assert observer.fetch_task("PUBLISH").state == "suspended"
+    panel.buttons["resume"].click()  # resuming a child is not costly: one step
+    assert not _shown(panel.confirm_box)
+    assert observer.fetch_task("PUBLISH").state == "started"
+
+
+# -- two-step confirm --------------------------------------------------------------------------
+
+
+def test_suspend_takes_two_steps_and_lists_what_it_affects(client, observer):
+    _graph(client, root_state="started")
+    panel = _panel(client)
+    assert not _shown(panel.confirm_box)
+    panel.buttons["suspend"].click()
+    assert _shown(panel.confirm_box)
+    assert observer.fetch_task("ROOT").state == "started"  # nothing happened yet
+    for name in ("LOAD", "PUBLISH", "CLEANUP"):
+        assert name in panel.preview.value
+    assert panel.confirm_button.description == "Confirm suspend"
+    panel.confirm_button.click()
+    assert not _shown(panel.confirm_box)
+    assert observer.fetch_task("ROOT").state == "suspended"
+    assert panel.buttons["suspend"].disabled and not panel.buttons["resume"].disabled
+    assert panel.notice.value == "ROOT suspended."
+
+
+def test_cancel_leaves_the_server_untouched(client, observer):
+    _graph(client, root_state="started")
+    panel = _panel(client)
+    panel.buttons["suspend"].click()
+    panel.cancel_button.click()
+    assert not _shown(panel.confirm_box) and panel.pending is None
+    assert observer.fetch_task("ROOT").state == "started"
+
+
+def test_resume_of_a_scheduled_root_is_confirmed_with_its_schedule(client, observer):
+    _graph(client)
+    client.suspend_task("PUBLISH")
+    panel = _panel(client)
+    panel.buttons["resume"].click()
+    assert _shown(panel.confirm_box)
+    assert "60 MINUTE" in panel.preview.value
+    assert "PUBLISH" in panel.preview.value  # still suspended, so skipped in runs
+    panel.confirm_button.click()
+    assert observer.fetch_task("ROOT").state == "started"
+
+
+def test_confirm_false_acts_on_the_first_click(client, observer):
+    _graph(client, root_state="started")
+    panel = _panel(client, confirm=False)
+    panel.buttons["suspend"].click()
+    assert not _shown(panel.confirm_box)
+    assert observer.fetch_task("ROOT").state == "suspended"
+
+
+# -- execute and the live follow ---------------------------------------------------------------
+
+
+def test_execute_starts_one_graph_run_and_follows_it_to_the_end(client, observer):
+    _graph(client)
+    panel = _panel(client, draw=True)
+    drawing_before = panel.drawing.value
+    panel.buttons["execute"].click()
+    assert "Tasks that will run: ROOT, LOAD, PUBLISH" in panel.preview.value
+    assert "finalizer CLEANUP" in panel.preview.value
+    started = time.monotonic()
+    panel.confirm_button.click()
+    assert time.monotonic() - started < 5, "the click must not wait for the run"
+    assert _shown(panel.follow_box)
+    _wait_follow(panel.state)
+    follow = panel.state.follow
+    assert follow.state == "SUCCEEDED" and not follow.active
+    assert "SUCCEEDED" in panel.follow_label.value
+    assert "last refreshed" in panel.follow_label.value
+    assert not _shown(panel.stop_button)
+    assert panel.progress.value == 1.0 and panel.progress.bar_style == "success"
+    complete = observer.get_complete_graphs("ROOT", error_only=False)
+    assert [r.state for r in complete] == ["SUCCEEDED"]
+    assert str(complete[0].run_id) in panel.runs_html.value
+    assert "SUCCEEDED" in panel.runs_html.value and "SUCCEEDED" in panel.header.value
+    assert panel.drawing.value and panel.drawing.value != drawing_before
+    assert panel.buttons["retry"].disabled
+    assert "succeeded" in panel.buttons["retry"].tooltip
+
+
+def test_stop_watching_stops_polling_but_not_the_run(client):
+    _graph(client)
+    panel = _panel(client, poll_interval=0.2)
+    panel.state.start_following()
+    assert panel.state.follower.is_alive() and _shown(panel.stop_button)
+    assert panel.buttons["execute"].disabled  # one followed run at a time
+    panel.stop_button.click()
+    assert not panel.state.follower.is_alive()
+    assert "stopped watching" in panel.follow_label.value
+    assert not panel.buttons["execute"].disabled
+
+
+# -- retry last --------------------------------------------------------------------------------
+
+
+def _tick(server) -> None:
+    """Move the manual clock on, so that successive runs have increasing times."""
+    server.advance("1 minute")
+
+
+def _fail_once(client, panel) -> None:
+    panel.buttons["execute"].click()
+    panel.confirm_button.click()
+    _wait_follow(panel.state)
+    assert panel.state.follow.state == "FAILED"
+
+
+def _create_missing_source(client) -> None:
+    """Fix the cause outside the graph (RETRY LAST refuses a modified graph)."""
+    client.create_task(Task("FIX_SOURCE", "create table missing_source as select 1 as id"))
+    client.execute_task("FIX_SOURCE")
+    deadline = time.monotonic() + RUN_WAIT
+    while time.monotonic() < deadline:
+        runs = client.get_complete_graphs("FIX_SOURCE", error_only=False)
+        if runs:
+            assert runs[0].state == "SUCCEEDED", runs[0].first_error_message
+            return
+        time.sleep(FAST_POLL)
+    raise AssertionError("FIX_SOURCE never completed")
+
+
+def test_failed_run_enables_retry_which_reruns_from_the_failure(client, observer):
+    _graph(client, failing=True)
+    panel = _panel(client)
+    _fail_once(client, panel)
+    assert "LOAD" in panel.follow_label.value  # where it failed
+    failed = observer.get_complete_graphs("ROOT", error_only=True)[0]
+    assert failed.first_error_task_name.endswith("LOAD")
+    assert not panel.buttons["retry"].disabled
+    panel.buttons["retry"].click()
+    assert _shown(panel.confirm_box)
+    assert f"Retries graph run {failed.run_id}" in panel.preview.value
+    assert "Reruns LOAD, then PUBLISH" in panel.preview.value
+    _create_missing_source(client)
+    panel.confirm_button.click()
+    _wait_follow(panel.state)
+    assert panel.state.follow.state == "SUCCEEDED", panel.follow_label.value
+    runs = observer.get_complete_graphs("ROOT", error_only=False)
+    assert sorted(r.state for r in runs) == ["FAILED", "SUCCEEDED"]
+    assert panel.buttons["retry"].disabled
+
+
+def test_retry_refused_by_the_server_shows_one_line(client, observer):
+    _graph(client, failing=True)
+    panel = _panel(client)
+    _fail_once(client, panel)
+    # Another user modifies the graph after the failure: RETRY LAST is no longer allowed.
+    observer.create_or_alter_task(Task("PUBLISH", "select 33", predecessors=["LOAD"]))
+    panel.buttons["retry"].click()
+    panel.confirm_button.click()
+    line = panel.error_html.value
+    assert _shown(panel.error_html)
+    assert "retry last run of ROOT failed:" in line
+    assert "request" in line and "Traceback" not in line and "\n" not in line
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def test_resume_of_a_task_deleted_behind_the_panels_back_is_one_readable_line(client, observer):
+    client.create_task(Task("LONER", "select 1"))
+    panel = _panel(client, "LONER")
+    observer.delete_task("LONER")
+    panel.buttons["resume"].click()
+    assert _shown(panel.error_html)
+    text = panel.error_html.value
+    assert text.count("\n") == 0 and "Traceback" not in text
+    assert "resume LONER failed:" in text
+    assert "request " in text  # the request id, for support
+
+
+def test_panel_on_a_missing_task_disables_everything_and_explains(client):
+    panel = _panel(client, "NOPE")
+    assert all(b.disabled for b in panel.buttons.values())
+    assert _shown(panel.error_html) and "fetch NOPE failed:" in panel.error_html.value
+    assert "not loaded" in panel.buttons["execute"].tooltip
+
+
+def test_unexpected_exceptions_become_one_line_too(client):
+    client.create_task(Task("LONER", "select 1"))
+    panel = _panel(client, "LONER")
+
+    class Broken:
+        def __getattr__(self, name):
+            raise RuntimeError("socket closed\nsecond line")
+
+    panel.state.client = Broken()
+    panel.buttons["resume"].click()
+    assert panel.error_html.value.endswith("resume LONER failed: RuntimeError: socket closed</span>")
+
+
+def test_a_server_that_went_away_is_one_line_and_keeps_the_panel_usable(client, server):
+    client.create_task(Task("LONER", "select 1"))
+    no_retries = tasknb.RetryPolicy(max_retries=0)
+    quick = tasknb.connect(
+        base_url=server.url, token=server.token, database=DB, schema=SC, retry=no_retries
+    )
+    panel = _panel(quick, "LONER")
+    server.stop()
+    panel.refresh_button.click()
+    text = panel.error_html.value
+    assert _shown(panel.error_html) and "fetch LONER failed:" in text
+    assert "Traceback" not in text and "\n" not in text
+    assert panel.header.value.count("LONER") >= 1  # the last known state stays on screen
+    quick.close()
+
+
+# -- standalone task ---------------------------------------------------------------------------
+
+
+def test_standalone_task_executes_without_affecting_others(client, observer):
+    client.create_task(Task("LONER", "select 1"))
+    panel = _panel(client, "LONER", confirm=False)
+    assert "standalone task" in panel.header.value
+    panel.buttons["execute"].click()
+    _wait_follow(panel.state)
+    assert panel.state.follow.state == "SUCCEEDED"
+    assert [r.state for r in observer.get_complete_graphs("LONER", error_only=False)] == [
+        "SUCCEEDED"
+    ]
+
+
+# -- run explorer ------------------------------------------------------------------------------
+
+
+def test_run_explorer_filters_picks_a_failure_and_retries_from_it(client, observer):
+    _graph(client, failing=True)
+    panel = _panel(client)
+    _fail_once(client, panel)
+    explorer = RunExplorer(client, "ROOT", poll_interval=FAST_POLL)
+    explorer.state_filter.value = ("SUCCEEDED",)
+    assert explorer.picker.options == () and explorer.count.value == "0 of 1 runs"
+    explorer.state_filter.value = ("FAILED",)
+    assert len(explorer.picker.options) == 1
+    assert explorer.retry_button.disabled and "pick a failed run" in explorer.hint.value
+    explorer.picker.value = explorer.picker.options[0][1]
+    assert "LOAD" in explorer.run_details.value
+    assert "missing_source" in explorer.run_details.value.lower()  # the error message
+    assert "select count(*) from missing_source" in explorer.task_details.value  # definition
+    assert not explorer.retry_button.disabled
+    explorer.retry_button.click()
+    assert _shown(explorer.confirm_box) and "Reruns LOAD" in explorer.preview.value
+    _create_missing_source(client)
+    explorer.confirm_button.click()
+    _wait_follow(explorer.state.panel)
+    assert explorer.state.panel.follow.state == "SUCCEEDED"
+    explorer.state_filter.value = ()
+    assert explorer.count.value == "2 of 2 runs"
+
+
+def test_run_explorer_refuses_to_retry_an_older_failure(client, server):
+    _graph(client, failing=True)
+    panel = _panel(client, confirm=False)
+    _fail_once(client, panel)
+    client.suspend_task("LOAD")  # LOAD is skipped now, so the next run succeeds
+    _tick(server)
+    panel.buttons["execute"].click()
+    _wait_follow(panel.state)
+    assert panel.state.follow.state == "SUCCEEDED"
+    explorer = RunExplorer(client, "ROOT")
+    explorer.state_filter.value = ("FAILED",)
+    explorer.picker.value = explorer.picker.options[0][1]
+    assert explorer.retry_button.disabled
+    assert "only retries the latest graph run" in explorer.retry_button.tooltip
+
+
+def test_run_explorer_time_window_is_measured_from_the_newest_run(client):
+    _graph(client, failing=True)
+    panel = _panel(client, confirm=False)
+    _fail_once(client, panel)
+    explorer = RunExplorer(client, "ROOT")
+    explorer.window.value = "last hour"
+    assert explorer.count.value == "1 of 1 runs"
+
+
+# -- charts ------------------------------------------------------------------------------------
+
+
+def test_charts_draw_every_run_from_a_runs_frame(client):
+    from tasknb.frames import runs_df
+
+    _graph(client, failing=True)
+    panel = _panel(client, confirm=False)
+    _fail_once(client, panel)
+    frame = runs_df(client, "ROOT")
+    chart = duration_chart(frame, title="ROOT").html
+    assert chart.count("<circle") == 1 + 3  # one run plus three legend dots
+    assert "FAILED" in chart
+    history = run_history(frame).html
+    assert history.count("<rect") == 1 and "1 failed" in history
