@@ -63,6 +63,9 @@ _LAZY: dict[str, str] = {
     "render_svg": "tasknb.graph",
     "TaskGraph": "tasknb.graph",
     "TaskPanel": "tasknb.widgets",
+    "RunExplorer": "tasknb.widgets",
+    "duration_chart": "tasknb.widgets",
+    "run_history": "tasknb.widgets",
 }
 
 __all__ = [
@@ -89,6 +92,7 @@ __all__ = [
     "RequestTimeout",
     "ResultTimeout",
     "RetryPolicy",
+    "RunExplorer",
     "Schedule",
     "Secret",
     "ServerError",
@@ -112,9 +116,11 @@ __all__ = [
     "dependents_frame",
     "draw_dependents",
     "draw_graph",
+    "duration_chart",
     "graph_from_tasks",
     "render_svg",
     "resolve_connection",
+    "run_history",
     "runs_df",
     "runs_frame",
     "tasks_df",
