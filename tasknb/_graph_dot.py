@@ -271,10 +271,17 @@ def _node_style(task: Task, role: str, mark: str | None, focused: bool) -> dict[
     return style
 
 
-def legend_lines() -> list[str]:
-    """A cluster holding one HTML-table node: a swatch and a line of text per style."""
+def legend_lines(used: Iterable[str] | None = None) -> list[str]:
+    """A cluster holding one HTML-table node: a swatch and a line of text per style.
+
+    ``used`` names the styles present in the drawing: task states always appear, the
+    finalizer and run styles only when drawn (``None``: every row).
+    """
+    shown = None if used is None else set(used) | {"started", "suspended"}
     rows = []
     for name, text in _LEGEND_ROWS:
+        if shown is not None and name not in shown:
+            continue
         style = {**NODE_ATTRS, **NODE_STYLES[name]}
         dashed = ' style="dashed"' if "dashed" in style["style"] else ""
         dashed = ' style="dotted"' if "dotted" in style["style"] else dashed
@@ -283,10 +290,11 @@ def legend_lines() -> list[str]:
             f'{dashed} width="18"> </td><td align="left">{text}</td></tr>'
         )
     rows.append('<tr><td>&#8594;</td><td align="left">runs after (predecessor)</td></tr>')
-    rows.append(
-        '<tr><td><font color="#6b46c1">- - -&gt;</font></td>'
-        '<td align="left">finalizer link (dashed)</td></tr>'
-    )
+    if shown is None or "finalizer" in shown:
+        rows.append(
+            '<tr><td><font color="#6b46c1">- - -&gt;</font></td>'
+            '<td align="left">finalizer link (dashed)</td></tr>'
+        )
     table = (
         '<<table border="0" cellspacing="2" cellpadding="2">' + "".join(rows) + "</table>>"
     )
@@ -338,5 +346,8 @@ def graph_body(
     if sinks:
         lines.append("\t{rank=sink; " + "; ".join(sinks) + "}")
     if show_legend:
-        lines.extend("\t" + line for line in legend_lines())
+        used = {marks.by_task[key] for key in keep if key in marks.by_task}
+        if any(key in finalizers for key in keep):
+            used.add("finalizer")
+        lines.extend("\t" + line for line in legend_lines(used))
     return lines

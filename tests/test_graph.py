@@ -205,12 +205,18 @@ def test_focus_and_direction_errors_say_what_to_do():
         graph_from_tasks(_tasks(), focus="LOAD", direction="sideways")
 
 
-def test_legend_is_a_cluster_and_can_be_hidden():
-    shown = graph_from_tasks(_tasks()).source
+def test_legend_is_a_cluster_that_explains_what_is_drawn_and_can_be_hidden():
+    plain = graph_from_tasks(_tasks()[1:5]).source  # no finalizer, no run
+    with_run = graph_from_tasks(_tasks(), runs=[_failed_run()]).source
     hidden = graph_from_tasks(_tasks(), show_legend=False).source
 
-    assert "subgraph cluster_legend" in shown and LEGEND_ID in shown
-    assert "first failing task" in shown
+    assert "subgraph cluster_legend" in plain and LEGEND_ID in plain
+    assert "task suspended" in plain
+    assert "finalizer" not in plain and "first failing task" not in plain
+    for row in ("first failing task", "not run: after the failure", "root: latest run failed"):
+        assert row in with_run
+    assert "finalizer link (dashed)" in with_run
+    assert "latest run executing" not in with_run
     assert "cluster_legend" not in hidden
 
 
