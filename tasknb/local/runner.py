@@ -69,7 +69,7 @@ class GraphRun:
     """One running graph: task states, return values, and a completion event."""
 
     def __init__(self, plan: RunPlan, pk: int, clock_now: Callable[[], datetime],
-                 manual: bool) -> None:
+                 manual: bool, note: Callable[[datetime], None] | None = None) -> None:
         self.plan = plan
         self.pk = pk
         self.lock = threading.Lock()
@@ -85,6 +85,7 @@ class GraphRun:
         self._base = clock_now()
         self._clock_now = clock_now
         self._manual = manual
+        self._note = note
         root = plan.tasks[plan.root]
         timeout = root.get("user_task_timeout_ms")
         timeout = rules.DEFAULT_TASK_TIMEOUT_MS if timeout is None else timeout
@@ -95,7 +96,10 @@ class GraphRun:
     def now(self) -> datetime:
         """Run time: the real clock, or the manual clock plus the run's real elapsed time."""
         if self._manual:
-            return self._base + timedelta(seconds=time.monotonic() - self._mono0)
+            moment = self._base + timedelta(seconds=time.monotonic() - self._mono0)
+            if self._note is not None:
+                self._note(moment)
+            return moment
         return self._clock_now()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -123,8 +127,25 @@ class Runner:
         self._lock = threading.Lock()
         self.active: dict[int, GraphRun] = {}
         self._closed = False
+        self._high: datetime | None = None
 
     # --- public --------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The time runs use. On a manual clock, time also moves by what runs really took, so
+        runs started while the clock stands still are still ordered (never before a run that
+        finished earlier)."""
+        current = self._clock_now()
+        if self._manual:
+            with self._lock:
+                if self._high is not None and self._high > current:
+                    return self._high
+        return current
+
+    def _note_time(self, moment: datetime) -> None:
+        with self._lock:
+            if self._high is None or moment > self._high:
+                self._high = moment
+
     def start(self, plans: list[RunPlan]) -> list[GraphRun]:
         """Record and start graph runs (one commit for all of them)."""
         if not plans:
@@ -144,7 +165,7 @@ class Runner:
         pks = self.store.insert_graph_runs(rows)
         runs = []
         for plan, pk in zip(plans, pks):
-            run = GraphRun(plan, pk, self._clock_now, self._manual)
+            run = GraphRun(plan, pk, self.now, self._manual, self._note_time)
             with self._lock:
                 self.active[pk] = run
             runs.append(run)
@@ -350,9 +371,9 @@ class Runner:
             self.store.update_graph_run(run.pk, **fields)
         except Exception:
             log.debug("ignored error", exc_info=True)
-        with self._lock:
-            self.active.pop(run.pk, None)
         try:
-            self._on_complete(run)
+            self._on_complete(run)  # may start a retry or a queued run: before leaving `active`
         finally:
+            with self._lock:
+                self.active.pop(run.pk, None)
             run.done.set()

@@ -541,7 +541,7 @@ class Service:
                 tasks = self.store.tasks_in(db, sc)
                 members = rules.check_graph_runnable(folded, db, sc, tasks)
                 self._commit_version(db, sc, folded, members)
-                plan = self._fresh_plan(db, sc, folded, self.clock.now(), "EXECUTE_TASK")
+                plan = self._fresh_plan(db, sc, folded, self.runner.now(), "EXECUTE_TASK")
             if self._blocked(key, plan):
                 self._pending[key] = plan  # replaces an earlier pending one
                 return None
@@ -627,7 +627,7 @@ class Service:
         carried = {n: (s[0], s[1]) for n, s in (last.get("task_states") or {}).items()}
         if not any(s in ("FAILED", "CANCELLED") for s, _ in carried.values()):
             carried = {}  # interrupted before any task ended: rerun the whole graph
-        plan = self._fresh_plan(db, sc, root, self.clock.now(), scheduled_from)
+        plan = self._fresh_plan(db, sc, root, self.runner.now(), scheduled_from)
         plan.attempt = int(last["attempt"] or 1) + 1
         plan.group_id = last["group_id"]
         plan.run_id = int(last["run_id"])
