@@ -85,7 +85,8 @@ def test_attached_advance_moves_the_local_servers_clock(monkeypatch, local_serve
 def test_attached_client_talks_to_the_local_server(monkeypatch, local_server):
     monkeypatch.setenv(notebook.URL_ENV, local_server.url)
     monkeypatch.setenv(notebook.TOKEN_ENV, local_server.token)
-    client = notebook.client(database="DB_X", schema="S_Y")
+    with notebook.client(database="DB_X", schema="S_Y") as client:
+        pass
     assert client.base_url.rstrip("/") == local_server.url.rstrip("/")
     assert (client.database, client.schema) == ("DB_X", "S_Y")
     assert local_server.token not in repr(client)
@@ -97,3 +98,22 @@ def test_attached_advance_with_a_wrong_token_says_what_failed(monkeypatch, local
     with pytest.raises(RuntimeError, match="refused to advance its clock") as info:
         notebook.advance(60)
     assert "not-the-token" not in str(info.value)
+
+
+@pytest.fixture
+def embedded():
+    yield
+    notebook._stop_embedded()  # the kernel-lifetime server, stopped here instead of at exit
+
+
+def test_embedded_server_has_the_demo_and_a_manual_clock(embedded):
+    with notebook.client() as client:
+        names = {task.name for task in client.list_tasks()}
+    assert {"NIGHTLY_ELT", "MARKETING_METRICS", "REFRESH_INVENTORY"} <= names
+    server = notebook.server()
+    assert server is not None and notebook.server() is server  # started once per kernel
+    assert notebook.describe().startswith(f"embedded local server at {server.url}")
+    before = server.now()
+    runs = notebook.advance("2 hours")
+    assert server.now() - before == timedelta(hours=2)
+    assert any(run["root_task_name"] == "REFRESH_INVENTORY" for run in runs)  # hourly task
