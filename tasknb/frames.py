@@ -386,7 +386,9 @@ def tasks_df(
         ['LOAD_ORDERS', 'LOAD_USERS']
 
     Filters mirror the API: ``like`` (case-insensitive, ``%``/``_``), ``starts_with``
-    (case-sensitive), ``root_only``. Only filters you set are sent. Tier: REST only.
+    (case-sensitive), ``root_only``. Only filters you set are sent. The frame keeps the
+    predecessor lists of the models the client just returned (use ``tasks_frame`` on your own
+    models to get copies). Tier: REST only.
     """
     kwargs: dict[str, Any] = _scope(database, schema)
     if like is not None:
@@ -496,8 +498,8 @@ def runs_df(
     request fails does not lose the others' rows. Failures are reported on the frame:
     ``frame.attrs["errors"]`` maps each failed root to one readable line and
     ``frame.attrs["error_summary"]`` says it in a sentence (``""`` when all succeeded).
-    Rows are ordered by root (as given), then current before complete, then as the server
-    answered. Tier: REST only; complete runs cover the recent history (60 minutes).
+    Rows are ordered by root (as given, duplicates dropped), then current before complete,
+    then as the server answered. Tier: REST only; complete runs cover the recent history (60 minutes).
     """
     _validate_runs_args(result_limit, max_workers)
     sources = [
@@ -507,8 +509,14 @@ def runs_df(
     ]
     single = isinstance(task_or_tasks, (str, Task))
     roots: list[TaskRef] = [task_or_tasks] if single else list(task_or_tasks)  # type: ignore[list-item]
-    names = [_task_name(root) for root in roots]
-    scopes = [_task_scope(root, database, schema) for root in roots]
+    names, scopes, seen = [], [], set()
+    for root in roots:  # each root once, in the order given
+        name, scope = _task_name(root), _task_scope(root, database, schema)
+        identity = (name, tuple(sorted(scope.items())))
+        if identity not in seen:
+            seen.add(identity)
+            names.append(name)
+            scopes.append(scope)
 
     if single:
         runs: list[TaskRun] = []

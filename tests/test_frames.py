@@ -352,6 +352,17 @@ def test_runs_df_shows_a_progress_bar_only_when_asked(capsys):
     assert hidden == ""
 
 
+def test_runs_df_many_roots_asks_once_per_root_and_handles_none():
+    client = FakeClient(complete={"A": [_run("A", "SUCCEEDED")]})
+
+    frame = runs_df(client, ["A", "A"], include_current=False, progress=False)
+    empty = runs_df(client, [], progress=False)
+
+    assert len(client.calls) == 1 and len(frame) == 1
+    assert empty.empty and list(empty.columns) == list(RUNS_COLUMNS)
+    assert empty.attrs["errors"] == {} and empty.attrs["error_summary"] == ""
+
+
 def test_runs_df_validates_arguments():
     with pytest.raises(ValueError, match="between 1 and 10000"):
         runs_df(FakeClient(), "R", result_limit=0)
