@@ -1,0 +1,332 @@
+"""The ``tasknb`` command: a thin layer over the client.
+
+    $ tasknb tasks --connection dev --database ELT --schema PUBLIC
+    $ tasknb runs NIGHTLY --complete --json | jq '.[0].state'
+
+Commands: ``tasks``, ``show NAME``, ``execute NAME [--retry-last] [--async]``,
+``suspend NAME``, ``resume NAME``, ``runs NAME [--current|--complete]``,
+``dependents NAME``; ``server`` (the local Task server in the foreground) and ``demo``
+(local server + notebooks). Each parses, makes one library call and prints: a readable
+table by default, JSON with ``--json``. On failure it prints one line to stderr and exits 1.
+
+Connection: ``--connection`` names one from connections.toml (default as the ``snow`` CLI
+picks it); ``--base-url`` targets a server directly, with the token taken from
+``SNOWFLAKE_TOKEN`` (never from the command line, where it would land in shell history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import fields, is_dataclass
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+from .client import AsyncResult, TaskClient, connect
+from .errors import TasknbError
+from .models import CronSchedule, MinutesSchedule, Task, TaskRun
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+MAX_CELL = 60  # characters per table cell before it is cut with an ellipsis
+
+TASK_COLUMNS = ("name", "state", "schedule", "predecessors", "warehouse", "comment")
+RUN_COLUMNS = (
+    "root_task_name",
+    "state",
+    "scheduled_time",
+    "query_start_time",
+    "completed_time",
+    "duration",
+    "run_id",
+    "first_error_task_name",
+    "first_error_message",
+)
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready version of a model value."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (MinutesSchedule, CronSchedule)):
+        return value.to_api()
+    if is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: _plain(getattr(value, f.name)) for f in fields(value) if f.name != "extra"}
+        out.update({k: _plain(v) for k, v in getattr(value, "extra", {}).items()})
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds():.1f} s"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    text = " ".join(str(value).split())
+    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
+
+
+def _row(obj: Any, columns: Sequence[str]) -> list[str]:
+    return [_cell(getattr(obj, c, None)) for c in columns]
+
+
+def render_table(rows: Sequence[Any], columns: Sequence[str], out: TextIO) -> None:
+    """Print ``rows`` (models) as an aligned text table with upper-case headers."""
+    if not rows:
+        print("(none)", file=out)
+        return
+    cells = [_row(r, columns) for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip(), file=out)
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip(), file=out)
+
+
+def render_task(task: Task, out: TextIO) -> None:
+    """Print one task as ``key: value`` lines (empty properties left out)."""
+    values = _plain(task)
+    width = max(len(k) for k in values)
+    for key, value in values.items():
+        if key == "schedule":
+            value = str(task.schedule)
+        elif isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        print(f"{key.ljust(width)}  {value}", file=out)
+
+
+def _emit(args: argparse.Namespace, out: TextIO, value: Any, show: Callable[[], None]) -> None:
+    if args.json:
+        json.dump(_plain(value), out, indent=2, sort_keys=False, ensure_ascii=False)
+        out.write("\n")
+    else:
+        show()
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def _cmd_tasks(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    tasks = client.list_tasks(
+        root_only=True if args.root_only else None, like=args.like, show_limit=args.limit
+    )
+    _emit(args, out, tasks, lambda: render_table(tasks, TASK_COLUMNS, out))
+    return EXIT_OK
+
+
+def _cmd_show(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    task = client.fetch_task(args.name)
+    _emit(args, out, task, lambda: render_task(task, out))
+    return EXIT_OK
+
+
+def _cmd_execute(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    result = client.execute_task(
+        args.name, retry_last=True if args.retry_last else None, async_exec=args.async_exec
+    )
+    if isinstance(result, AsyncResult):
+        value = {"status": "accepted", "result_handle": result.handle}
+        text = f"accepted: still running (result handle {result.handle})"
+        if result.handle is None:
+            value = {"status": result.result}
+            text = result.result
+    else:
+        value = {"status": result}
+        text = result
+    _emit(args, out, value, lambda: print(text, file=out))
+    return EXIT_OK
+
+
+def _cmd_state(verb: str) -> Callable[[TaskClient, argparse.Namespace, TextIO], int]:
+    def run(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+        status = getattr(client, f"{verb}_task")(args.name)
+        _emit(args, out, {"status": status}, lambda: print(status, file=out))
+        return EXIT_OK
+
+    return run
+
+
+def _cmd_runs(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    runs: list[TaskRun] = []
+    if not args.complete_only:
+        runs += client.get_current_graphs(args.name, result_limit=args.limit)
+    if not args.current_only:
+        runs += client.get_complete_graphs(
+            args.name, result_limit=args.limit, error_only=True if args.error_only else None
+        )
+    _emit(args, out, runs, lambda: render_table(runs, RUN_COLUMNS, out))
+    return EXIT_OK
+
+
+def _cmd_dependents(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    tasks = client.fetch_task_dependents(args.name, recursive=False if args.direct else None)
+    _emit(args, out, tasks, lambda: render_table(tasks, TASK_COLUMNS, out))
+    return EXIT_OK
+
+
+def _cmd_server(args: argparse.Namespace) -> int:
+    from .local import serve  # lazy: the server and its dependencies load only here
+
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "token": args.token,
+        "seed": args.seed,
+    }
+    if args.clock:
+        options["clock"] = args.clock
+    serve(**{k: v for k, v in options.items() if v is not None})
+    return EXIT_OK
+
+
+def _cmd_demo(argv: list[str]) -> int:
+    from .demo import main as demo_main  # lazy: notebooks and JupyterLab load only here
+
+    code = demo_main(argv)
+    return EXIT_OK if code is None else int(code)
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    conn = common.add_argument_group("connection")
+    conn.add_argument("-c", "--connection", help="connection name from connections.toml")
+    conn.add_argument("--database", help="database (default: the connection's)")
+    conn.add_argument("--schema", help="schema (default: the connection's)")
+    conn.add_argument(
+        "--base-url",
+        help="target a server directly, e.g. http://127.0.0.1:8080 (token from SNOWFLAKE_TOKEN)",
+    )
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    parser = argparse.ArgumentParser(
+        prog="tasknb",
+        description="See and steer Snowflake Tasks (REST API v2) from the command line.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("tasks", parents=[common], help="list the tasks of a schema")
+    p.add_argument("--like", help="case-insensitive name pattern with %% and _")
+    p.add_argument("--root-only", action="store_true", help="only root tasks")
+    p.add_argument("--limit", type=int, help="at most this many (1-10000)")
+    p.set_defaults(run=_cmd_tasks)
+
+    p = sub.add_parser("show", parents=[common], help="show one task")
+    p.add_argument("name", help="task name (DB.SCHEMA.NAME allowed; quote case-sensitive names)")
+    p.set_defaults(run=_cmd_show)
+
+    p = sub.add_parser("execute", parents=[common], help="run a task's graph once, now")
+    p.add_argument("name")
+    p.add_argument("--retry-last", action="store_true", help="retry the last failed run")
+    p.add_argument("--async", dest="async_exec", action="store_true", help="return without waiting")
+    p.set_defaults(run=_cmd_execute)
+
+    for verb in ("suspend", "resume"):
+        p = sub.add_parser(verb, parents=[common], help=f"{verb} a task")
+        p.add_argument("name")
+        p.set_defaults(run=_cmd_state(verb))
+
+    p = sub.add_parser("runs", parents=[common], help="graph runs of a root task")
+    p.add_argument("name")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--current", dest="current_only", action="store_true", help="executing/scheduled only"
+    )
+    which.add_argument(
+        "--complete", dest="complete_only", action="store_true", help="finished runs only"
+    )
+    p.add_argument("--error-only", action="store_true", help="finished runs that failed")
+    p.add_argument("--limit", type=int, help="at most this many of each (1-10000)")
+    p.set_defaults(run=_cmd_runs)
+
+    p = sub.add_parser("dependents", parents=[common], help="a task and the tasks after it")
+    p.add_argument("name")
+    p.add_argument("--direct", action="store_true", help="only direct children")
+    p.set_defaults(run=_cmd_dependents)
+
+    p = sub.add_parser("server", help="run the local Task server in the foreground")
+    p.add_argument("--host", help="interface (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--data-dir", help="keep state here (default: a temporary directory)")
+    p.add_argument("--token", help="the token clients must send (default: generated)")
+    p.add_argument("--seed", choices=["demo"], help="load demo data")
+    p.add_argument("--clock", choices=["real", "manual"], help="server clock (default real)")
+    p.set_defaults(run=None)
+
+    p = sub.add_parser(
+        "demo", help="start the local server with demo data and open the notebooks", add_help=False
+    )
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to tasknb.demo unchanged")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    client_options: dict[str, Any] | None = None,
+) -> int:
+    """Run the command line; return the exit code (``client_options`` go to ``connect``).
+
+    >>> main(["--help"])  # doctest: +SKIP
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "demo":
+        return _guard(lambda: _cmd_demo(argv[1:]), err)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "server":
+        return _guard(lambda: _cmd_server(args), err)
+
+    def run() -> int:
+        overrides: dict[str, Any] = dict(client_options or {})
+        if args.base_url:
+            overrides["base_url"] = args.base_url
+        with connect(
+            args.connection, database=args.database, schema=args.schema, **overrides
+        ) as client:
+            return args.run(client, args, out)
+
+    return _guard(run, err)
+
+
+def _guard(run: Callable[[], int], err: TextIO) -> int:
+    try:
+        return run()
+    except TasknbError as exc:
+        print(f"tasknb: error: {type(exc).__name__}: {exc}", file=err)
+        return EXIT_ERROR
+    except (ValueError, TypeError) as exc:
+        print(f"tasknb: error: {exc}", file=err)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        print(f"tasknb: error: {exc.name} is not available ({exc})", file=err)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("tasknb: interrupted", file=err)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
