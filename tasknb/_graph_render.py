@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -40,6 +41,7 @@ SYSTEM_DOT = "dot"
 PURE_DOT = "graphviz-pure"
 _CACHE_SIZE = 32
 _svg_cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+_cache_lock = threading.Lock()  # panels render from background threads
 
 
 class RenderError(RuntimeError):
@@ -136,10 +138,11 @@ def render_dot_svg(
     name, executable = find_engine(engine)
     digest = hashlib.sha1(source.encode("utf-8")).hexdigest()
     key = (executable, layout, digest)
-    cached = _svg_cache.get(key)
-    if cached is not None:
-        _svg_cache.move_to_end(key)
-        return cached
+    with _cache_lock:
+        cached = _svg_cache.get(key)
+        if cached is not None:
+            _svg_cache.move_to_end(key)
+            return cached
     command = [executable, "-Tsvg"]
     if layout and layout != "dot":
         command.append(f"-K{layout}")
@@ -166,7 +169,8 @@ def render_dot_svg(
     svg = done.stdout.decode("utf-8", "replace")
     if "<svg" not in svg:
         raise RenderError(f"{name} produced no SVG: {_first_error_line(done.stderr)}")
-    _svg_cache[key] = svg
-    while len(_svg_cache) > _CACHE_SIZE:
-        _svg_cache.popitem(last=False)
+    with _cache_lock:
+        _svg_cache[key] = svg
+        while len(_svg_cache) > _CACHE_SIZE:
+            _svg_cache.popitem(last=False)
     return svg
