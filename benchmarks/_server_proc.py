@@ -1,0 +1,72 @@
+"""Run the local server in a child process for the server benchmarks (not a benchmark itself).
+
+    with ServerProcess() as (url, token): ...
+
+The server runs as ``tasknb server`` does (``tasknb.local.server.serve``) on 127.0.0.1 with a
+temporary data directory, so the benchmark's client never shares a GIL with the server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+
+import httpx
+
+STARTUP_TIMEOUT_S = 30.0
+
+_CHILD = """
+import sys
+from tasknb.local.server import serve
+serve(host="127.0.0.1", port=0, data_dir=sys.argv[1], token=sys.argv[2], clock=sys.argv[3])
+"""
+
+
+class ServerProcess:
+    """Start ``serve()`` in a subprocess; yields (url, token); stops it on exit."""
+
+    def __init__(self, clock: str = "real") -> None:
+        self.clock = clock
+        self.token = secrets.token_urlsafe(24)
+        self._tmp = tempfile.TemporaryDirectory(prefix="tasknb-bench-")
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self) -> tuple[str, str]:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, self._tmp.name, self.token, self.clock],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            if line.strip().startswith("URL:"):
+                self.url = line.split("URL:", 1)[1].strip()
+                break
+        if not self.url:
+            self.__exit__()
+            raise RuntimeError("the local server did not start")
+        headers = {"Authorization": f"Bearer {self.token}"}
+        httpx.get(f"{self.url}/tasknb/v1/ping", headers=headers, timeout=10).raise_for_status()
+        return self.url, self.token
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._tmp.cleanup()
