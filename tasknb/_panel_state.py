@@ -40,6 +40,7 @@ __all__ = [
     "RunFollower",
     "TaskPanelState",
     "error_line",
+    "execute_and_wait",
     "latest_run",
     "short_name",
 ]
@@ -722,3 +723,52 @@ def _finished_message(run: TaskRun, elapsed: float) -> str:
         msg = (run.first_error_message or "").strip().splitlines()
         text += f" at {short_name(run.first_error_task_name)}" + (f": {msg[0]}" if msg else "")
     return text
+
+
+#: How long ``execute_and_wait`` waits for a graph run to finish (seconds).
+WAIT_TIMEOUT_S = 300.0
+#: Seconds between polls in ``execute_and_wait``.
+WAIT_POLL_S = 0.5
+
+
+def execute_and_wait(
+    client: Any,
+    name: str,
+    *,
+    retry_last: bool = False,
+    timeout: float = WAIT_TIMEOUT_S,
+    poll_interval: float = WAIT_POLL_S,
+    database: str | None = None,
+    schema: str | None = None,
+) -> TaskRun:
+    """Execute (or retry) a root task and block until that graph run completes.
+
+        >>> run = execute_and_wait(client, "NIGHTLY_ROOT")   # doctest: +SKIP
+        >>> run.state, run.first_error_task_name              # doctest: +SKIP
+        ('SUCCEEDED', None)
+
+    For notebook cells and scripts (panels follow runs in the background instead). Polls
+    ``current-graphs`` while a run executes, then ``complete-graphs`` for the new run. API
+    errors are raised as the client raised them; ``TimeoutError`` after ``timeout`` seconds
+    (the run itself goes on).
+    """
+    scope = {k: v for k, v in (("database", database), ("schema", schema)) if v}
+    before = {
+        (r.run_id, r.completed_time)
+        for r in client.get_complete_graphs(name, error_only=False, **scope)
+    }
+    client.execute_task(name, retry_last=retry_last, **scope)
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(poll_interval)
+        current = client.get_current_graphs(name, **scope)
+        if not any(r.state in ACTIVE_STATES for r in current):
+            complete = client.get_complete_graphs(name, error_only=False, result_limit=10, **scope)
+            new = [r for r in complete if (r.run_id, r.completed_time) not in before]
+            if new:
+                return latest_run(new) or new[0]
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"the graph run of {name} did not finish within {timeout:.0f} s; it goes on: "
+                f"check get_current_graphs({name!r}) or pass a longer timeout="
+            )

@@ -35,6 +35,7 @@ from tasknb._panel_state import (
     FollowStatus,
     TaskPanelState,
     error_line,
+    execute_and_wait,
 )
 from tasknb._widget_html import (
     duration_chart_svg,
@@ -58,6 +59,7 @@ __all__ = [
     "RunExplorer",
     "TaskPanel",
     "duration_chart",
+    "execute_and_wait",
     "run_history",
 ]
 
@@ -109,8 +111,10 @@ class _Drawing:
         try:
             from tasknb.graph import draw_graph, render_svg
 
-            digraph = draw_graph(state.client, state.root_name, **state.scope)
-            self.svg = render_svg(digraph)
+            # From the models the state already holds: no extra requests per redraw.
+            digraph = draw_graph(list(state.graph_tasks), runs=list(state.runs))
+            svg = render_svg(digraph)
+            self.svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
         except Exception as exc:  # noqa: BLE001 - a drawing failure is one line, not a traceback
             self.svg = _error_html(error_line(exc, doing="draw the graph"))
         return self.svg

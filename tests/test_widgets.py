@@ -16,7 +16,13 @@ import pytest
 import tasknb
 import tasknb.local
 from tasknb.models import MinutesSchedule, Task
-from tasknb.widgets import RunExplorer, TaskPanel, duration_chart, run_history
+from tasknb.widgets import (
+    RunExplorer,
+    TaskPanel,
+    duration_chart,
+    execute_and_wait,
+    run_history,
+)
 
 DB, SC = "WIDGETS_DB", "PANELS"
 FAST_POLL = 0.05  # seconds between polls while a test follows a run
@@ -422,3 +428,20 @@ def test_charts_draw_every_run_from_a_runs_frame(client):
     assert "FAILED" in chart
     history = run_history(frame).html
     assert history.count("<rect") == 1 and "1 failed" in history
+
+
+# -- execute_and_wait (for notebook cells) -----------------------------------------------------
+
+
+def test_execute_and_wait_returns_the_finished_run_and_retries_from_the_failure(client, server):
+    _graph(client, failing=True)
+    failed = execute_and_wait(client, "ROOT", poll_interval=FAST_POLL, timeout=RUN_WAIT)
+    assert failed.state == "FAILED" and failed.first_error_task_name.endswith("LOAD")
+    _create_missing_source(client)
+    _tick(server)
+    retried = execute_and_wait(
+        client, "ROOT", retry_last=True, poll_interval=FAST_POLL, timeout=RUN_WAIT
+    )
+    assert retried.state == "SUCCEEDED"
+    assert retried.run_id == failed.run_id  # RETRY LAST keeps the run's original id
+    assert retried.extra.get("attempt_number") == 2
