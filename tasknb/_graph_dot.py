@@ -95,7 +95,7 @@ _LEGEND_ROWS = (
     ("suspended", "task suspended (dashed)"),
     ("finalizer", "finalizer: runs last, whatever happened"),
     ("failed", "first failing task of the latest run"),
-    ("not_run", "not run: after the failure"),
+    ("not_run", "not run: after the failure (dotted)"),
     ("succeeded", "latest run succeeded / ran before the failure"),
     ("executing", "latest run executing"),
     ("run_failed", "root: latest run failed"),
@@ -283,11 +283,9 @@ def legend_lines(used: Iterable[str] | None = None) -> list[str]:
         if shown is not None and name not in shown:
             continue
         style = {**NODE_ATTRS, **NODE_STYLES[name]}
-        dashed = ' style="dashed"' if "dashed" in style["style"] else ""
-        dashed = ' style="dotted"' if "dotted" in style["style"] else dashed
         rows.append(
-            f'<tr><td bgcolor="{style["fillcolor"]}" color="{style["color"]}" border="1"'
-            f'{dashed} width="18"> </td><td align="left">{text}</td></tr>'
+            f'<tr><td bgcolor="{style["fillcolor"]}" color="{style["color"]}" border="2"'
+            f' width="18"> </td><td align="left">{text}</td></tr>'
         )
     rows.append('<tr><td>&#8594;</td><td align="left">runs after (predecessor)</td></tr>')
     if shown is None or "finalizer" in shown:
