@@ -32,6 +32,8 @@ DEFAULT_MAX_WORKERS = 4
 INTERNAL_ERROR_CODE = 100000  # local: the engine failed in a way it did not classify
 TIMEOUT_ERROR_CODE = 630  # Snowflake's "Statement reached its statement or warehouse timeout"
 
+STOPPED_MESSAGE = "The local server was stopped while this task was running."
+
 # Task-level states that let descendants run.
 _PASSING = ("SUCCEEDED", "PASSED")
 
@@ -183,9 +185,16 @@ class Runner:
         with self._lock:
             return list(self.active.values())
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop taking work; optionally wait for running task statements."""
+    @property
+    def closed(self) -> bool:
+        """Whether the runner is shutting down."""
+        return self._closed
+
+    def shutdown(self, wait: bool = True, cancel: Callable[[], None] | None = None) -> None:
+        """Stop taking work; interrupt running statements (``cancel``) and wait for them."""
         self._closed = True
+        if cancel is not None:
+            cancel()
         self._pool.shutdown(wait=wait, cancel_futures=True)
 
     # --- scheduling inside a run ---------------------------------------------------------------
@@ -225,8 +234,7 @@ class Runner:
             try:
                 self._pool.submit(self._execute, run, name, ready_at)
             except RuntimeError:  # pool shut down: the server is stopping
-                self._task_done(run, name, "CANCELLED", None, 0,
-                                "The local server stopped before this task could run.")
+                self._task_done(run, name, "CANCELLED", None, 0, STOPPED_MESSAGE)
 
     def _release_children(self, run: GraphRun, name: str) -> list[str]:
         """After ``name`` got a final status: children now runnable (caller holds run.lock)."""
@@ -297,6 +305,8 @@ class Runner:
                 value = ctx.return_value
         except TaskSqlError as exc:
             state, code, message = "FAILED", int(exc.code), str(exc.message)
+            if self._closed:
+                state, message = "CANCELLED", STOPPED_MESSAGE
         except Exception as exc:  # noqa: BLE001 - never let a task crash the server
             state, code = "FAILED", INTERNAL_ERROR_CODE
             message = (f"The local SQL engine failed while running this task: "

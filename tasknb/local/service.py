@@ -57,6 +57,8 @@ MAX_HISTORY_LIMIT = 10_000
 INTERRUPTED_MESSAGE = ("The local server stopped while this run was executing (the process "
                        "exited or was killed); the run was cancelled and can be retried with "
                        "retryLast.")
+STOPPED_MESSAGE = ("The local server was stopped while this run was executing; the run was "
+                   "cancelled and can be retried with retryLast.")
 _FINGERPRINT_EXCLUDE = {"state", "id", "created_on", "last_committed_on", "last_suspended_on",
                         "last_suspended_reason", "graph_version", "committed_fingerprint",
                         "schedule_anchor", "failure_streak"}
@@ -121,7 +123,9 @@ class Service:
     def close(self) -> None:
         """Stop the loop and the runs' pool, then close the engine and the store."""
         self.ticker.stop()
-        self.runner.shutdown(wait=True)
+        cancel = getattr(self._engine, "cancel_all", None) if self._engine is not None else None
+        self.runner.shutdown(wait=True, cancel=cancel)
+        self.store.mark_interrupted(to_db(self.clock.now()), STOPPED_MESSAGE)
         if self._engine is not None:
             try:
                 self._engine.close()
@@ -640,6 +644,8 @@ class Service:
         plan = run.plan
         key = plan.key
         follow: list[RunPlan] = []
+        if self.runner.closed:
+            return
         with self.lock:
             rec = self.store.tasks_in(plan.database, plan.schema).get(plan.root)
             state = run.final_state
