@@ -186,8 +186,13 @@ def mark_runs(model: GraphModel, runs: Iterable[TaskRun]) -> RunMarks:
         root_mark = _ROOT_MARKS.get(state)
         if failing and failing in model.tasks:
             finalizers = model.finalizer_keys
-            for key in model.upstream(failing) - {failing} - finalizers:
-                marks.by_task.setdefault(key, "succeeded")
+            # A task starts only once its resumed predecessors succeeded, so what is upstream
+            # of the failure ran and succeeded; suspended tasks were skipped, and a failing
+            # finalizer says nothing about the tasks before it (some may have been skipped).
+            earlier = set() if failing in finalizers else model.upstream(failing)
+            for key in earlier - {failing} - finalizers:
+                if (model.tasks[key].state or "").lower() != "suspended":
+                    marks.by_task.setdefault(key, "succeeded")
             for key in model.downstream(failing) - {failing} - finalizers:
                 marks.by_task[key] = "not_run"
             marks.by_task[failing] = "failed"

@@ -149,6 +149,20 @@ def test_latest_failed_run_marks_failing_task_blocked_and_earlier_tasks():
     assert 'style="dotted"' in blocked
 
 
+def test_no_success_is_claimed_for_suspended_tasks_or_before_a_failing_finalizer():
+    tasks = _tasks()
+    tasks[1].state = "suspended"  # EXTRACT: skipped "as though it succeeded"
+    source = graph_from_tasks(tasks, runs=[_failed_run()]).source
+    assert "#2f855a" not in _node_line(source, "EXTRACT")
+    assert "ran before the failing task" not in _node_line(source, "EXTRACT")
+
+    finalizer_failed = graph_from_tasks(_tasks(), runs=[_failed_run(first_error_task_name="CLEANUP")])
+    assert 'fillcolor="#fde2e1"' in _node_line(finalizer_failed.source, "CLEANUP")
+    for name in ("EXTRACT", "LOAD", "AUDIT", "REPORT"):
+        line = _node_line(finalizer_failed.source, name)
+        assert "#2f855a" not in line and "#eeeeee" not in line, name
+
+
 def test_executing_run_wins_and_scheduled_runs_are_ignored():
     runs = [
         _failed_run(completed_time=T0),
