@@ -212,7 +212,13 @@ def _column(values: Sequence[Any], dtype: Any) -> Any:
     if dtype == _DURATION:
         return pd.to_timedelta(pd.Series(values, dtype=_OBJECT)).dt.as_unit("us").array
     if dtype == _OBJECT:
-        return np.fromiter(values, dtype=object, count=length)
+        try:
+            return np.fromiter(values, dtype=object, count=length)
+        except (TypeError, ValueError):  # numpy < 1.23 cannot build object arrays this way
+            column = np.empty(length, dtype=object)
+            for index, value in enumerate(values):
+                column[index] = value
+            return column
     return pd.array(list(values), dtype=dtype)
 
 
