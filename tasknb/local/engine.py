@@ -23,6 +23,7 @@ message saying so; the same definition runs on a real Snowflake account.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
@@ -805,6 +806,49 @@ _CONDITION_OPERATORS = (*_CONDITION_FUNCTIONS, exp.Connector, exp.Binary, exp.Un
 _FORBIDDEN_IN_CONDITION = (exp.Column, exp.Table, exp.Subquery, exp.Star, exp.Placeholder)
 
 
+class _Watchdog:
+    """One thread that fires timeouts (a timer thread per run would cost more than a run)."""
+
+    def __init__(self, on_timeout: Callable[[str], None]) -> None:
+        self._on_timeout = on_timeout
+        self._heap: list[tuple[float, str]] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def watch(self, deadline: float, call_id: str) -> None:
+        """Call ``on_timeout(call_id)`` at ``deadline`` (time.monotonic) unless it is over."""
+        with self._cond:
+            heapq.heappush(self._heap, (deadline, call_id))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="tasknb-sql-timeouts", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                deadline, call_id = self._heap[0]
+                delay = deadline - time.monotonic()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            self._on_timeout(call_id)  # a finished run is simply not found
+
+
 @dataclass
 class _RunState:
     cursor: duckdb.DuckDBPyConnection | None = None
@@ -832,6 +876,7 @@ class SqlEngine:
         self._return_values: dict[str, str | None] = {}
         self._databases: dict[str, str] = {}  # Snowflake database name -> attach target
         self._closed = False
+        self._watchdog = _Watchdog(lambda call_id: self._stop(call_id, "timeout"))
         if path is None:
             self._dir: Path | None = None
             self._con = duckdb.connect(":memory:", config={"ieee_floating_point_ops": False})
@@ -952,19 +997,20 @@ class SqlEngine:
         call_id = uuid.uuid4().hex
         statements = self._prepare(sql, ctx, call_id)
         state = _RunState()
-        timer: threading.Timer | None = None
         deadline = None
-        if ctx.timeout_ms:
-            deadline = time.monotonic() + ctx.timeout_ms / 1000.0
-            timer = threading.Timer(ctx.timeout_ms / 1000.0, self._stop, (call_id, "timeout"))
-            timer.daemon = True
         with self._lock:
             self._runs[call_id] = state
-        cursor = self._cursor(ctx)
-        state.cursor = cursor
         try:
-            if timer is not None:
-                timer.start()
+            cursor = self._cursor(ctx)
+        except BaseException:
+            with self._lock:
+                self._runs.pop(call_id, None)
+            raise
+        state.cursor = cursor
+        if ctx.timeout_ms:
+            deadline = time.monotonic() + ctx.timeout_ms / 1000.0
+            self._watchdog.watch(deadline, call_id)
+        try:
             for statement, duck_sql in statements:
                 if state.stopped or (deadline is not None and time.monotonic() >= deadline):
                     state.timed_out = state.timed_out or not state.canceled
@@ -979,8 +1025,6 @@ class SqlEngine:
                     raise _map_duckdb_error(error, statement, ctx, set(self._databases)) from error
                 self._check_return_value(call_id)
         finally:
-            if timer is not None:
-                timer.cancel()
             with self._lock:
                 self._runs.pop(call_id, None)
             if call_id in self._return_values:
@@ -1054,6 +1098,7 @@ class SqlEngine:
                 return
             self._closed = True
         self.cancel_all()
+        self._watchdog.stop()
         try:
             self._con.close()
         except duckdb.Error:
