@@ -339,22 +339,23 @@ def descendants(name: str, children: Mapping[str, list[str]]) -> list[str]:
 
 
 def graph_members(root: str, tasks: Mapping[str, Mapping[str, Any]],
-                  children: Mapping[str, list[str]] | None = None) -> list[str]:
+                  children: Mapping[str, list[str]] | None = None,
+                  finalizers: Mapping[str, str] | None = None) -> list[str]:
     """The root, everything below it, and its finalizer."""
     children = children if children is not None else children_index(tasks)
     members = [root, *descendants(root, children)]
-    fin = finalizer_index(tasks).get(root)
+    fin = (finalizers if finalizers is not None else finalizer_index(tasks)).get(root)
     if fin and fin not in members:
         members.append(fin)
     return members
 
 
 def in_graph(name: str, tasks: Mapping[str, Mapping[str, Any]],
-             children: Mapping[str, list[str]]) -> bool:
+             children: Mapping[str, list[str]], finalizers: Mapping[str, str]) -> bool:
     """Whether a task takes part in a graph (has links in any direction)."""
     rec = tasks[name]
     return bool(rec.get("predecessors") or rec.get("finalize") or children.get(name)
-                or finalizer_index(tasks).get(name))
+                or finalizers.get(name))
 
 
 def find_cycle(start: str, tasks: Mapping[str, Mapping[str, Any]],
@@ -400,17 +401,19 @@ def topological_order(members: Iterable[str], tasks: Mapping[str, Mapping[str, A
 
 
 def check_graph_runnable(root: str, database: str, schema: str,
-                         tasks: Mapping[str, Mapping[str, Any]]) -> list[str]:
+                         tasks: Mapping[str, Mapping[str, Any]],
+                         children: Mapping[str, list[str]] | None = None,
+                         finalizers: Mapping[str, str] | None = None) -> list[str]:
     """Validate a graph when its root is resumed or executed; return its members.
 
     Refuses cycles, a second root reachable through shared children, and graphs over 1000.
     """
-    children = children_index(tasks)
+    children = children if children is not None else children_index(tasks)
     cyclic = find_cycle(root, tasks, children)
     if cyclic is not None:
         raise rule_error("Graph has at least one cycle containing task "
                          f"{qualified(database, schema, cyclic)}.")
-    members = graph_members(root, tasks, children)
+    members = graph_members(root, tasks, children, finalizers)
     for member in members:
         other_roots = roots_of(member, tasks) - {root}
         if other_roots:

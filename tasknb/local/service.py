@@ -52,6 +52,7 @@ ENGINE_FILE = "tasknb-engine.duckdb"
 DEFAULT_COMPLETE_WINDOW = timedelta(minutes=60)  # COMPLETE_TASK_GRAPHS shows the past hour
 CURRENT_WINDOW = timedelta(days=8)
 RETRY_WINDOW = timedelta(days=14)
+FIRE_BATCH = 50  # schedule ticks turned into graph runs per lock hold / commit
 DEFAULT_HISTORY_LIMIT = 100
 MAX_HISTORY_LIMIT = 10_000
 INTERRUPTED_MESSAGE = ("The local server stopped while this run was executing (the process "
@@ -85,7 +86,9 @@ class Service:
         self._engine_schemas: set[tuple[str, str]] = set()
         self._pending: dict[tuple[str, str, str], RunPlan] = {}
         self._started_log: list[GraphRun] = []
-        self._last_run_id: dict[tuple[str, str, str], int] = {}
+        self._last_run_id: dict[tuple[str, str, str], int] = self.store.last_run_ids()
+        self._index_cache: dict[tuple[str, str], tuple[int, dict[str, list[str]],
+                                                        dict[str, str]]] = {}
         self.runner = Runner(self.store, self.engine, self.clock.now, manual=self.manual,
                              on_complete=self._graph_run_finished, max_workers=max_workers)
         self.ticker = Ticker(self._fire_scheduled, self.clock, manual=self.manual)
@@ -97,6 +100,15 @@ class Service:
                     anchor = from_db(rec.get("schedule_anchor")) or self.clock.now()
                     self.ticker.arm((database, schema, name), rec["schedule"], anchor)
         self.ticker.start()
+        # import and open the SQL engine in the background: the first run need not wait for it
+        threading.Thread(target=self._warm_engine, name="tasknb-engine-warmup",
+                         daemon=True).start()
+
+    def _warm_engine(self) -> None:
+        try:
+            self.engine()
+        except Exception:
+            log.debug("engine warm-up failed", exc_info=True)
 
     # --- plumbing ------------------------------------------------------------------------------
     def engine(self) -> Any:
@@ -132,6 +144,35 @@ class Service:
             except Exception:
                 log.debug("ignored error", exc_info=True)
         self.store.close()
+
+    def _index(self, db: str, sc: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+        """(children, finalizers) of a schema's tasks, cached until a task there changes."""
+        version = self.store.versions.get((db, sc), 0)
+        cached = self._index_cache.get((db, sc))
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+        tasks = self.store.tasks_in(db, sc)
+        children, finalizers = rules.children_index(tasks), rules.finalizer_index(tasks)
+        self._index_cache[(db, sc)] = (version, children, finalizers)
+        return children, finalizers
+
+    def _unlinked_write(self, db: str, sc: str) -> Any:
+        """Context for writes that change no links: the cached index stays valid."""
+        service = self
+
+        class _Keep:
+            def __enter__(self) -> None:
+                self.version = service.store.versions.get((db, sc), 0)
+                cached = service._index_cache.get((db, sc))
+                self.valid = cached is not None and cached[0] == self.version
+
+            def __exit__(self, *exc: object) -> None:
+                cached = service._index_cache.get((db, sc))
+                if self.valid and cached is not None and not exc[0]:
+                    service._index_cache[(db, sc)] = (service.store.versions.get((db, sc), 0),
+                                                      cached[1], cached[2])
+
+        return _Keep()
 
     def _database(self, name: str) -> str:
         folded = fold_identifier(name, "database")
@@ -282,7 +323,7 @@ class Service:
         candidates = [n for n, r in tasks.items() if not root_only or rules.is_root(r)]
         names = rules.filter_names(candidates, like=like, starts_with=starts_with,
                                    from_name=from_name, limit=show_limit)
-        finalizers = rules.finalizer_index(tasks)
+        finalizers = rules.finalizer_index(tasks)  # from this snapshot, not the cache
         return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in names]
 
     def fetch_task(self, database: str, schema: str, name: str) -> dict[str, Any]:
@@ -291,10 +332,7 @@ class Service:
         return bodies.task_to_api(rec, self._finalizer_of(db, sc, folded))
 
     def _finalizer_of(self, database: str, schema: str, name: str) -> str | None:
-        for other, rec in self.store.tasks_in(database, schema).items():
-            if rec.get("finalize") == name:
-                return other
-        return None
+        return self._index(database, schema)[1].get(name)
 
     def dependents(self, database: str, schema: str, name: str,
                    recursive: bool = True) -> list[dict[str, Any]]:
@@ -363,7 +401,17 @@ class Service:
         tasks = self.store.tasks_in(db, sc)
         after = dict(tasks)
         after[name] = rec
-        self._check_links(db, sc, name, after)
+        children, finalizers = self._index(db, sc)
+        children = dict(children)
+        for pred in set((old or {}).get("predecessors") or ()) | set(rec["predecessors"]):
+            kids = [c for c in children.get(pred, ()) if c != name]
+            if pred in rec["predecessors"]:
+                kids = sorted([*kids, name])
+            children[pred] = kids
+        finalizers = {t: f for t, f in finalizers.items() if f != name}
+        if rec.get("finalize") and rec["finalize"] not in finalizers:
+            finalizers[rec["finalize"]] = name
+        self._check_links(db, sc, name, after, children, finalizers)
         affected = {name}
         if old is not None:
             self._require_suspended_roots(db, sc, affected, tasks)
@@ -372,10 +420,12 @@ class Service:
             if old is not None and replace:
                 tx.delete_task(db, sc, name)
             tx.put_task(rec)
+        self._index_cache[(db, sc)] = (self.store.versions.get((db, sc), 0), children, finalizers)
         if old is not None and replace:
             self.ticker.disarm((db, sc, name))
 
-    def _check_links(self, db: str, sc: str, name: str, tasks: dict[str, dict[str, Any]]) -> None:
+    def _check_links(self, db: str, sc: str, name: str, tasks: dict[str, dict[str, Any]],
+                     children: dict[str, list[str]], finalizers: dict[str, str]) -> None:
         """Predecessor and finalizer rules for ``name`` in the state ``tasks``."""
         rec = tasks[name]
         fqn = qualified(db, sc, name)
@@ -385,7 +435,6 @@ class Service:
             if tasks[pred].get("finalize"):
                 raise rule_error(f"Task {qualified(db, sc, pred)} cannot have children as a "
                                  "finalizer task.")
-        children = rules.children_index(tasks)
         for pred in rec.get("predecessors") or ():
             if len(children.get(pred, ())) > rules.MAX_CHILDREN:
                 raise rule_error(f"Task {qualified(db, sc, pred)} would have more than "
@@ -398,19 +447,19 @@ class Service:
             if not rules.is_root(tasks[target]):
                 raise rule_error(f"Task {fqn} cannot finalize a non-root task "
                                  f"{qualified(db, sc, target)}.")
-            others = [n for n, r in tasks.items() if r.get("finalize") == target and n != name]
-            if others:
+            other = finalizers.get(target)
+            if other is not None and other != name:
                 raise rule_error(f"Finalize target {qualified(db, sc, target)} already have "
-                                 f"finalizer {qualified(db, sc, others[0])}.")
+                                 f"finalizer {qualified(db, sc, other)}.")
             if children.get(name):
                 raise rule_error(f"Task {fqn} cannot have children as a finalizer task.")
         if rec.get("predecessors"):
-            fin = [n for n, r in tasks.items() if r.get("finalize") == name]
+            fin = finalizers.get(name)
             if fin:
                 raise rule_error(f"Task {fqn} cannot have predecessors because it has a "
-                                 f"finalizer task {qualified(db, sc, fin[0])}.")
+                                 f"finalizer task {qualified(db, sc, fin)}.")
         for root in rules.roots_of(name, tasks) or {name}:
-            size = len(rules.graph_members(root, tasks, children))
+            size = len(rules.graph_members(root, tasks, children, finalizers))
             if size > rules.MAX_GRAPH_TASKS:
                 raise rule_error(f"The graph of root task {qualified(db, sc, root)} would have "
                                  f"{size} tasks; at most {rules.MAX_GRAPH_TASKS} are allowed.")
@@ -436,8 +485,8 @@ class Service:
                     return "Drop statement executed successfully (object does not exist)."
                 raise
             tasks = self.store.tasks_in(db, sc)
-            children = rules.children_index(tasks)
-            if rules.in_graph(folded, tasks, children):
+            children, finalizers = self._index(db, sc)
+            if rules.in_graph(folded, tasks, children, finalizers):
                 self._require_suspended_roots(db, sc, {folded}, tasks)
             now = to_db(self.clock.now())
             with self.store.transaction() as tx:
@@ -449,7 +498,7 @@ class Service:
                         crec.update(state="suspended", last_suspended_on=now,
                                     last_suspended_reason="CHILD_BECAME_ROOT")
                     tx.put_task(crec)
-                fin = rules.finalizer_index(tasks).get(folded)
+                fin = finalizers.get(folded)
                 if fin:
                     frec = dict(tasks[fin])
                     frec["finalize"] = None
@@ -469,12 +518,12 @@ class Service:
             if not rules.is_root(rec):
                 self._require_suspended_roots(db, sc, {folded}, tasks)
                 if rec["state"] != "started":
-                    with self.store.transaction() as tx:
+                    with self._unlinked_write(db, sc), self.store.transaction() as tx:
                         tx.put_task({**rec, "state": "started"})
                 return "Statement executed successfully."
             if rec["state"] == "started":
                 return "Statement executed successfully."
-            members = rules.check_graph_runnable(folded, db, sc, tasks)
+            members = rules.check_graph_runnable(folded, db, sc, tasks, *self._index(db, sc))
             rec = self._commit_version(db, sc, folded, members, extra={
                 "state": "started", "schedule_anchor": to_db(self.clock.now()),
                 "failure_streak": 0})
@@ -493,7 +542,7 @@ class Service:
         return "Statement executed successfully."
 
     def _suspend(self, db: str, sc: str, name: str, rec: dict[str, Any], reason: str) -> None:
-        with self.store.transaction() as tx:
+        with self._unlinked_write(db, sc), self.store.transaction() as tx:
             tx.put_task({**rec, "state": "suspended", "last_suspended_on": to_db(self.clock.now()),
                          "last_suspended_reason": reason})
         self.ticker.disarm((db, sc, name))
@@ -511,7 +560,9 @@ class Service:
         rec = dict(tasks[root])
         fingerprint = self._fingerprint(members, tasks)
         now = to_db(self.clock.now())
-        with self.store.transaction() as tx:
+        if fingerprint == rec.get("committed_fingerprint") and not extra:
+            return rec
+        with self._unlinked_write(db, sc), self.store.transaction() as tx:
             if fingerprint != rec.get("committed_fingerprint"):
                 rec["graph_version"] = int(rec.get("graph_version") or 0) + 1
                 rec["committed_fingerprint"] = fingerprint
@@ -543,7 +594,8 @@ class Service:
                 plan = self._retry_plan(db, sc, folded, "MANUAL RETRY")
             else:
                 tasks = self.store.tasks_in(db, sc)
-                members = rules.check_graph_runnable(folded, db, sc, tasks)
+                members = rules.check_graph_runnable(folded, db, sc, tasks,
+                                                     *self._index(db, sc))
                 self._commit_version(db, sc, folded, members)
                 plan = self._fresh_plan(db, sc, folded, self.runner.now(), "EXECUTE_TASK")
             if self._blocked(key, plan):
@@ -578,10 +630,6 @@ class Service:
     def _next_run_id(self, key: tuple[str, str, str], moment: datetime) -> int:
         run_id = bodies.epoch_ms(moment)
         last = self._last_run_id.get(key)
-        if last is None:
-            rows = self.store.graph_runs("database = ? AND schema = ? AND root_name = ?", key,
-                                         order="run_id DESC", limit=1)
-            last = rows[0]["run_id"] if rows else None
         if last is not None and run_id <= last:
             run_id = last + 1
         self._last_run_id[key] = run_id
@@ -590,13 +638,14 @@ class Service:
     def _fresh_plan(self, db: str, sc: str, root: str, scheduled: datetime,
                     scheduled_from: str) -> RunPlan:
         tasks = self.store.tasks_in(db, sc)
-        members = rules.graph_members(root, tasks)
+        children, finalizers = self._index(db, sc)
+        members = rules.graph_members(root, tasks, children, finalizers)
         snapshot = {m: tasks[m] for m in members}
         rec = snapshot[root]
         key = (db, sc, root)
         return RunPlan(
             database=db, schema=sc, root=root, root_id=rec["id"], tasks=snapshot,
-            finalizer=rules.finalizer_index(tasks).get(root), scheduled_time=scheduled,
+            finalizer=finalizers.get(root), scheduled_time=scheduled,
             scheduled_from=scheduled_from, attempt=1, group_id=str(uuid.uuid4()),
             graph_version=int(rec.get("graph_version") or 1),
             run_id=self._next_run_id(key, scheduled), config=rec.get("config"),
@@ -621,7 +670,7 @@ class Service:
                              f", attempt = {last['attempt']}) of graph with root task {fqn} had "
                              "no failures.", rules.RETRY_NO_FAILURES)
         tasks = self.store.tasks_in(db, sc)
-        members = rules.graph_members(root, tasks)
+        members = rules.graph_members(root, tasks, *self._index(db, sc))
         if self._fingerprint(members, tasks) != last.get("fingerprint"):
             raise nothing
         first = self.store.graph_runs("group_id = ?", (last["group_id"],), order="id ASC",
@@ -668,7 +717,8 @@ class Service:
                                       "SUSPENDED_DUE_TO_ERRORS")
                         self._mark_auto_suspended(run)
                     elif streak != (rec.get("failure_streak") or 0):
-                        with self.store.transaction() as tx:
+                        with self._unlinked_write(plan.database, plan.schema), \
+                                self.store.transaction() as tx:
                             tx.put_task(new)
             pending = self._pending.get(key)
             if pending is not None and not follow:
@@ -692,27 +742,17 @@ class Service:
     def _fire_scheduled(self, due: list[tuple[tuple[str, str, str], datetime]]) -> list[Any]:
         """Ticker callback: start the graph runs of scheduled fires (overlap policy applies)."""
         mark = len(self._started_log)
-        plans: list[RunPlan] = []
-        with self.lock:
-            for key, when in due:
-                db, sc, root = key
-                rec = self.store.tasks_in(db, sc).get(root)
-                if rec is None or rec["state"] != "started" or not rules.is_root(rec):
-                    continue
-                try:
-                    self._ensure_engine_schema(db, sc)
-                    members = rules.check_graph_runnable(root, db, sc, self.store.tasks_in(db, sc))
-                    self._commit_version(db, sc, root, members)
-                    plan = self._fresh_plan(db, sc, root, when, "SCHEDULE")
-                except ApiError:
-                    continue
-                if self._blocked(key, plan):
-                    continue  # this tick is skipped
-                plans.append(plan)
-            if plans:
-                self._start(plans)
-            if not self.manual:
-                return self._started_log[mark:]
+        for start in range(0, len(due), FIRE_BATCH):
+            plans: list[RunPlan] = []
+            with self.lock:  # per batch, so finishing runs are not held up by a long burst
+                for key, when in due[start:start + FIRE_BATCH]:
+                    plan = self._scheduled_plan(key, when)
+                    if plan is not None:
+                        plans.append(plan)
+                if plans:
+                    self._start(plans)
+        if not self.manual:
+            return self._started_log[mark:]
         # Manual clock: let the runs (and any retries or queued runs) finish before time moves.
         while True:
             active = self.runner.all_active()
@@ -721,6 +761,24 @@ class Service:
             for run in active:
                 run.wait(600.0)
         return list(self._started_log[mark:])
+
+    def _scheduled_plan(self, key: tuple[str, str, str], when: datetime) -> RunPlan | None:
+        """The run a schedule tick starts, or None (gone, suspended, invalid, or skipped)."""
+        db, sc, root = key
+        tasks = self.store.tasks_in(db, sc)
+        rec = tasks.get(root)
+        if rec is None or rec["state"] != "started" or not rules.is_root(rec):
+            return None
+        try:
+            self._ensure_engine_schema(db, sc)
+            members = rules.check_graph_runnable(root, db, sc, tasks, *self._index(db, sc))
+            self._commit_version(db, sc, root, members)
+            plan = self._fresh_plan(db, sc, root, when, "SCHEDULE")
+        except ApiError:
+            return None
+        if self._blocked(key, plan):
+            return None  # this tick is skipped (overlap policy)
+        return plan
 
     def advance(self, delta: timedelta | float) -> list[dict[str, Any]]:
         """Manual clock: fast-forward, running every schedule in order; return the runs."""

@@ -147,6 +147,8 @@ class Store:
         self.schemas: dict[tuple[str, str], dict[str, Any]] = {}
         self.tasks: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.tags: dict[tuple[str, str, str], dict[tuple[str, str, str], str]] = {}
+        # bumped on every task change in a schema (cache key for derived graph indexes)
+        self.versions: dict[tuple[str, str], int] = {}
         self._load()
 
     @classmethod
@@ -207,6 +209,13 @@ class Store:
                 self._apply(op, arg)
 
     def _apply(self, op: str, arg: Any) -> None:
+        if op in ("put_task", "delete_task"):
+            key = (arg["database_name"], arg["schema_name"]) if op == "put_task" else arg[:2]
+            self.versions[key] = self.versions.get(key, 0) + 1
+        elif op in ("delete_schema", "delete_database"):
+            for key in list(self.versions):
+                if key == arg or key[0] == arg:
+                    self.versions[key] += 1
         if op == "put_database":
             self.databases[arg["name"]] = arg
         elif op == "delete_database":
@@ -237,12 +246,24 @@ class Store:
             self.tags.get(key, {}).pop(tag, None)
 
     # --- runs ----------------------------------------------------------------------------------
+    @contextmanager
+    def _run_write(self) -> Iterator[sqlite3.Connection]:
+        """Run records commit with synchronous=NORMAL: in WAL mode that survives a killed
+        process (the data is in the WAL file); only an OS crash or power loss can drop the
+        last few run records. Object writes (what an API call acknowledges) stay FULL."""
+        with self._lock:
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("PRAGMA synchronous=FULL")
+
     def insert_graph_runs(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert graph runs in one commit; return their ids."""
         ids = []
         cols = ", ".join(GRAPH_RUN_COLUMNS)
         marks = ", ".join("?" for _ in GRAPH_RUN_COLUMNS)
-        with self._lock:
+        with self._run_write():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 for row in rows:
@@ -264,7 +285,7 @@ class Store:
         """Insert one per-task run; return its id."""
         cols = ", ".join(TASK_RUN_COLUMNS)
         marks = ", ".join("?" for _ in TASK_RUN_COLUMNS)
-        with self._lock:
+        with self._run_write():
             cur = self._conn.execute(f"INSERT INTO task_runs ({cols}) VALUES ({marks})",
                                      tuple(_db_value(row.get(c)) for c in TASK_RUN_COLUMNS))
             return int(cur.lastrowid or 0)
@@ -277,7 +298,7 @@ class Store:
         if not fields:
             return
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._lock:
+        with self._run_write():
             self._conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
                                (*(_db_value(v) for v in fields.values()), run_pk))
 
@@ -298,6 +319,13 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             return [_row(r) for r in self._conn.execute(sql, params)]
+
+    def last_run_ids(self) -> dict[tuple[str, str, str], int]:
+        """The highest run_id recorded per root (database, schema, root name)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT database, schema, root_name, MAX(run_id) AS m "
+                                      "FROM graph_runs GROUP BY database, schema, root_name")
+            return {(r["database"], r["schema"], r["root_name"]): int(r["m"]) for r in rows}
 
     def mark_interrupted(self, when: str, message: str) -> int:
         """After a crash: close every run left EXECUTING or SCHEDULED; return how many."""
