@@ -843,14 +843,14 @@ def _status(body: Any) -> str:
     raise InvalidResponse(f"expected a status object like {{'status': '...'}}, got {_kind(body)}")
 
 
-def _rows(body: Any, describe: str, parse: Callable[[dict[str, Any]], T]) -> Iterator[T]:
+def _rows(body: Any, describe: str, parse: Callable[[dict[str, Any]], T]) -> list[T]:
+    """One page of rows as models (``map`` keeps the per-row cost to the parse itself)."""
     if body is None:
-        return
+        return []
     if not isinstance(body, list):
         raise InvalidResponse(f"{describe}: expected a JSON array, got {_kind(body)}")
     try:
-        for row in body:
-            yield parse(row)
+        return list(map(parse, body))
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise InvalidResponse(f"{describe}: a row could not be read: {exc}") from exc
 

@@ -11,9 +11,10 @@ body may carry (read-only fields are left out).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = [
     "CronSchedule",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 
+_M = TypeVar("_M")
+
+
 def parse_timestamp(value: Any) -> datetime | None:
     """Parse an API timestamp into a timezone-aware datetime (naive means UTC).
 
@@ -34,6 +38,15 @@ def parse_timestamp(value: Any) -> datetime | None:
 
     Accepts ISO-8601 (with ``Z``, an offset or none) and epoch seconds or milliseconds.
     """
+    if type(value) is str and value and not value.isdigit():
+        # fast path: ISO-8601 (3.11+ reads "Z" itself; 3.10 needs the rewrite below)
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            if not value.endswith(("Z", "z")):
+                raise
+            parsed = datetime.fromisoformat(value[:-1] + "+00:00")
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
@@ -43,11 +56,7 @@ def parse_timestamp(value: Any) -> datetime | None:
         if number > 1e11:  # epoch milliseconds
             number /= 1000.0
         return datetime.fromtimestamp(number, tz=timezone.utc)
-    text = str(value)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    raise ValueError(f"not a timestamp: {value!r}")
 
 
 def _format_timestamp(value: datetime | None) -> str | None:
@@ -92,8 +101,8 @@ class MinutesSchedule:
 class CronSchedule:
     """Run on a 5-field cron expression in an IANA time zone.
 
-        >>> str(CronSchedule("0 2 * * *", "UTC"))
-        'USING CRON 0 2 * * * UTC'
+    >>> str(CronSchedule("0 2 * * *", "UTC"))
+    'USING CRON 0 2 * * * UTC'
     """
 
     cron_expr: str
@@ -130,6 +139,7 @@ def parse_schedule(body: Any) -> Schedule | None:
 
 
 _TASK_TIMESTAMPS = ("created_on", "last_committed_on", "last_suspended_on")
+_TASK_SCHEDULES = ("schedule", "target_completion_interval")
 _TASK_READ_ONLY = frozenset(
     {
         "task_relations",
@@ -150,8 +160,8 @@ _TASK_READ_ONLY = frozenset(
 class Task:
     """A Snowflake task, as the REST API describes it.
 
-        >>> Task("NIGHTLY", "select 1", schedule=MinutesSchedule(60)).to_api()["schedule"]
-        {'schedule_type': 'MINUTES_TYPE', 'minutes': 60}
+    >>> Task("NIGHTLY", "select 1", schedule=MinutesSchedule(60)).to_api()["schedule"]
+    {'schedule_type': 'MINUTES_TYPE', 'minutes': 60}
     """
 
     name: str
@@ -190,30 +200,16 @@ class Task:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _FIELDS: ClassVar[frozenset[str]]
+    _TEMPLATE: ClassVar[dict[str, Any]]
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> Task:
-        """Build a task from a response body; unknown fields land in ``extra``."""
-        known = cls._FIELDS
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in body.items():
-            if key in known:
-                values[key] = value
-            else:
-                extra[key] = value
-        for key in _TASK_TIMESTAMPS:
-            if key in values:
-                values[key] = parse_timestamp(values[key])
-        if "schedule" in values:
-            values["schedule"] = parse_schedule(values["schedule"])
-        interval = values.get("target_completion_interval")
-        if interval is not None:
-            values["target_completion_interval"] = parse_schedule(interval)
-        if values.get("predecessors") is None:
-            values["predecessors"] = []
-        values["extra"] = extra
-        return cls(**values)
+        """Build a task from a response body; unknown fields land in ``extra``.
+
+        Hot path (listing 10,000 tasks): the instance dict is filled in one update instead
+        of calling the 33-argument ``__init__``; only present values are converted.
+        """
+        return _build_task(body)
 
     def to_api(self) -> dict[str, Any]:
         """The request body for create/create-or-alter: writable fields, ``None`` left out."""
@@ -265,6 +261,106 @@ _WRITABLE_TASK_FIELDS = tuple(
 )
 Task._FIELDS = frozenset(f.name for f in fields(Task) if f.name != "extra")
 
+
+def _template(cls: type) -> dict[str, Any]:
+    """Every field in definition order with its default (``None`` for required/factory ones).
+
+    Instances built by ``_build`` hold exactly these keys in this order, as ``__init__``
+    would leave them (the frames module relies on that to transpose rows quickly).
+    """
+    return {f.name: (None if f.default is MISSING else f.default) for f in fields(cls)}
+
+
+_UTC = timezone.utc
+
+
+def _compile_builder(
+    cls: type[_M],
+    timestamps: tuple[str, ...],
+    schedules: tuple[str, ...],
+    required: tuple[str, ...],
+) -> Callable[[dict[str, Any]], _M]:
+    """Generate ``from_api``'s body for one model as straight-line code (the hot path).
+
+    The instance dict is one copy of ``_TEMPLATE`` (all fields, definition order) updated
+    with the body; only present timestamps and schedules are converted; unknown keys go to
+    ``extra``. ``__init__`` is not called: for 10,000 rows this is several times faster and
+    gives the same instance.
+    """
+    lines = [
+        "def build(body):",
+        "    if body.__class__ is not dict:",
+        "        body = _as_dict(body)",
+        "    values = _copy()",
+        "    if _known_superset(body):",
+        "        values.update(body)",
+        "        extra = {}",
+        "    else:",
+        "        extra = _split(values, body)",
+    ]
+    for key in required:
+        lines += [f"    if values[{key!r}] is None:", f"        _missing({key!r})"]
+    for key in timestamps:
+        lines += [
+            f"    v = values[{key!r}]",
+            "    if v is not None:",
+            "        if v.__class__ is str and not v.isdigit():",
+            "            try:",
+            "                v = _fromisoformat(v)",
+            "            except ValueError:",
+            "                v = _parse_timestamp(v)",
+            "            else:",
+            "                if v.tzinfo is None:",
+            "                    v = v.replace(tzinfo=_UTC)",
+            "        else:",
+            "            v = _parse_timestamp(v)",
+            f"        values[{key!r}] = v",
+        ]
+    for key in schedules:
+        lines += [
+            f"    v = values[{key!r}]",
+            "    if v is not None:",
+            f"        values[{key!r}] = _parse_schedule(v)",
+        ]
+    if "predecessors" in cls._TEMPLATE:  # type: ignore[attr-defined]
+        lines += ["    if values['predecessors'] is None:", "        values['predecessors'] = []"]
+    lines += [
+        "    values['extra'] = extra",
+        "    obj = _new(_cls)",
+        "    obj.__dict__ = values",
+        "    return obj",
+    ]
+    known = cls._FIELDS  # type: ignore[attr-defined]
+
+    def as_dict(body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(body).__name__}")
+        return dict(body)
+
+    def split(values: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        values.update({k: v for k, v in body.items() if k in known})
+        return {k: v for k, v in body.items() if k not in known}
+
+    def missing(key: str) -> None:
+        raise TypeError(f"{cls.__name__} body lacks the required field {key!r}")
+
+    namespace: dict[str, Any] = {
+        "_as_dict": as_dict,
+        "_copy": cls._TEMPLATE.copy,  # type: ignore[attr-defined]
+        "_known_superset": known.issuperset,
+        "_split": split,
+        "_missing": missing,
+        "_fromisoformat": datetime.fromisoformat,
+        "_parse_timestamp": parse_timestamp,
+        "_parse_schedule": parse_schedule,
+        "_UTC": _UTC,
+        "_new": object.__new__,
+        "_cls": cls,
+    }
+    exec("\n".join(lines), namespace)  # noqa: S102 - code built above from field names only
+    return namespace["build"]
+
+
 _RUN_TIMESTAMPS = ("scheduled_time", "query_start_time", "next_scheduled_time", "completed_time")
 
 
@@ -272,8 +368,8 @@ _RUN_TIMESTAMPS = ("scheduled_time", "query_start_time", "next_scheduled_time", 
 class TaskRun:
     """One graph run of a root task (a row of current or complete graphs).
 
-        >>> TaskRun.from_api({"root_task_name": "R", "state": "FAILED", "run_id": 7}).failed
-        True
+    >>> TaskRun.from_api({"root_task_name": "R", "state": "FAILED", "run_id": 7}).failed
+    True
     """
 
     root_task_name: str
@@ -293,23 +389,12 @@ class TaskRun:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _FIELDS: ClassVar[frozenset[str]]
+    _TEMPLATE: ClassVar[dict[str, Any]]
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> TaskRun:
         """Build a run from a response body; unknown fields land in ``extra``."""
-        known = cls._FIELDS
-        values: dict[str, Any] = {}
-        extra: dict[str, Any] = {}
-        for key, value in body.items():
-            if key in known:
-                values[key] = value
-            else:
-                extra[key] = value
-        for key in _RUN_TIMESTAMPS:
-            if key in values:
-                values[key] = parse_timestamp(values[key])
-        values["extra"] = extra
-        return cls(**values)
+        return _build_run(body)
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -337,14 +422,18 @@ class TaskRun:
 
 
 TaskRun._FIELDS = frozenset(f.name for f in fields(TaskRun) if f.name != "extra")
+Task._TEMPLATE = _template(Task)
+TaskRun._TEMPLATE = _template(TaskRun)
+_build_task = _compile_builder(Task, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))
+_build_run = _compile_builder(TaskRun, _RUN_TIMESTAMPS, (), ("root_task_name",))
 
 
 @dataclass(frozen=True)
 class Tag:
     """A tag reference on a task.
 
-        >>> Tag("GOV", "TAGS", "COST_CENTER", "finance").to_api()["tag_value"]
-        'finance'
+    >>> Tag("GOV", "TAGS", "COST_CENTER", "finance").to_api()["tag_value"]
+    'finance'
     """
 
     tag_database: str
