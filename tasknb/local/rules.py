@@ -285,15 +285,15 @@ def check_create_mode(value: str | None) -> str:
 def children_index(tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     """Map each task name to the tasks that list it as a predecessor (sorted)."""
     children: dict[str, list[str]] = {}
-    for name in sorted(tasks):
-        for pred in tasks[name].get("predecessors") or ():
+    for name, rec in sorted(list(tasks.items())):  # a snapshot: readers do not hold a lock
+        for pred in rec.get("predecessors") or ():
             children.setdefault(pred, []).append(name)
     return children
 
 
 def finalizer_index(tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Map each finalized root name to its finalizer's name."""
-    return {rec["finalize"]: name for name, rec in tasks.items() if rec.get("finalize")}
+    return {rec["finalize"]: name for name, rec in list(tasks.items()) if rec.get("finalize")}
 
 
 def is_root(rec: Mapping[str, Any]) -> bool:

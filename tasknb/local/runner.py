@@ -81,6 +81,7 @@ class GraphRun:
         self.first_error: tuple[str, int, str] | None = None
         self.done = threading.Event()
         self.finalizer_started = False
+        self.first_start: datetime | None = None  # when the run's first task query began
         self.final_state: str | None = None
         self.result_row: dict[str, Any] | None = None
         self._mono0 = time.monotonic()
@@ -266,6 +267,9 @@ class Runner:
         plan = run.plan
         rec = plan.tasks[name]
         start = run.now()
+        with run.lock:
+            if run.first_start is None:
+                run.first_start = start
         row = {
             "graph_run_id": run.pk, "database": plan.database, "schema": plan.schema,
             "name": name, "root_name": plan.root, "state": "EXECUTING",
@@ -374,6 +378,8 @@ class Runner:
             "state": run.final_state, "completed_time": to_db(end),
             "task_states": task_states,
         }
+        if run.first_start is not None:
+            fields["query_start_time"] = to_db(run.first_start)
         if error:
             fields.update(first_error_task_name=error[0], first_error_code=error[1],
                           first_error_message=error[2])

@@ -209,6 +209,8 @@ class Store:
                 self._apply(op, arg)
 
     def _apply(self, op: str, arg: Any) -> None:
+        self._apply_change(op, arg)
+        # bump after the change: an index computed under an older number is never reused
         if op in ("put_task", "delete_task"):
             key = (arg["database_name"], arg["schema_name"]) if op == "put_task" else arg[:2]
             self.versions[key] = self.versions.get(key, 0) + 1
@@ -216,6 +218,8 @@ class Store:
             for key in list(self.versions):
                 if key == arg or key[0] == arg:
                     self.versions[key] += 1
+
+    def _apply_change(self, op: str, arg: Any) -> None:
         if op == "put_database":
             self.databases[arg["name"]] = arg
         elif op == "delete_database":

@@ -40,6 +40,8 @@ def test_graph_runs_in_dependency_order_with_return_values_and_config(api: Api) 
     assert a["completed_time"] <= b["query_start_time"]
     root = history(api, "ROOT")[0]
     assert root["completed_time"] <= a["query_start_time"]
+    assert run["query_start_time"] == root["query_start_time"] >= run["scheduled_time"]
+    assert run["completed_time"] >= b["completed_time"]
     rows = api.server.service.engine().query("select step, seen from log order by step",
                                              api.database, "S")
     assert [tuple(r) for r in rows] == [("b", "from-a"), ("c", None), ("root", "test")]
