@@ -113,3 +113,47 @@ def test_tags_keep_level_and_unknown_fields_and_omit_empty_parts() -> None:
     assert tag.to_api(with_value=False) == {"tag_name": "COST"}
     assert hash(tag) == hash(Tag("", "", "COST", "x", level="TASK"))
     assert Tag("G", "T", "C").fully_qualified_name == "G.T.C"
+
+
+def test_fast_from_api_builds_the_same_instance_as_init() -> None:
+    from dataclasses import fields
+
+    body = {
+        "name": "T",
+        "definition": "select 1",
+        "created_on": "2024-06-18T01:01:01Z",
+        "last_committed_on": 1718672461,
+        "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 5},
+        "comment": "c",
+        "surprise": [1],
+    }
+    snapshot = json.loads(json.dumps(body))
+    task = Task.from_api(body)
+    expected = Task(
+        "T",
+        "select 1",
+        comment="c",
+        schedule=MinutesSchedule(5),
+        created_on=datetime(2024, 6, 18, 1, 1, 1, tzinfo=timezone.utc),
+        last_committed_on=datetime(2024, 6, 18, 1, 1, 1, tzinfo=timezone.utc),
+        extra={"surprise": [1]},
+    )
+    assert task == expected and task.extra == {"surprise": [1]}
+    assert list(vars(task)) == [f.name for f in fields(Task)]  # definition order, all fields
+    assert body == snapshot  # the input is not modified
+    assert task.predecessors == [] and task.predecessors is not Task.from_api(body).predecessors
+    run = TaskRun.from_api({"root_task_name": "R", "run_id": 1})
+    assert list(vars(run)) == [f.name for f in fields(TaskRun)]
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ({"definition": "x"}, "required field 'name'"),
+        ({"name": "T"}, "required field 'definition'"),
+        (["not", "a", "dict"], "expected a JSON object"),
+    ],
+)
+def test_from_api_refuses_incomplete_bodies(body, match) -> None:
+    with pytest.raises(TypeError, match=match):
+        Task.from_api(body)
