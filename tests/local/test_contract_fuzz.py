@@ -1,0 +1,343 @@
+"""Contract fuzzing: schemathesis drives the official task.yaml against the local server.
+
+    pytest tests/local/test_contract_fuzz.py -q
+
+One module fixture fuzzes every Task operation of the spec over loopback (positive and negative
+generation, derandomised) and records, per operation, the requests sent, their status codes and
+any check failure. The tests then assert: at least :data:`MIN_TOTAL_REQUESTS` requests, no 5xx,
+every response conforming to the spec (status code documented, content type, headers, body
+schema), negative data refused with a 4xx, and every refused request leaving the server's state
+exactly as it was (objects in memory and on disk, run counts; plus, on a sample, the task list
+as the API shows it).
+
+Most generated cases are steered into the seeded database/schema and onto existing task names
+with runnable SQL, so the fuzzing reaches the graph rules and real runs rather than only 404s.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import hypothesis.strategies as st
+import pytest
+import requests
+import schemathesis
+from _support import TASK_SPEC, snapshot_diff, state_snapshot
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi import checks as openapi_checks
+
+import tasknb.local
+from tasknb.local.server import LocalServer
+
+DATABASE = "FUZZ_DB"
+SCHEMA = "FUZZ_SCHEMA"
+OPERATIONS = (
+    "listTasks", "createTask", "fetchTask", "createOrAlterTask", "deleteTask", "executeTask",
+    "resumeTask", "suspendTask", "fetchTaskDependents", "getCurrentGraphsDeprecated",
+    "getCurrentGraphs", "getCompleteGraphsDeprecated", "getCompleteGraphs", "setTags",
+    "unsetTags", "getTags",
+)
+POSITIVE_EXAMPLES = 60          # per operation
+NEGATIVE_EXAMPLES = 12          # per operation
+MIN_TOTAL_REQUESTS = 1000
+MIN_PER_OPERATION = 50          # Hypothesis may stop early only when it runs out of inputs
+HTTP_SAMPLE_EVERY = 7           # every 7th case also compares the task list over HTTP
+STEER_PERCENT = 75
+DERANDOMIZE = True              # fixed inputs in CI; exploratory runs may flip it
+CHECKS = [
+    not_a_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_headers_conformance,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.negative_data_rejection,
+]
+# Names the fuzzer aims at: plain, lower case (folds), quoted with a space, with a $.
+POOL = ["FZ_ROOT", "FZ_CHILD", "FZ_LEAF", "FZ_FIN", "FZ_SOLO", "fz_lower", '"fz Quoted"',
+        "FZ$DOLLAR"]
+SQLS = ["select 1", "select 1/0", "select * from no_such_table",
+        "select system$set_return_value('ok')", "create or replace table t_fz as select 1 as x",
+        "insert into t_fz select 2", "select count(*) from t_fz"]
+SCHEDULES = [{"schedule_type": "MINUTES_TYPE", "minutes": 30},
+             {"schedule_type": "MINUTES_TYPE", "minutes": 1, "seconds": 30},
+             {"schedule_type": "CRON_TYPE", "cron_expr": "0 2 * * *", "timezone": "UTC"},
+             {"schedule_type": "CRON_TYPE", "cron_expr": "*/5 * * * *",
+              "timezone": "America/Los_Angeles"}]
+
+
+@dataclass
+class OperationReport:
+    """What fuzzing one operation produced."""
+
+    sent: int = 0
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+    failures: list[str] = field(default_factory=list)
+    refused_checked: int = 0
+    changed_by_refusal: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FuzzReport:
+    operations: dict[str, OperationReport]
+    seconds: float
+    http_samples: int
+
+    @property
+    def total(self) -> int:
+        return sum(r.sent for r in self.operations.values())
+
+
+_POOL_TASKS = [
+    {"name": "FZ_ROOT", "definition": "select 1", "schedule": SCHEDULES[0]},
+    {"name": "FZ_CHILD", "definition": "select 1", "predecessors": ["FZ_ROOT"]},
+    {"name": "FZ_LEAF", "definition": "select 1/0", "predecessors": ["FZ_CHILD"]},
+    {"name": "FZ_FIN", "definition": "select 1", "finalize": "FZ_ROOT"},
+    {"name": "FZ_SOLO", "definition": "select 1"},
+    {"name": "fz_lower", "definition": "select 1"},
+    {"name": '"fz Quoted"', "definition": "select 1"},
+    {"name": "FZ$DOLLAR", "definition": "select 1"},
+]
+
+
+def _replenish(server: LocalServer) -> None:
+    """Recreate the pool tasks the previous operation deleted (so lookups keep succeeding)."""
+    from tasknb.local.rules import ApiError
+
+    svc = server.service
+    svc.ensure_schema(DATABASE, SCHEMA)
+    for body in _POOL_TASKS:
+        try:
+            svc.create_task(DATABASE, SCHEMA, body, create_mode="ifNotExists")
+        except ApiError:
+            pass  # e.g. its root is started now (091421): the fuzzer made it so, fine
+
+
+def _seed(server: LocalServer) -> None:
+    _replenish(server)
+    svc = server.service
+    svc.set_tags(DATABASE, SCHEMA, "FZ_SOLO", [{"tag_name": "COST_CENTER", "tag_value": "42"}])
+    svc.execute_task(DATABASE, SCHEMA, "FZ_ROOT", wait=True)
+
+
+def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
+    """Aim a positive case at the seeded schema and pool names, with runnable bodies."""
+    if data.draw(st.integers(0, 99), label="steer") >= STEER_PERCENT:
+        return
+    params = case.path_parameters
+    params["database"], params["schema"] = DATABASE, SCHEMA
+    if "name" in params:
+        params["name"] = data.draw(st.sampled_from(POOL), label="name")
+    body = case.body
+    if operation_id in ("createTask", "createOrAlterTask") and isinstance(body, dict):
+        if data.draw(st.booleans(), label="drop generated fields"):
+            for key in [k for k in body if k not in ("comment", "config", "condition")]:
+                del body[key]
+        body["name"] = params.get("name") or data.draw(st.sampled_from(POOL), label="new")
+        body["definition"] = data.draw(st.sampled_from(SQLS), label="sql")
+        shape = data.draw(st.sampled_from(["standalone", "scheduled", "child", "finalizer"]),
+                          label="shape")
+        for key in ("predecessors", "schedule", "finalize"):
+            body.pop(key, None)
+        if shape == "scheduled":
+            body["schedule"] = data.draw(st.sampled_from(SCHEDULES), label="schedule")
+        elif shape == "child":
+            body["predecessors"] = data.draw(st.lists(st.sampled_from(POOL[:5]), min_size=1,
+                                                      max_size=2, unique=True), label="preds")
+        elif shape == "finalizer":
+            body["finalize"] = data.draw(st.sampled_from(POOL[:2]), label="finalize")
+        if "condition" in body:
+            body["condition"] = data.draw(st.sampled_from(["1 = 1", "1 = 0"]), label="when")
+    elif operation_id in ("setTags", "unsetTags") and isinstance(body, list):
+        tags = data.draw(st.lists(st.sampled_from(["COST_CENTER", "OWNER", "tier"]),
+                                  min_size=1, max_size=3, unique=True), label="tags")
+        case.body = [{"tag_name": t, **({"tag_value": f"v-{t}"} if operation_id == "setTags"
+                                        else {})} for t in tags]
+
+
+def _wait_for_result(session: requests.Session, server: LocalServer, response: Any,
+                     headers: dict[str, str]) -> None:
+    """A 202 (asyncExec) keeps working in the background: wait until its handle is done."""
+    location = (response.headers.get("location") or [None])[0]  # schemathesis: lists
+    assert location and location.startswith("/api/v2/results/"), response.headers
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        reply = session.get(server.url + location, headers=headers, timeout=30)
+        assert reply.status_code < 500, reply.text
+        if reply.status_code != 202:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"result {location} still running after 30 s")
+
+
+def _task_list(session: requests.Session, server: LocalServer,
+               headers: dict[str, str]) -> list[dict[str, Any]]:
+    reply = session.get(f"{server.url}/api/v2/databases/{DATABASE}/schemas/{SCHEMA}/tasks",
+                        headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+@dataclass
+class _Context:
+    server: LocalServer
+    session: requests.Session
+    headers: dict[str, str]
+    cases: int = 0
+    http_samples: int = 0
+
+
+def _fuzz_operation(ctx: _Context, operation_id: str, operation: Any, mode: GenerationMode,
+                    examples: int, report: OperationReport) -> None:
+    server, session, headers, svc = ctx.server, ctx.session, ctx.headers, ctx.server.service
+
+    @settings(max_examples=examples, derandomize=DERANDOMIZE, database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
+    def fuzz_one(case: Any, data: st.DataObject) -> None:
+        if mode is GenerationMode.POSITIVE:
+            _steer(case, data, operation_id)
+        ctx.cases += 1
+        sample_http = ctx.cases % HTTP_SAMPLE_EVERY == 0
+        assert svc.wait_idle(30), "a graph run did not finish within 30 s"
+        before = state_snapshot(svc)
+        listed_before = _task_list(session, server, headers) if sample_http else None
+        response = case.call(base_url=server.url, headers=dict(headers), session=session,
+                             timeout=30)
+        report.sent += 1
+        report.statuses[response.status_code] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=dict(headers))
+        except FailureGroup as exc:  # keep going, report them all
+            report.failures.append(f"[{mode.value}] {str(exc)[:1500]}")
+        if response.status_code == 202:
+            _wait_for_result(session, server, response, headers)
+        if response.status_code >= 400:
+            assert svc.wait_idle(30), "a graph run did not finish within 30 s"
+            report.refused_checked += 1
+            diff = snapshot_diff(before, state_snapshot(svc))
+            if listed_before is not None:
+                ctx.http_samples += 1
+                if _task_list(session, server, headers) != listed_before:
+                    diff.append("GET .../tasks answers differently")
+            if diff:
+                report.changed_by_refusal.append(
+                    f"{case.method} {case.formatted_path} {case.query} -> "
+                    f"{response.status_code} {response.text[:300]}: {diff}")
+
+    fuzz_one()
+
+
+def _fuzz(server: LocalServer) -> FuzzReport:
+    schema = schemathesis.openapi.from_path(TASK_SPEC)
+    operations = {r.ok().definition.raw["operationId"]: r.ok()
+                  for r in schema.get_all_operations()}
+    assert tuple(operations) == OPERATIONS, "task.yaml's operations changed: update OPERATIONS"
+    session = requests.Session()
+    session.trust_env = False  # loopback: never through a proxy from the environment
+    ctx = _Context(server, session, {"Authorization": f"Bearer {server.token}"})
+    reports = {op: OperationReport() for op in OPERATIONS}
+    started = time.monotonic()
+    for operation_id, operation in operations.items():
+        _replenish(server)
+        for mode, examples in ((GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
+                               (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
+            _fuzz_operation(ctx, operation_id, operation, mode, examples, reports[operation_id])
+    session.close()
+    return FuzzReport(reports, time.monotonic() - started, ctx.http_samples)
+
+
+@pytest.fixture(scope="module")
+def fuzz_report() -> Iterator[FuzzReport]:
+    with tasknb.local.start(clock="manual") as server:
+        _seed(server)
+        yield _fuzz(server)
+
+
+def test_print_fuzz_summary(fuzz_report: FuzzReport) -> None:
+    """Not a check of its own: shows what was sent (pytest -s) and that the run was timed."""
+    for operation_id, report in fuzz_report.operations.items():
+        statuses = dict(sorted(report.statuses.items()))
+        print(f"{operation_id:28} sent={report.sent:4} statuses={statuses}")
+    print(f"total={fuzz_report.total} in {fuzz_report.seconds:.1f} s, "
+          f"http samples={fuzz_report.http_samples}")
+    assert fuzz_report.seconds > 0
+
+
+@pytest.mark.parametrize("operation_id", OPERATIONS)
+def test_operation_conforms_to_spec(fuzz_report: FuzzReport, operation_id: str) -> None:
+    report = fuzz_report.operations[operation_id]
+    assert report.sent >= MIN_PER_OPERATION, (operation_id, report.sent)
+    assert not [s for s in report.statuses if s >= 500], (operation_id, report.statuses)
+    assert not report.failures, "\n\n".join(report.failures[:5])
+
+
+@pytest.mark.parametrize("operation_id", OPERATIONS)
+def test_refused_requests_change_nothing(fuzz_report: FuzzReport, operation_id: str) -> None:
+    report = fuzz_report.operations[operation_id]
+    refused = sum(n for s, n in report.statuses.items() if s >= 400)
+    assert report.refused_checked == refused > 0, (operation_id, report.statuses)
+    assert not report.changed_by_refusal, "\n".join(report.changed_by_refusal[:5])
+
+
+def test_at_least_1000_requests_sent(fuzz_report: FuzzReport) -> None:
+    assert fuzz_report.total >= MIN_TOTAL_REQUESTS, fuzz_report.total
+    assert fuzz_report.http_samples >= 50, fuzz_report.http_samples
+
+
+def test_fuzzing_reaches_past_lookups(fuzz_report: FuzzReport) -> None:
+    """Steering works: every operation gets successful answers, not only 400/404."""
+    ops = fuzz_report.operations
+    for operation_id, report in ops.items():
+        ok = report.statuses[200] + report.statuses[202]
+        assert ok >= 5, (operation_id, dict(report.statuses))
+    # the graph rules are exercised: refused writes with 400 (091421, predecessor rules, ...)
+    assert ops["createOrAlterTask"].statuses[400] > 0
+    assert ops["createTask"].statuses[409] > 0
+
+
+# --- Regressions found by the fuzzer (kept as plain, fast examples) ----------------------------
+@pytest.fixture(scope="module")
+def plain_server() -> Iterator[LocalServer]:
+    with tasknb.local.start(clock="manual") as server:
+        server.service.ensure_schema("DB", "S")
+        yield server
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("DELETE", "/api/v2/databases/NO_SUCH_DB/schemas/%C3%A9%0B/tasks/T?ifExists=true", None),
+    ("DELETE", "/api/v2/databases/NO_SUCH_DB/schemas/S/tasks/a-b?ifExists=true", None),
+    ("POST", "/api/v2/databases/NO_SUCH_DB/schemas/S/tasks/a-b:set-tags?ifExists=true",
+     [{"tag_name": "X", "tag_value": "v"}]),
+    ("POST", "/api/v2/databases/NO_SUCH_DB/schemas/S/tasks/a-b:unset-tags?ifExists=true",
+     [{"tag_name": "X"}]),
+])
+def test_if_exists_does_not_excuse_an_invalid_identifier(
+        plain_server: LocalServer, method: str, path: str, body: Any) -> None:
+    """ifExists=true forgives a missing object, not a malformed name (spec pattern → 400)."""
+    with httpx.Client(base_url=plain_server.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {plain_server.token}"}) as http:
+        reply = http.request(method, path, json=body)
+    assert reply.status_code == 400, reply.text
+    assert "Invalid SQL Identifier" in reply.json()["message"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v2/databases/a-b/schemas/S/tasks/T:execute?asyncExec=true",
+    "/api/v2/databases/DB/schemas/S/tasks/%C3%A9%0B:execute?asyncExec=true",
+])
+def test_async_execute_refuses_an_invalid_identifier_at_once(
+        plain_server: LocalServer, path: str) -> None:
+    """asyncExec defers the run, not the request's validation: a malformed name is a 400 now."""
+    with httpx.Client(base_url=plain_server.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {plain_server.token}"}) as http:
+        reply = http.post(path)
+    assert reply.status_code == 400, reply.text
+    assert "Location" not in reply.headers
