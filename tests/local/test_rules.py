@@ -196,3 +196,50 @@ def test_resume_and_suspend_are_idempotent(api: Api) -> None:
     api.action("R", "suspend")
     suspended = api.fetch("R")
     assert suspended["state"] == "suspended" and suspended["last_suspended_on"]
+
+
+def test_graph_size_limit_is_checked_on_resume() -> None:
+    tasks = {"R": {"predecessors": []}}
+    for i in range(rules.MAX_GRAPH_TASKS):
+        tasks[f"C{i}"] = {"predecessors": ["R" if i < 100 else f"C{i % 100}"]}
+    with pytest.raises(ApiError) as info:
+        rules.check_graph_runnable("R", "DB", "S", tasks)
+    assert "1001 tasks" in info.value.message
+    del tasks["C999"]
+    assert len(rules.check_graph_runnable("R", "DB", "S", tasks)) == 1000
+
+
+def test_property_rules(api: Api) -> None:
+    msg = lambda r: r.json()["message"]
+    assert "SEARCH_PATH" in msg(api.create("a", session_parameters={"SEARCH_PATH": "x"},
+                                           expect=400))
+    assert "AUTOCOMMIT = false" in msg(api.create("a", session_parameters={"AUTOCOMMIT": False},
+                                                  expect=400))
+    refused = api.create("a", warehouse="wh", expect=400, target_completion_interval={
+        "schedule_type": "MINUTES_TYPE", "minutes": 5}).json()
+    assert refused["code"] == "091857"
+    assert "non-serverless" in msg(api.create(
+        "a", warehouse="wh", user_task_managed_initial_warehouse_size="SMALL", expect=400))
+    api.create("a", session_parameters={"TIMEZONE": "UTC", "QUERY_TAG": "x"},
+               user_task_managed_initial_warehouse_size="x-small",
+               target_completion_interval={"schedule_type": "MINUTES_TYPE", "minutes": 5})
+    task = api.fetch("A")
+    assert task["session_parameters"] == {"TIMEZONE": "UTC", "QUERY_TAG": "x"}
+    assert task["user_task_managed_initial_warehouse_size"] == "XSMALL"
+    assert task["target_completion_interval"]["minutes"] == 5
+
+
+def test_history_of_unknown_task_is_404(api: Api) -> None:
+    response = api.http.get(f"/tasknb/v1/databases/{api.database}/schemas/S/tasks/NOPE/history")
+    assert response.status_code == 404 and response.json()["code"] == "002003"
+    assert api.http.get("/tasknb/v1/nothing").status_code == 404
+
+
+def test_replacing_a_database_drops_its_tasks(api: Api) -> None:
+    api.create("t1")
+    response = api.http.post("/api/v2/databases", params={"createMode": "orReplace"},
+                             json={"name": api.database})
+    assert response.status_code == 200
+    assert api.http.get(api.base).status_code == 404  # schema S went with the old database
+    assert [s["name"] for s in api.http.get(
+        f"/api/v2/databases/{api.database}/schemas").json()] == ["PUBLIC"]

@@ -8,12 +8,13 @@ import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import httpx
 import pytest
+from conftest import T0, Api
 
 import tasknb.local
-from conftest import T0, Api
 from tasknb.local.server import LocalServer, parse_duration
 
 
@@ -141,31 +142,44 @@ def test_interval_base_resets_on_resume(fresh_api: Api) -> None:
                                                    "2026-01-05T08:23:00.000Z"]
 
 
-def test_no_overlap_skips_ticks_while_running(fresh_api: Api) -> None:
+@pytest.mark.parametrize(("policy", "held_task", "expected_runs"), [
+    ("NO_OVERLAP", "CHILD", 1),            # any task of the graph still running: tick skipped
+    ("ALLOW_CHILD_OVERLAP", "CHILD", 2),   # only a child running: a new graph run starts
+    ("ALLOW_CHILD_OVERLAP", "R", 1),       # the root itself running: tick skipped
+    ("ALLOW_ALL_OVERLAP", "R", 2),
+])
+def test_overlap_policy_on_schedule_ticks(fresh_api: Api, policy: str, held_task: str,
+                                          expected_runs: int) -> None:
     api = fresh_api
     service = api.server.service
-    api.create("r", schedule={"schedule_type": "MINUTES_TYPE", "minutes": 1})
+    api.create("r", schedule={"schedule_type": "MINUTES_TYPE", "minutes": 1},
+               overlap_policy=policy)
+    api.create("child", predecessors=["r"])
+    api.action("CHILD", "resume")
     api.action("R", "resume")
-    fired = service._fire_scheduled  # the ticker's callback
     key = (api.database, "S", "R")
     engine = service.engine()
     gate = threading.Event()
+    reached = threading.Event()
     original = engine.run
 
-    def held(statement: str, ctx: object) -> None:
-        gate.wait(10)
+    def held(statement: str, ctx: Any) -> None:
+        if ctx.task_name == held_task:
+            reached.set()
+            gate.wait(10)
         original(statement, ctx)
 
     engine.run = held
     service.manual = False  # fire without waiting, as the real-clock loop does
     try:
-        first = fired([(key, T0 + timedelta(minutes=1))])
-        second = fired([(key, T0 + timedelta(minutes=2))])
+        first = service._fire_scheduled([(key, T0 + timedelta(minutes=1))])
+        assert reached.wait(10)
+        second = service._fire_scheduled([(key, T0 + timedelta(minutes=2))])
     finally:
         service.manual = True
         gate.set()
         del engine.run
-    assert len(first) == 1 and second == []
+    assert len(first) + len(second) == expected_runs
     assert service.wait_idle(10)
 
 
