@@ -155,6 +155,8 @@ class LocalApp:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}.") from None
+        except RecursionError:
+            raise bad_request("The request body is nested too deeply.") from None
 
     @staticmethod
     async def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

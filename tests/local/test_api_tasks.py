@@ -168,6 +168,7 @@ def test_bad_bodies_are_4xx_and_change_nothing(api: Api) -> None:
         (b'{"name": "T", "definition": "select 1", "overlap_policy": "SOMETIMES"}',
          "overlap_policy"),
         (b"", "empty"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ]
     for raw, fragment in cases:
         response = api.http.post(api.base, content=raw,
