@@ -41,7 +41,9 @@ __all__ = [
     "TaskPanelState",
     "error_line",
     "execute_and_wait",
+    "format_seconds",
     "latest_run",
+    "one_line",
     "short_name",
 ]
 
@@ -91,6 +93,35 @@ def short_name(name: str | None) -> str:
     return parts[-1]
 
 
+#: Longest error message shown in one line (the full text stays in tables and details).
+ONE_LINE_CHARS = 160
+
+
+def one_line(text: str | None, limit: int = ONE_LINE_CHARS) -> str:
+    """Collapse a (multi-line) message into one line, cut at ``limit`` characters.
+
+        >>> one_line("SQL compilation error:\\nObject 'T' does not exist.")
+        "SQL compilation error: Object 'T' does not exist."
+    """
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def format_seconds(seconds: float) -> str:
+    """Human duration: ``850 ms``, ``12.3 s``, ``4.5 min``, ``2.0 h``.
+
+        >>> format_seconds(0.0321), format_seconds(75)
+        ('32 ms', '75.0 s')
+    """
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _same(a: str | None, b: str | None) -> bool:
     """Compare identifiers the way Snowflake resolves unquoted ones (case-insensitively)."""
     return short_name(a).strip('"').upper() == short_name(b).strip('"').upper()
@@ -100,10 +131,10 @@ def error_line(error: BaseException, *, doing: str = "") -> str:
     """One readable line for any exception, with the request id when the API gave one.
 
         >>> error_line(ValueError("bad\\nsecond line"), doing="resume T1")
-        'resume T1 failed: ValueError: bad'
+        'resume T1 failed: ValueError: bad second line'
     """
     prefix = f"{doing} failed: " if doing else ""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = one_line(str(error), limit=400)
     if isinstance(error, TasknbError):
         request_id = getattr(error, "request_id", None)
         line = text or type(error).__name__
@@ -453,11 +484,8 @@ class TaskPanelState(traitlets.HasTraits):
             failed = latest.first_error_task_name if latest else None
             effects.append(f"Retries graph run {run_id} of {name} (RETRY LAST).")
             if failed:
-                msg = (latest.first_error_message or "").strip().splitlines()
-                effects.append(
-                    f"It failed at {short_name(failed)}"
-                    + (f": {msg[0]}" if msg else "")
-                )
+                msg = one_line(latest.first_error_message)
+                effects.append(f"It failed at {short_name(failed)}" + (f": {msg}" if msg else ""))
                 downstream = self.dependents_of(short_name(failed))
                 effects.append(
                     f"Reruns {short_name(failed)}"
@@ -687,6 +715,7 @@ class RunFollower(threading.Thread):
                         run=run,
                     )
                     state.refresh()
+                    state.notice = _finished_notice(run)
                     return
                 state.follow = FollowStatus(
                     active=True,
@@ -716,13 +745,23 @@ class RunFollower(threading.Thread):
 
 
 def _finished_message(run: TaskRun, elapsed: float) -> str:
-    text = f"run {run.run_id} {run.state}"
+    """Short, for the follow line: ``run 123 · 40 ms · first error at LOAD``."""
+    bits = [f"run {run.run_id}"]
     if run.duration is not None:
-        text += f" in {run.duration.total_seconds():.1f} s"
+        bits.append(format_seconds(run.duration.total_seconds()))
     if run.first_error_task_name:
-        msg = (run.first_error_message or "").strip().splitlines()
-        text += f" at {short_name(run.first_error_task_name)}" + (f": {msg[0]}" if msg else "")
-    return text
+        bits.append(f"first error at {short_name(run.first_error_task_name)}")
+    return " · ".join(bits)
+
+
+def _finished_notice(run: TaskRun) -> str:
+    """One line for the notice under the buttons, with the error when the run failed."""
+    text = f"Run {run.run_id} {(run.state or '').lower()}"
+    if run.first_error_task_name:
+        code = f" [{run.first_error_code}]" if run.first_error_code else ""
+        text += f" at {short_name(run.first_error_task_name)}{code}: "
+        text += one_line(run.first_error_message)
+    return text + "."
 
 
 #: How long ``execute_and_wait`` waits for a graph run to finish (seconds).

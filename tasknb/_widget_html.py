@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from tasknb._panel_state import format_seconds, one_line
 from tasknb.models import Task, TaskRun
 
 __all__ = [
@@ -42,6 +43,11 @@ STATE_COLOURS = {
     "suspended": "#757575",
 }
 _FALLBACK_COLOUR = "#616161"
+_TABLE_CSS = (
+    ".tasknb-runs th,.tasknb-runs td{padding:2px 10px 2px 0;text-align:left;"
+    "white-space:nowrap;vertical-align:top}"
+    ".tasknb-runs td:last-child{white-space:normal}"
+)
 #: How many runs the table shows at most.
 TABLE_ROWS = 10
 #: Size of one square of the run strip (px).
@@ -109,14 +115,12 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
     for row in shown.itertuples(index=False):
         error = ""
         if _present(row.first_error_task_name):
-            message = str(row.first_error_message or "").strip().splitlines() if _present(
-                row.first_error_message
-            ) else []
+            full = str(row.first_error_message) if _present(row.first_error_message) else ""
             error = f"<b>{_e(row.first_error_task_name)}</b>"
             if _present(row.first_error_code) and row.first_error_code:
                 error += f" [{_e(row.first_error_code)}]"
-            if message:
-                error += f": {_e(message[0])}"
+            if full:
+                error += f': <span title="{_e(full)}">{_e(one_line(full, 120))}</span>'
         rows.append(
             "<tr>"
             f"<td>{state_badge(row.state if _present(row.state) else None)}</td>"
@@ -132,6 +136,7 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
     more = len(frame) - len(shown)
     tail = f"<div><i>… and {more} older runs</i></div>" if more > 0 else ""
     return (
+        f"<style>{_TABLE_CSS}</style>"
         '<table class="tasknb-runs" style="border-collapse:collapse;font-size:90%">'
         f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>{tail}"
     )
@@ -146,14 +151,7 @@ def _time(value: object) -> str:
 
 
 def _seconds(value: object) -> str:
-    if not _present(value):
-        return ""
-    seconds = float(value)  # type: ignore[arg-type]
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
+    return format_seconds(float(value)) if _present(value) else ""  # type: ignore[arg-type]
 
 
 def run_strip_svg(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
@@ -168,7 +166,7 @@ def run_strip_svg(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
     for i, run in enumerate(ordered):
         title = f"{run.state} {format_time(run.scheduled_time)} run {run.run_id}"
         if run.first_error_task_name:
-            title += f" — {run.first_error_task_name}: {(run.first_error_message or '').strip()}"
+            title += f" — {run.first_error_task_name}: {one_line(run.first_error_message)}"
         colour = STATE_COLOURS.get(run.state or "", _FALLBACK_COLOUR)
         cells.append(
             f'<rect x="{i * (STRIP_CELL + 2)}" y="0" width="{STRIP_CELL}" height="{STRIP_CELL}" '

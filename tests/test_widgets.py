@@ -263,7 +263,9 @@ def test_failed_run_enables_retry_which_reruns_from_the_failure(client, observer
     _graph(client, failing=True)
     panel = _panel(client)
     _fail_once(client, panel)
-    assert "LOAD" in panel.follow_label.value  # where it failed
+    assert "first error at LOAD" in panel.follow_label.value  # where it failed
+    assert "failed at LOAD" in panel.notice.value  # and why, in one line
+    assert "missing_source" in panel.notice.value.lower() and "\n" not in panel.notice.value
     failed = observer.get_complete_graphs("ROOT", error_only=True)[0]
     assert failed.first_error_task_name.endswith("LOAD")
     assert not panel.buttons["retry"].disabled
@@ -326,7 +328,8 @@ def test_unexpected_exceptions_become_one_line_too(client):
 
     panel.state.client = Broken()
     panel.buttons["resume"].click()
-    assert panel.error_html.value.endswith("resume LONER failed: RuntimeError: socket closed</span>")
+    line = panel.error_html.value
+    assert line.endswith("resume LONER failed: RuntimeError: socket closed second line</span>")
 
 
 def test_a_server_that_went_away_is_one_line_and_keeps_the_panel_usable(client, server):
