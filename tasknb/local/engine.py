@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -806,6 +807,41 @@ _CONDITION_OPERATORS = (*_CONDITION_FUNCTIONS, exp.Connector, exp.Binary, exp.Un
 _FORBIDDEN_IN_CONDITION = (exp.Column, exp.Table, exp.Subquery, exp.Star, exp.Placeholder)
 
 
+_TEMPORARY = re.compile(r"\b(TEMP|TEMPORARY|VOLATILE|LOCAL)\b", re.IGNORECASE)
+_TRANSACTION_WORDS = re.compile(r"\s*(BEGIN|START|COMMIT|ROLLBACK)\b", re.IGNORECASE)
+#: Parsed definitions kept (a definition runs at every fire; parsing costs more than running).
+COMPILE_CACHE_SIZE = 2048
+#: Cursors a worker thread keeps, one per (database, schema).
+MAX_POOLED_CURSORS = 16
+
+
+def _to_duckdb(tree: exp.Expression) -> str:
+    try:
+        return tree.sql(dialect="duckdb")
+    except sqlglot.errors.UnsupportedError as error:
+        raise UnsupportedSqlError(f"this statement cannot be translated ({error}).") from error
+
+
+def _needs_context(tree: exp.Expression) -> bool:
+    for node in tree.walk():
+        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate)):
+            return True
+        if isinstance(node, exp.Anonymous) and str(node.name).upper().startswith("SYSTEM$"):
+            return True
+    return False
+
+
+@lru_cache(maxsize=COMPILE_CACHE_SIZE)
+def _compile(sql: str) -> tuple[tuple[_Statement, exp.Expression, str | None], ...]:
+    """Split and parse a definition once: (statement, tree, DuckDB SQL if context-free)."""
+    compiled = []
+    for statement in _split(sql):
+        tree = SqlEngine._parse(statement)
+        static_sql = None if _needs_context(tree) else _to_duckdb(tree)
+        compiled.append((statement, tree, static_sql))
+    return tuple(compiled)
+
+
 class _Watchdog:
     """One thread that fires timeouts (a timer thread per run would cost more than a run)."""
 
@@ -876,6 +912,8 @@ class SqlEngine:
         self._return_values: dict[str, str | None] = {}
         self._databases: dict[str, str] = {}  # Snowflake database name -> attach target
         self._closed = False
+        self._local = threading.local()
+        self._generation = 0  # bumped when a schema or database goes: pooled cursors expire
         self._watchdog = _Watchdog(lambda call_id: self._stop(call_id, "timeout"))
         if path is None:
             self._dir: Path | None = None
@@ -947,6 +985,7 @@ class SqlEngine:
             target = self._databases.pop(database, None)
             if target is None:
                 return
+            self._generation += 1
             self._con.execute(f"DETACH DATABASE IF EXISTS {_quote(database)}")
             if target != ":memory:":
                 for suffix in ("", ".wal"):
@@ -961,6 +1000,7 @@ class SqlEngine:
             self._check_open()
             if database not in self._databases:
                 return
+            self._generation += 1
             self._con.execute(f"DROP SCHEMA IF EXISTS {_quote(database)}.{_quote(schema)} CASCADE")
 
     def query(self, sql: str, database: str, schema: str) -> list[tuple[Any, ...]]:
@@ -1001,7 +1041,7 @@ class SqlEngine:
         with self._lock:
             self._runs[call_id] = state
         try:
-            cursor = self._cursor(ctx)
+            cursor = self._take_cursor(ctx)
         except BaseException:
             with self._lock:
                 self._runs.pop(call_id, None)
@@ -1010,6 +1050,7 @@ class SqlEngine:
         if ctx.timeout_ms:
             deadline = time.monotonic() + ctx.timeout_ms / 1000.0
             self._watchdog.watch(deadline, call_id)
+        clean = False
         try:
             for statement, duck_sql in statements:
                 if state.stopped or (deadline is not None and time.monotonic() >= deadline):
@@ -1024,12 +1065,19 @@ class SqlEngine:
                         raise self._stopped_error(state, ctx) from error
                     raise _map_duckdb_error(error, statement, ctx, set(self._databases)) from error
                 self._check_return_value(call_id)
+            # a session-bound leftover (open transaction, temporary table) must not leak into
+            # the next run: Snowflake gives every task run a new session
+            clean = not any(
+                _TRANSACTION_WORDS.match(st.text) or _TEMPORARY.search(st.text)
+                for st, _ in statements
+            )
         finally:
             with self._lock:
                 self._runs.pop(call_id, None)
+                reusable = clean and not state.stopped
             if call_id in self._return_values:
                 ctx.return_value = self._return_values.pop(call_id)
-            cursor.close()
+            self._give_back_cursor(ctx, cursor, reusable)
 
     def cancel_all(self) -> None:
         """Interrupt every running statement (their runs fail with 000604, canceled)."""
@@ -1129,7 +1177,30 @@ class SqlEngine:
                 ) from error
         return cursor
 
-    def _parse(self, statement: _Statement) -> exp.Expression:
+    def _take_cursor(self, ctx: TaskContext) -> duckdb.DuckDBPyConnection:
+        """A cursor placed in ctx's schema: this thread's pooled one, or a new one."""
+        pool: dict[tuple[str, str], tuple[int, Any]] = self._local.__dict__.setdefault("pool", {})
+        entry = pool.pop((ctx.database, ctx.schema), None)
+        if entry is not None:
+            generation, cursor = entry
+            if generation == self._generation:
+                return cursor
+            cursor.close()
+        return self._cursor(ctx)
+
+    def _give_back_cursor(
+        self, ctx: TaskContext, cursor: duckdb.DuckDBPyConnection, reusable: bool
+    ) -> None:
+        """Keep a cursor that ended cleanly for this thread's next run in the same schema."""
+        pool: dict[tuple[str, str], tuple[int, Any]] = self._local.__dict__.setdefault("pool", {})
+        key = (ctx.database, ctx.schema)
+        if reusable and not self._closed and key not in pool and len(pool) < MAX_POOLED_CURSORS:
+            pool[key] = (self._generation, cursor)
+        else:
+            cursor.close()
+
+    @staticmethod
+    def _parse(statement: _Statement) -> exp.Expression:
         try:
             tree = sqlglot.parse_one(statement.text, read="snowflake")
         except ParseError as error:
@@ -1144,16 +1215,11 @@ class SqlEngine:
             raise TaskSqlError(CODE_SYNTAX, "SQL compilation error:\nEmpty SQL statement.", "42000")
         rewriter = _Rewriter(ctx, call_id, condition=False)
         prepared = []
-        for statement in _split(sql):
-            tree = self._parse(statement)
-            tree = tree.transform(rewriter)
-            try:
-                duck_sql = tree.sql(dialect="duckdb")
-            except sqlglot.errors.UnsupportedError as error:
-                raise UnsupportedSqlError(
-                    f"this statement cannot be translated ({error})."
-                ) from error
-            prepared.append((statement, duck_sql))
+        for statement, tree, static_sql in _compile(sql):
+            if static_sql is not None and ctx.now is None:
+                prepared.append((statement, static_sql))
+                continue
+            prepared.append((statement, _to_duckdb(tree.transform(rewriter))))
         return prepared
 
     def _stop(self, call_id: str, why: str) -> None:

@@ -420,3 +420,21 @@ def test_closed_engine_refuses_work() -> None:
     eng.close()
     with pytest.raises(TaskSqlError, match="closed"):
         eng.run("SELECT 1", ctx())
+
+
+def test_each_run_is_a_new_session(engine: SqlEngine) -> None:
+    # runs may share pooled connections; a temporary table must not survive its run
+    engine.run("CREATE TEMPORARY TABLE scratch (v INT); INSERT INTO scratch VALUES (1)", ctx())
+    assert error_of(engine, "SELECT * FROM scratch").code == 2003
+    # an open transaction does not leak either
+    engine.run("CREATE TABLE t (v INT)", ctx())
+    engine.run("BEGIN TRANSACTION; INSERT INTO t VALUES (1)", ctx())
+    engine.run("INSERT INTO t VALUES (2)", ctx())
+    assert engine.query("SELECT v FROM t", "SALES", "PUBLIC") == [(2,)]
+
+
+def test_repeated_definitions_see_fresh_context(engine: SqlEngine) -> None:
+    sql = "CREATE OR REPLACE TABLE rv AS SELECT SYSTEM$GET_PREDECESSOR_RETURN_VALUE() AS v"
+    for value in ("first", "second"):
+        engine.run(sql, ctx(predecessor_return_values={"A": value}))
+        assert engine.query("SELECT v FROM rv", "SALES", "PUBLIC") == [(value,)]
