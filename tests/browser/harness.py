@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -301,6 +302,16 @@ def error_outputs(page):
         ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
         has_text="Traceback",
     )
+
+
+def widget_button(scope, label: str):
+    """The ipywidgets Button whose caption is exactly `label` (an icon may precede it).
+
+    `get_by_role(name=...)` is unreliable here: the Font Awesome glyph is CSS content and
+    becomes part of the accessible name. The text content is the caption alone.
+    """
+    caption = re.compile(rf"^\s*{re.escape(label)}\s*$")
+    return scope.locator("button.widget-button", has_text=caption)
 
 
 def svg_from_img(img_locator) -> str:

@@ -4,15 +4,21 @@
 
 `test_widget_round_trip_in_a_throwaway_notebook` proves the harness on its own notebook
 (ipywidgets Button, Label, Output with an SVG), so a failure there is the environment, not tasknb.
+`test_investigate_failures_notebook_retry_in_the_panel` is the real thing: the repository's
+02_investigate_failures.ipynb against a local server, Retry (or Execute) clicked in its
+TaskPanel, the new state read on screen and checked against the server.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from .harness import (
@@ -22,7 +28,17 @@ from .harness import (
     screenshot,
     svg_from_img,
     wait_for_kernel_idle,
+    widget_button,
 )
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+INVESTIGATE = "02_investigate_failures.ipynb"
+DEMO_DATABASE, DEMO_SCHEMA = "DEMO_DB", "PIPELINES"
+# TaskPanel captions (tasknb.widgets.BUTTON_LABELS), in the order the test prefers them
+ACTIONS = ("Retry last failed run", "Execute")
+RUN_STATE = re.compile(r"^\s*(EXECUTING|SUCCEEDED|FAILED|CANCELLED|SKIPPED)\b")
+FOLLOW_TIMEOUT_MS = 60_000
+CONFIRM_WAIT_MS = 15_000
 
 SMOKE_CELLS = [
     """import ipywidgets as w
@@ -94,3 +110,87 @@ def test_widget_round_trip_in_a_throwaway_notebook(tmp_path, lab_factory, browse
     with pytest.raises(AssertionError, match="ValueError: on purpose"):
         run_all_and_wait(page)
     expect(error_outputs(page)).to_have_count(1)
+
+
+def complete_runs(server, root: str) -> list:
+    """The complete graph runs of `root` (newest first), as the server reports them."""
+    with server.connect(database=DEMO_DATABASE, schema=DEMO_SCHEMA) as client:
+        return list(client.get_complete_graphs(root, error_only=False))
+
+
+def pick_panel_action(page):
+    """(panel, caption) of the first TaskPanel whose Retry (else Execute) button is enabled."""
+    panels = page.locator(".tasknb-panel")
+    expect(panels.first).to_be_visible()
+    for caption in ACTIONS:
+        for index in range(panels.count()):
+            panel = panels.nth(index)
+            button = widget_button(panel, caption)
+            if button.count() == 1 and button.is_enabled():
+                return panel, caption
+    raise AssertionError(
+        f"no TaskPanel in {INVESTIGATE} has an enabled {' or '.join(ACTIONS)} button"
+    )
+
+
+@pytest.mark.browser
+def test_investigate_failures_notebook_retry_in_the_panel(tmp_path, lab_factory, browser_page):
+    from tasknb import local
+
+    source = REPO_NOTEBOOKS / INVESTIGATE
+    assert source.exists(), f"notebooks/{INVESTIGATE} is missing (issue 4 notebook)"
+    root_dir = tmp_path / "notebooks"  # JupyterLab may autosave: never into the repository
+    shutil.copytree(REPO_NOTEBOOKS, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 1800})  # the whole panel in the shot
+
+    with local.start(seed="demo", clock="manual", data_dir=tmp_path / "server") as server:
+        # as under ./dev.sh demo: the kernel attaches to this server through tasknb.notebook
+        lab = lab_factory(root_dir, env={"TASKNB_URL": server.url, "TASKNB_TOKEN": server.token})
+        began = time.monotonic()
+        page.goto(lab.notebook_url(INVESTIGATE))
+        wait_for_kernel_idle(page)
+        run_all_and_wait(page, timeout_ms=240_000)
+        ran_in = time.monotonic() - began
+        assert server.token not in page.content(), "the local server's token is on screen"
+
+        panel, caption = pick_panel_action(page)
+        panel.scroll_into_view_if_needed()
+        task = panel.locator(".tasknb-header b").first.inner_text().strip()
+        runs_before = complete_runs(server, task)
+        table_rows = panel.locator("table.tasknb-runs tbody tr")
+        rows_before = table_rows.count()
+        follow = panel.locator(".widget-label", has_text=RUN_STATE)
+        shown_before = follow.all_inner_texts()  # usually nothing: no run followed yet
+
+        clicked = time.monotonic()
+        widget_button(panel, caption).click()
+        confirm = widget_button(panel, f"Confirm {caption.lower()}")
+        try:  # two steps: the preview says what will run (a confirm=False panel acts at once)
+            confirm.wait_for(state="visible", timeout=CONFIRM_WAIT_MS)
+        except PlaywrightTimeoutError:
+            pass
+        else:
+            expect(panel.locator(".tasknb-preview")).to_contain_text(task)
+            confirm.click()
+
+        # the panel follows the new graph run until it ends, then shows its state
+        expect(follow).to_have_count(1, timeout=FOLLOW_TIMEOUT_MS)
+        if shown_before:
+            expect(follow).not_to_have_text(shown_before, timeout=FOLLOW_TIMEOUT_MS)
+        expect(follow).to_have_text(
+            re.compile(r"^\s*(SUCCEEDED|FAILED|CANCELLED)\b"), timeout=FOLLOW_TIMEOUT_MS
+        )
+        followed_in = time.monotonic() - clicked
+        runs_after = complete_runs(server, task)
+        assert len(runs_after) == len(runs_before) + 1, "the click did not make one graph run"
+        newest = max(runs_after, key=lambda run: run.completed_time)
+        expect(follow).to_have_text(re.compile(rf"^\s*{newest.state}\b"))  # screen == server
+        expect(panel.locator(".tasknb-header")).to_contain_text(f"latest run {newest.state}")
+        expect(table_rows).to_have_count(rows_before + 1)  # the runs table redrew with it
+
+        shot = screenshot(panel, "browser-02-investigate-failures-panel.png")
+    print(
+        f"jupyterlab start {lab.started_in_s:.1f} s, open+run all {ran_in:.1f} s, "
+        f"{caption} -> {newest.state} on screen in {followed_in:.1f} s, {shot}"
+    )
