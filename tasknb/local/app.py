@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -328,39 +327,20 @@ class LocalApp:
             return self._status(await self._call(svc.suspend_task, db, sc, name))
         retry_last = parse_bool(q.get("retryLast"), "retryLast", False)
         async_exec = parse_bool(q.get("asyncExec"), "asyncExec", False)
-        if async_exec:
-            return self._accepted(lambda: svc.execute_task(db, sc, name, retry_last=retry_last))
+        # EXECUTE only schedules the run, so it is answered at once; with asyncExec the answer
+        # is a 202 whose result handle is ready immediately (refusals stay synchronous 4xx).
         run = await self._call(svc.execute_task, db, sc, name, retry_last=retry_last)
+        if async_exec:
+            return self._accepted_done({"status": _execute_status(run)})
         return self._status(_execute_status(run))
 
-    def _accepted(self, work: Callable[[], Any]) -> _Reply:
-        """Answer 202 now; run ``work`` in the background and keep its answer under a handle."""
+    def _accepted_done(self, body: Any) -> _Reply:
+        """A 202 whose result (``body``) is already available at its Location."""
         handle = str(uuid.uuid4())
-        store = self.service.store
-        created = to_db(self.service.now())
-        store.put_result(handle, "running", None, None, created)
-
-        def background() -> None:
-            try:
-                status, body = 200, {"status": _execute_status(work())}
-            except ApiError as exc:
-                status, body = exc.status, {"code": exc.code, "error_code": exc.code,
-                                            "message": exc.message,
-                                            "request_id": str(uuid.uuid4())}
-            except Exception as exc:  # noqa: BLE001 - keep the handle answerable
-                status, body = 500, {"code": "000000", "error_code": "000000",
-                                     "message": f"Internal error ({type(exc).__name__}).",
-                                     "request_id": str(uuid.uuid4())}
-            try:
-                store.put_result(handle, "done", status, body, created)
-            except Exception:
-                log.debug("ignored error", exc_info=True)
-
-        threading.Thread(target=background, name="tasknb-async", daemon=True).start()
-        location = f"/api/v2/results/{handle}"
+        self.service.store.put_result(handle, "done", 200, body, to_db(self.service.now()))
         return _Reply({"code": rules.REQUEST_IN_PROGRESS, "message": ACCEPTED_MESSAGE,
                        "resultHandler": handle, "result_handler": handle}, 202,
-                      headers={"Location": location})
+                      headers={"Location": f"/api/v2/results/{handle}"})
 
     def _result(self, handle: str, q: dict[str, str]) -> _Reply:
         try:

@@ -181,15 +181,16 @@ class Service:
         return folded
 
     def _schema(self, database: str, schema: str) -> tuple[str, str]:
-        db = self._database(database)
+        fold_identifier(database, "database")  # every identifier is checked before any lookup
         sc = fold_identifier(schema, "schema")
+        db = self._database(database)
         if (db, sc) not in self.store.schemas:
             raise rules.not_found("Schema", qualified(db, sc))
         return db, sc
 
     def _task(self, database: str, schema: str, name: str) -> tuple[str, str, str, dict[str, Any]]:
-        db, sc = self._schema(database, schema)
         folded = fold_identifier(name, "name")
+        db, sc = self._schema(database, schema)
         rec = self.store.tasks_in(db, sc).get(folded)
         if rec is None:
             raise rules.not_found("Task", qualified(db, sc, folded))
@@ -863,8 +864,8 @@ class Service:
     def task_history(self, database: str, schema: str, name: str,
                      limit: int = DEFAULT_HISTORY_LIMIT) -> list[dict[str, Any]]:
         """Per-task runs (TASK_HISTORY-like), newest first."""
-        db, sc = self._schema(database, schema)
         folded = fold_identifier(name, "name")
+        db, sc = self._schema(database, schema)
         if folded not in self.store.tasks_in(db, sc):
             has_rows = self.store.task_runs("database = ? AND schema = ? AND name = ?",
                                             (db, sc, folded), limit=1)
