@@ -236,8 +236,8 @@ class Service:
         with self.lock:
             try:
                 db = self._database(name)
-            except ApiError:
-                if if_exists:
+            except ApiError as exc:
+                if if_exists and exc.status == 404:
                     return "Drop statement executed successfully (object does not exist)."
                 raise
             with self.store.transaction() as tx:
@@ -296,8 +296,8 @@ class Service:
         with self.lock:
             try:
                 db, sc = self._schema(database, name)
-            except ApiError:
-                if if_exists:
+            except ApiError as exc:
+                if if_exists and exc.status == 404:
                     return "Drop statement executed successfully (object does not exist)."
                 raise
             with self.store.transaction() as tx:

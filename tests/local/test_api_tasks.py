@@ -216,6 +216,9 @@ def test_databases_and_schemas(api: Api) -> None:
     assert http.delete("/api/v2/databases/X_DB").status_code == 200
     assert http.get("/api/v2/databases/X_DB").status_code == 404
     assert http.delete("/api/v2/databases/X_DB", params={"ifExists": "true"}).status_code == 200
+    assert http.delete("/api/v2/databases/X-DB", params={"ifExists": "true"}).status_code == 400
+    assert http.delete("/api/v2/databases/NOPE/schemas/a-b",
+                       params={"ifExists": "true"}).status_code == 400
 
 
 def test_tags(api: Api) -> None:
