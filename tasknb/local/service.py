@@ -100,6 +100,7 @@ class Service:
                     anchor = from_db(rec.get("schedule_anchor")) or self.clock.now()
                     self.ticker.arm((database, schema, name), rec["schedule"], anchor)
         self.ticker.start()
+        self._save_clock()
         # import and open the SQL engine in the background: the first run need not wait for it
         threading.Thread(target=self._warm_engine, name="tasknb-engine-warmup",
                          daemon=True).start()
@@ -138,6 +139,7 @@ class Service:
         cancel = getattr(self._engine, "cancel_all", None) if self._engine is not None else None
         self.runner.shutdown(wait=True, cancel=cancel)
         self.store.mark_interrupted(to_db(self.clock.now()), STOPPED_MESSAGE)
+        self._save_clock()
         if self._engine is not None:
             try:
                 self._engine.close()
@@ -800,8 +802,13 @@ class Service:
             if run.pk not in seen:
                 seen.add(run.pk)
                 out.append(self._run_dict(run))
-        self.store.set_meta("manual_now", to_db(self.clock.now()))
+        self._save_clock()
         return out
+
+    def _save_clock(self) -> None:
+        """Remember a manual clock's time, so a restart on this data dir continues from it."""
+        if self.manual:
+            self.store.set_meta("manual_now", to_db(self.clock.now()))
 
     def _run_dict(self, run: GraphRun) -> dict[str, Any]:
         rows = self.store.graph_runs("id = ?", (run.pk,))

@@ -156,3 +156,11 @@ def test_stop_cancels_running_runs_quickly(tmp_path: Path) -> None:
         runs = api.http.get(f"{api.base}/LONG/complete-graphs").json()
         assert [r["state"] for r in runs] == ["CANCELLED"]
         api.close()
+
+
+def test_manual_clock_continues_after_restart_without_advance(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with tasknb.local.start(data_dir=data, clock="manual", start_time=T0) as server:
+        assert server.now() == T0
+    with tasknb.local.start(data_dir=data, clock="manual") as server:
+        assert server.now() == T0
