@@ -46,7 +46,7 @@ _FALLBACK_COLOUR = "#616161"
 _TABLE_CSS = (
     ".tasknb-runs th,.tasknb-runs td{padding:2px 10px 2px 0;text-align:left;"
     "white-space:nowrap;vertical-align:top}"
-    ".tasknb-runs td:last-child{white-space:normal}"
+    ".tasknb-runs td:last-child{white-space:normal;min-width:18em}"
 )
 #: How many runs the table shows at most.
 TABLE_ROWS = 10
@@ -108,7 +108,7 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
     ordered = frame.sort_values("scheduled_time", ascending=False, na_position="first")
     shown = ordered.head(limit)
     head = (
-        "<tr><th>state</th><th>scheduled</th><th>started</th><th>completed</th>"
+        "<tr><th>state</th><th>scheduled</th><th>completed</th>"
         "<th>duration</th><th>version</th><th>run id</th><th>first error</th></tr>"
     )
     rows = []
@@ -125,7 +125,6 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
             "<tr>"
             f"<td>{state_badge(row.state if _present(row.state) else None)}</td>"
             f"<td>{_time(row.scheduled_time)}</td>"
-            f"<td>{_time(row.query_start_time)}</td>"
             f"<td>{_time(row.completed_time)}</td>"
             f"<td>{_seconds(row.duration_s)}</td>"
             f"<td>{_e(row.graph_version) if _present(row.graph_version) else ''}</td>"

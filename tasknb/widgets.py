@@ -200,7 +200,7 @@ class TaskPanel(widgets.VBox):
         self.progress = widgets.FloatProgress(
             value=0.0, min=0.0, max=1.0, bar_style="info", layout=widgets.Layout(width="200px")
         )
-        self.follow_label = widgets.Label()
+        self.follow_label = widgets.Label(layout=widgets.Layout(width="auto"))
         self.stop_button = widgets.Button(
             description="Stop watching", icon="stop", layout=widgets.Layout(width="auto"),
             tooltip="Stop polling; the run itself goes on",
@@ -215,10 +215,15 @@ class TaskPanel(widgets.VBox):
         self.notice = widgets.Label()
         self.drawing = widgets.HTML(layout=widgets.Layout(display=_SHOWN if draw else _HIDDEN))
         self.strip = widgets.HTML()
-        self.runs_html = widgets.HTML()
-        self.task_picker = widgets.Dropdown(description="Details", options=[])
+        self.runs_html = widgets.HTML(layout=widgets.Layout(overflow="auto"))
+        self.task_picker = widgets.Dropdown(description="Task", options=[])
         self.details = widgets.HTML()
         self.task_picker.observe(self._on_pick, names="value")
+        self.details_box = widgets.Accordion(
+            children=[widgets.VBox([self.task_picker, self.details])],
+            titles=("Task details: definition, schedule, condition, config",),
+            selected_index=None,
+        )
 
         self.children = [
             self.header,
@@ -232,8 +237,7 @@ class TaskPanel(widgets.VBox):
             widgets.HTML("<b>Recent graph runs</b> <small>(newest first; REST history)</small>"),
             self.strip,
             self.runs_html,
-            self.task_picker,
-            self.details,
+            self.details_box,
         ]
         self.state.observe(
             self._on_state,
@@ -460,7 +464,7 @@ class RunExplorer(widgets.VBox):
         )
         self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, bar_style="info",
                                               layout=widgets.Layout(width="200px"))
-        self.follow_label = widgets.Label()
+        self.follow_label = widgets.Label(layout=widgets.Layout(width="auto"))
         self.stop_button = widgets.Button(description="Stop watching", icon="stop")
         self.follow_box = widgets.HBox([self.progress, self.follow_label, self.stop_button],
                                        layout=widgets.Layout(display=_HIDDEN))
