@@ -661,6 +661,23 @@ class RunFollower(threading.Thread):
         return self._stop_event.is_set()
 
     def run(self) -> None:
+        """Poll until the run ends, the timeout passes or ``stop()``; never raises."""
+        try:
+            self._follow()
+        except Exception as exc:  # noqa: BLE001 - a background thread must not die loudly
+            state = self.state
+            state.error = error_line(exc, doing=f"follow the run of {state.root_name}")
+            state.follow = FollowStatus(
+                active=False,
+                state=state.follow.state,
+                started_at=state.follow.started_at,
+                last_refreshed=state.follow.last_refreshed,
+                message="stopped watching after an error (the run goes on)",
+                run=state.follow.run,
+            )
+            state._recompute()
+
+    def _follow(self) -> None:
         state = self.state
         interval = state.poll_interval
         begun = state.follow.started_at or time.monotonic()

@@ -253,6 +253,11 @@ class TaskPanel(widgets.VBox):
         """Fetch everything again and redraw."""
         self.state.refresh()
 
+    def close(self) -> None:
+        """Stop following any run, then close the widgets."""
+        self.state.stop_following()
+        super().close()
+
     def request(self, action: str) -> None:
         """First step of an action: show its preview and the confirm button (or act)."""
         check = self.state.availability.get(action)
