@@ -296,6 +296,10 @@ class TaskPanelState(traitlets.HasTraits):
 
     @property
     def active_run(self) -> TaskRun | None:
+        """The executing graph run: the one being followed (fresher), else from ``runs``."""
+        followed = self.follow.run
+        if self.follow.active and followed is not None and followed.state in ACTIVE_STATES:
+            return followed
         active = [r for r in self.runs if r.state in ACTIVE_STATES]
         return active[0] if active else None
 

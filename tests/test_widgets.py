@@ -218,6 +218,25 @@ def test_execute_starts_one_graph_run_and_follows_it_to_the_end(client, observer
     assert "succeeded" in panel.buttons["retry"].tooltip
 
 
+def test_a_run_in_progress_is_followed_live_and_named_in_the_suspend_preview(client, observer):
+    client.create_task(Task("SLOW", "SELECT SYSTEM$WAIT(1)", schedule=MinutesSchedule(60)))
+    client.resume_task("SLOW")
+    panel = _panel(client, "SLOW", confirm=False)
+    panel.buttons["execute"].click()
+    deadline = time.monotonic() + RUN_WAIT
+    while panel.state.follow.state != "EXECUTING" and time.monotonic() < deadline:
+        time.sleep(FAST_POLL)
+    assert panel.state.follow.state == "EXECUTING"
+    assert panel.follow_label.value.startswith("EXECUTING")
+    assert _shown(panel.stop_button) and panel.state.follow.active
+    assert [r.state for r in observer.get_current_graphs("SLOW")].count("EXECUTING") == 1
+    preview = panel.state.preview("suspend")
+    assert any("is allowed to finish" in line for line in preview.effects), preview.effects
+    _wait_follow(panel.state)
+    assert panel.state.follow.state == "SUCCEEDED"
+    assert panel.progress.value == 1.0
+
+
 def test_stop_watching_stops_polling_but_not_the_run(client):
     _graph(client)
     panel = _panel(client, poll_interval=0.2)
