@@ -4,9 +4,10 @@
 
 `test_widget_round_trip_in_a_throwaway_notebook` proves the harness on its own notebook
 (ipywidgets Button, Label, Output with an SVG), so a failure there is the environment, not tasknb.
-`test_investigate_failures_notebook_retry_in_the_panel` is the real thing: the repository's
+`test_investigate_failures_notebook_actions_in_the_panel` is the real thing: the repository's
 02_investigate_failures.ipynb against a local server, Retry (or Execute) clicked in its
-TaskPanel, the new state read on screen and checked against the server.
+TaskPanel, the new run's state read on screen and checked against the server, then Suspend
+and Resume with the header's state and the buttons following.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from .harness import (
@@ -37,6 +37,7 @@ DEMO_DATABASE, DEMO_SCHEMA = "DEMO_DB", "PIPELINES"
 # TaskPanel captions (tasknb.widgets.BUTTON_LABELS), in the order the test prefers them
 ACTIONS = ("Retry last failed run", "Execute")
 RUN_STATE = re.compile(r"^\s*(EXECUTING|SUCCEEDED|FAILED|CANCELLED|SKIPPED)\b")
+ENDED = re.compile(r"^\s*(SUCCEEDED|FAILED|CANCELLED)\b")
 FOLLOW_TIMEOUT_MS = 60_000
 CONFIRM_WAIT_MS = 15_000
 
@@ -118,6 +119,31 @@ def complete_runs(server, root: str) -> list:
         return list(client.get_complete_graphs(root, error_only=False))
 
 
+def click_and_confirm(panel, caption: str, outcome) -> None:
+    """Click a panel button, then its Confirm step when the panel asks for one.
+
+    `outcome` must be a locator that becomes visible only once the action took effect:
+    waiting for "confirm or outcome" avoids guessing whether this action takes two steps.
+    """
+    widget_button(panel, caption).click()
+    confirm = widget_button(panel, f"Confirm {caption.lower()}")
+    expect(confirm.or_(outcome).filter(visible=True).first).to_be_visible()
+    if confirm.is_visible():  # two steps: the preview says what will happen first
+        expect(panel.locator(".tasknb-preview")).to_be_visible()
+        confirm.click()
+    expect(outcome.first).to_be_visible(timeout=FOLLOW_TIMEOUT_MS)
+
+
+def header_badge(panel, state: str):
+    """The state pill in the panel's header for a task state (started/suspended)."""
+    return panel.locator(f".tasknb-header .tasknb-state[data-state='{state}']")
+
+
+def fetch_state(server, name: str) -> str:
+    with server.connect(database=DEMO_DATABASE, schema=DEMO_SCHEMA) as client:
+        return client.fetch_task(name).state
+
+
 def pick_panel_action(page):
     """(panel, caption) of the first TaskPanel whose Retry (else Execute) button is enabled."""
     panels = page.locator(".tasknb-panel")
@@ -134,7 +160,7 @@ def pick_panel_action(page):
 
 
 @pytest.mark.browser
-def test_investigate_failures_notebook_retry_in_the_panel(tmp_path, lab_factory, browser_page):
+def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factory, browser_page):
     from tasknb import local
 
     source = REPO_NOTEBOOKS / INVESTIGATE
@@ -164,22 +190,10 @@ def test_investigate_failures_notebook_retry_in_the_panel(tmp_path, lab_factory,
         shown_before = follow.all_inner_texts()  # usually nothing: no run followed yet
 
         clicked = time.monotonic()
-        widget_button(panel, caption).click()
-        confirm = widget_button(panel, f"Confirm {caption.lower()}")
-        try:  # two steps: the preview says what will run (a confirm=False panel acts at once)
-            confirm.wait_for(state="visible", timeout=CONFIRM_WAIT_MS)
-        except PlaywrightTimeoutError:
-            pass
-        else:
-            expect(panel.locator(".tasknb-preview")).to_contain_text(task)
-            confirm.click()
-
         # the panel follows the new graph run until it ends, then shows its state
-        expect(follow).to_have_count(1, timeout=FOLLOW_TIMEOUT_MS)
-        if shown_before:
-            expect(follow).not_to_have_text(shown_before, timeout=FOLLOW_TIMEOUT_MS)
-        expect(follow).to_have_text(
-            re.compile(r"^\s*(SUCCEEDED|FAILED|CANCELLED)\b"), timeout=FOLLOW_TIMEOUT_MS
+        ended = follow.filter(has_text=ENDED)
+        click_and_confirm(
+            panel, caption, ended.filter(has_not_text=shown_before[0]) if shown_before else ended
         )
         followed_in = time.monotonic() - clicked
         runs_after = complete_runs(server, task)
@@ -188,8 +202,17 @@ def test_investigate_failures_notebook_retry_in_the_panel(tmp_path, lab_factory,
         expect(follow).to_have_text(re.compile(rf"^\s*{newest.state}\b"))  # screen == server
         expect(panel.locator(".tasknb-header")).to_contain_text(f"latest run {newest.state}")
         expect(table_rows).to_have_count(rows_before + 1)  # the runs table redrew with it
-
         shot = screenshot(panel, "browser-02-investigate-failures-panel.png")
+
+        # Suspend (two steps) and Resume: the task's state badge and the buttons follow
+        expect(header_badge(panel, "started")).to_have_count(1)
+        click_and_confirm(panel, "Suspend", header_badge(panel, "suspended"))
+        expect(widget_button(panel, "Resume")).to_be_enabled()
+        expect(widget_button(panel, "Suspend")).to_be_disabled()
+        assert fetch_state(server, task) == "suspended"
+        click_and_confirm(panel, "Resume", header_badge(panel, "started"))
+        expect(widget_button(panel, "Suspend")).to_be_enabled()
+        assert fetch_state(server, task) == "started"
     print(
         f"jupyterlab start {lab.started_in_s:.1f} s, open+run all {ran_in:.1f} s, "
         f"{caption} -> {newest.state} on screen in {followed_in:.1f} s, {shot}"
