@@ -129,6 +129,7 @@ class Runner:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tasknb-run")
         self._lock = threading.Lock()
         self.active: dict[int, GraphRun] = {}
+        self._by_key: dict[tuple[str, str, str], dict[int, GraphRun]] = {}
         self._closed = False
         self._high: datetime | None = None
 
@@ -171,6 +172,7 @@ class Runner:
             run = GraphRun(plan, pk, self.now, self._manual, self._note_time)
             with self._lock:
                 self.active[pk] = run
+                self._by_key.setdefault(plan.key, {})[pk] = run
             runs.append(run)
         for run in runs:
             self._begin(run)
@@ -179,7 +181,7 @@ class Runner:
     def active_for(self, key: tuple[str, str, str]) -> list[GraphRun]:
         """The graph runs of a root that have not finished."""
         with self._lock:
-            return [r for r in self.active.values() if r.plan.key == key]
+            return list(self._by_key.get(key, {}).values())
 
     def all_active(self) -> list[GraphRun]:
         """Every graph run that has not finished."""
@@ -392,4 +394,9 @@ class Runner:
         finally:
             with self._lock:
                 self.active.pop(run.pk, None)
+                same_root = self._by_key.get(run.plan.key)
+                if same_root is not None:
+                    same_root.pop(run.pk, None)
+                    if not same_root:
+                        del self._by_key[run.plan.key]
             run.done.set()
