@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import jwt
 import pytest
-from conftest import ok, reply
+from client_support import ok, reply
 from cryptography.hazmat.primitives import serialization
 
 from tasknb import AuthError, KeyPairAuth, OAuthAuth, PatAuth

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import write_private
+from client_support import write_private
 from spec_validation import SpecValidatingTransport
 
 from tasknb import MinutesSchedule, Task, cli

@@ -8,7 +8,7 @@ import time
 
 import httpx
 import pytest
-from conftest import error, ok, reply, task_body
+from client_support import error, ok, reply, task_body
 
 from tasknb import (
     ApiError,

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import httpx
 import pytest
-from conftest import BASE_URL, TOKEN, ok, reply, run_body, task_body
+from client_support import BASE_URL, TOKEN, ok, reply, run_body, task_body
 from spec_validation import operation_ids
 
 from tasknb import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import BASE_URL, reply, task_body
+from client_support import BASE_URL, reply, task_body
 from spec_validation import SpecValidatingTransport, SpecViolation, match_operation
 
 P = "/api/v2/databases/DB/schemas/S/tasks"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import write_private
+from client_support import write_private
 from cryptography.hazmat.primitives import serialization
 
 import tasknb

@@ -57,9 +57,9 @@ def _tasknb_imports(tree: ast.AST, *, top_level_only: bool, module_parts: list[s
 
 def _inside_function(tree: ast.AST, target: ast.AST) -> str | None:
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any(child is target for child in ast.walk(node)):
-                return node.name
+        is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        if is_function and any(child is target for child in ast.walk(node)):
+            return node.name
     return None
 
 

@@ -9,7 +9,7 @@ import traceback
 
 import httpx
 import pytest
-from conftest import error, ok, reply, write_private
+from client_support import error, ok, reply, write_private
 from cryptography.hazmat.primitives import serialization
 from spec_validation import SpecValidatingTransport
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import Api
+from local_api import Api
 
 
 def test_create_fetch_returns_folded_suspended_task(api: Api) -> None:

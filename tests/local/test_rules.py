@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Api
+from local_api import Api
 
 from tasknb.local import rules
 from tasknb.local.rules import ApiError

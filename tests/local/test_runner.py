@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from conftest import Api
+from local_api import Api
 
 
 def sql(api: Api, statement: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import T0, Api
+from local_api import T0, Api
 
 import tasknb.local
 from tasknb.local.server import LocalServer, parse_duration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import T0, Api
+from local_api import T0, Api
 
 import tasknb.local
 from tasknb.local.store import Store
