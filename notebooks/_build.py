@@ -92,6 +92,30 @@ runs[["root_task_name", "state", "scheduled_time", "duration_s", "graph_version"
       "first_error_task_name", "first_error_message"]].head(10)
 """),
     md("""
+### More history: collect it as you go
+
+REST keeps only the recent past, so a notebook that wants more collects it: read the runs
+periodically and keep them in one frame (drop the duplicates). On the local server we can
+fast-forward a day in one-hour steps to see this at work; on an account, the cell keeps what
+the first read returned (run it again later to add to it).
+"""),
+    code("""
+ON_ACCOUNT = notebook.describe(CONNECTION).startswith("Snowflake account")
+collected = [runs[runs["source"] == "complete"]]
+if not ON_ACCOUNT:
+    for hour in range(24):
+        notebook.advance("1 hour")
+        collected.append(tasknb.runs_df(client, roots, include_current=False, progress=False))
+collected = [frame for frame in collected if len(frame)]
+runs = (
+    pd.concat(collected, ignore_index=True)
+    .drop_duplicates(["root_task_name", "run_id", "completed_time"])
+    .sort_values("scheduled_time", ignore_index=True)
+) if collected else runs
+print(f"{len(runs)} graph runs collected")
+runs["root_task_name"].value_counts()
+"""),
+    md("""
 ## Outcomes
 
 One row per root: a square per run (oldest left, hover for the time and the first error) and

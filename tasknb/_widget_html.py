@@ -190,7 +190,7 @@ def duration_chart_svg(
     pad_l, pad_r, pad_t, pad_b = 56, 12, 24 if title else 10, 34
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     parts = [
-        (f'<svg xmlns="http://www.w3.org/2000/svg" class="tasknb-chart" width="{width}" '
+        (f'<svg xmlns="http://www.w3.org/2000/svg" class="tasknb-chart" style="display:block;margin:4px 0 14px" width="{width}" '
         f'height="{height}" font-family="sans-serif" font-size="11" role="img" '
         f'aria-label="{_e(title or "run durations")}">'),
         (f'<rect x="{pad_l}" y="{pad_t}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
@@ -221,19 +221,21 @@ def duration_chart_svg(
     for frac in (0.0, 0.5, 1.0):
         value = top * frac
         parts.append(
-            f'<text x="{pad_l - 4}" y="{y(value) + 4:.1f}" text-anchor="end">{value:.1f} s</text>'
+            f'<text x="{pad_l - 4}" y="{y(value) + 4:.1f}" text-anchor="end">'
+            f"{format_seconds(value)}</text>"
         )
     parts.append(
         f'<line x1="{pad_l}" x2="{pad_l + plot_w}" y1="{y(p95):.1f}" y2="{y(p95):.1f}" '
-        f'stroke="#ef6c00" stroke-dasharray="4 3"><title>p95 {p95:.1f} s</title></line>'
+        f'stroke="#ef6c00" stroke-dasharray="4 3"><title>p95 {format_seconds(p95)}</title></line>'
     )
     parts.append(
         f'<text x="{pad_l + plot_w - 2}" y="{y(p95) - 3:.1f}" text-anchor="end" '
-        f'fill="#ef6c00">p95 {p95:.1f} s</text>'
+        f'fill="#ef6c00">p95 {format_seconds(p95)}</text>'
     )
     for run, value in zip(done, seconds):
         colour = STATE_COLOURS.get(run.state or "", _FALLBACK_COLOUR)
-        tip = f"{run.state} {format_time(run.scheduled_time)}: {value:.1f} s (run {run.run_id})"
+        when = format_time(run.scheduled_time)
+        tip = f"{run.state} {when}: {format_seconds(value)} (run {run.run_id})"
         parts.append(
             f'<circle cx="{x(run.scheduled_time.timestamp()):.1f}" cy="{y(value):.1f}" r="4" '
             f'fill="{colour}"><title>{_e(tip)}</title></circle>'
