@@ -188,6 +188,9 @@ def _uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
 def _prepare(data_dir: str | Path | None, token: str | None, clock: str,
              start_time: datetime | None, complete_window: timedelta,
              max_workers: int) -> tuple[Service, str, Path, bool]:
+    if token is not None and not re.fullmatch(r'[^\s"]{8,}', token):
+        raise ValueError("The token must be at least 8 characters with no spaces or double "
+                         "quotes (it travels in an Authorization header).")
     temporary = data_dir is None
     path = Path(tempfile.mkdtemp(prefix="tasknb-local-")) if temporary else Path(data_dir)  # type: ignore[arg-type]
     path.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,12 @@ def test_given_token_is_used(tmp_path: os.PathLike[str]) -> None:
                          headers={"Authorization": "Bearer my-fixed-token"}).status_code == 200
 
 
+def test_unusable_tokens_are_refused_at_start() -> None:
+    for token in ("short", "has space in it", 'has"quote"'):
+        with pytest.raises(ValueError, match="token"):
+            tasknb.local.start(token=token)
+
+
 def test_connector_login_flow(server: LocalServer) -> None:
     refused = httpx.post(f"{server.url}/session/v1/login-request",
                          json={"data": {"LOGIN_NAME": "me", "PASSWORD": "wrong"}}).json()
