@@ -1,0 +1,248 @@
+"""Snowflake's own Python API (snowflake-core 1.14.0) drives the local server.
+
+    pytest tests/local/test_snowflake_core.py -q
+
+The connector logs in (``POST /session/v1/login-request`` with the server's token as the
+password), then ``Root`` sends every Task call with ``Authorization: Snowflake Token="…"``, as
+against a real account (task-semantics.md §12). Nothing here is mocked: a test passes only if
+snowflake-core's strict response parsing accepts what the server sends (lowercase task state,
+uppercase run state, integer run_id, string root_task_id, non-null next_scheduled_time, the
+``seconds`` field of minute schedules, ``Link`` paging). All calls are synchronous: a 202 would
+make snowflake-core sleep at least a second per poll.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import snowflake.connector
+from snowflake.core import CreateMode, Root
+from snowflake.core.exceptions import APIError, ConflictError, NotFoundError
+from snowflake.core.task import Cron, Task
+from snowflake.core.task.dagv1 import DAG, DAGOperation, DAGTask
+
+import tasknb.local
+from tasknb.local.server import LocalServer
+
+DB, SC = "SFC_DB", "SFC"
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+# Warnings raised inside the two third-party packages, nothing of ours: connector 5.2.0 warns
+# when snowflake-core 1.14.0 reads `connection.rest` (which Root needs for host and port), and
+# snowflake-core's own DAGOperation.drop still uses its deprecated FQN class.
+pytestmark = [
+    pytest.mark.filterwarnings(
+        "ignore:.*is retained only for backward compatibility:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The 'FQN' class is deprecated:DeprecationWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with tasknb.local.start(clock="manual", start_time=T0) as srv:
+        srv.service.ensure_schema(DB, SC)
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def connection(server: LocalServer) -> Iterator[Any]:
+    # snowflake-core honours HTTPS_PROXY even for http://127.0.0.1 and ignores NO_PROXY (§12.8)
+    with pytest.MonkeyPatch.context() as patch:
+        for key in list(os.environ):
+            if "proxy" in key.lower():
+                patch.delenv(key)
+        conn = snowflake.connector.connect(
+            host="127.0.0.1", port=server.port, protocol="http", account="local",
+            user="tester", password=server.token, database=DB, schema=SC,
+            login_timeout=30,
+            enable_server_session_keep_alive_auto_detection=False)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def schema(connection: Any) -> Any:
+    return Root(connection).databases[DB].schemas[SC]
+
+
+def test_login_with_a_wrong_token_is_refused(server: LocalServer) -> None:
+    with pytest.raises(snowflake.connector.errors.DatabaseError, match="390100"):
+        snowflake.connector.connect(
+            host="127.0.0.1", port=server.port, protocol="http", account="local",
+            user="tester", password="not-the-token", login_timeout=10,
+            enable_server_session_keep_alive_auto_detection=False)
+
+
+def test_task_lifecycle(server: LocalServer, schema: Any) -> None:
+    tasks = schema.tasks
+    created = tasks.create(Task(name="sfc_minutes", definition="select 1", comment="first",
+                                schedule=timedelta(seconds=90)))
+    task = created.fetch()
+    assert task.name == "SFC_MINUTES"
+    assert task.state == "suspended"
+    assert task.schedule == timedelta(seconds=90)  # minutes 1 + seconds 30 (§12.3)
+    assert task.comment == "first" and task.definition == "select 1"
+    assert task.created_on is not None and task.database_name == DB
+
+    tasks.create(Task(name="SFC_CRON", definition="select 2",
+                      schedule=Cron("0 2 * * *", "America/Los_Angeles")))
+    cron = tasks["SFC_CRON"].fetch().schedule
+    assert cron == Cron("0 2 * * *", "America/Los_Angeles")
+
+    with pytest.raises(ConflictError) as conflict:
+        tasks.create(Task(name="SFC_MINUTES", definition="select 1"))
+    assert conflict.value.status == 409
+    tasks.create(Task(name="SFC_MINUTES", definition="select 99"),
+                 mode=CreateMode.if_not_exists)
+    assert tasks["SFC_MINUTES"].fetch().definition == "select 1"
+
+    names = sorted(t.name for t in tasks.iter(like="SFC_%"))
+    assert names == ["SFC_CRON", "SFC_MINUTES"]
+    assert [t.name for t in tasks.iter(starts_with="SFC_C")] == ["SFC_CRON"]
+
+    # create_or_alter replaces every property (comment dropped, schedule replaced)
+    created.create_or_alter(Task(name="SFC_MINUTES", definition="select 3",
+                                 schedule=timedelta(minutes=5)))
+    altered = created.fetch()
+    assert altered.definition == "select 3" and altered.comment is None
+    assert altered.schedule == timedelta(minutes=5)
+    assert altered.id == task.id and altered.created_on == task.created_on
+
+    created.resume()
+    assert created.fetch().state == "started"
+    current = list(created.get_current_graphs())
+    assert [r.state for r in current] == ["SCHEDULED"], current
+    assert current[0].next_scheduled_time is not None
+    assert current[0].scheduled_time == server.now() + timedelta(minutes=5)
+    created.suspend()
+    assert created.fetch().state == "suspended"
+    assert list(created.get_current_graphs()) == []
+
+    created.drop()
+    with pytest.raises(NotFoundError) as missing:
+        created.fetch()
+    assert missing.value.status == 404
+    assert "does not exist" in str(missing.value)
+    created.drop(if_exists=True)  # no error
+
+
+def test_execute_and_graph_runs(server: LocalServer, schema: Any) -> None:
+    tasks = schema.tasks
+    good = tasks.create(Task(name="SFC_GOOD", definition="select system$set_return_value('ok')"))
+    bad = tasks.create(Task(name="SFC_BAD", definition="select 1/0"))
+    good.execute()
+    bad.execute()
+    assert server.service.wait_idle(30)
+
+    assert list(good.get_complete_graphs()) == []  # snowflake-core sends errorOnly=True
+    [run] = list(good.get_complete_graphs(error_only=False))
+    assert run.state == "SUCCEEDED" and run.root_task_name == "SFC_GOOD"
+    assert isinstance(run.run_id, int) and isinstance(run.root_task_id, str)
+    assert run.root_task_id == good.fetch().id
+    assert run.completed_time is not None and run.next_scheduled_time is not None
+
+    [failed] = list(bad.get_complete_graphs())
+    assert failed.state == "FAILED"
+    assert failed.first_error_task_name == "SFC_BAD"
+    assert isinstance(failed.first_error_code, int) and failed.first_error_code == 100051
+    assert "Division by zero" in failed.first_error_message
+
+    bad.create_or_alter(Task(name="SFC_BAD", definition="select 1"))
+    with pytest.raises(APIError) as refused:  # the graph changed: nothing suitable to retry
+        bad.execute(retry_last=True)
+    assert refused.value.status == 400
+    assert "091457" in str(refused.value)
+
+
+def test_execute_on_a_child_is_refused(schema: Any) -> None:
+    tasks = schema.tasks
+    tasks.create(Task(name="SFC_PARENT", definition="select 1"))
+    child = tasks.create(Task(name="SFC_KID", definition="select 1", predecessors=["SFC_PARENT"]))
+    with pytest.raises(APIError) as refused:
+        child.execute()
+    assert refused.value.status == 400
+    assert "non-root" in str(refused.value)
+
+
+def test_dag_deploy_run_dependents_drop(server: LocalServer, schema: Any) -> None:
+    dag = DAG("SFC_DAG", schedule=timedelta(minutes=30), config={"batch": 7})
+    with dag:
+        extract = DAGTask("EXTRACT", definition="create or replace table sfc_raw as "
+                                                "select range as x from range(10)")
+        double = DAGTask("DOUBLE", definition="create or replace table sfc_double as "
+                                              "select x * 2 as y from sfc_raw")
+        count = DAGTask("COUNT", definition="select system$set_return_value("
+                                            "(select count(*) from sfc_raw)::text)")
+        DAGTask("CLEANUP", definition="select 'done'", is_finalizer=True)
+        extract >> [double, count]
+    operation = DAGOperation(schema)
+    operation.deploy(dag)
+
+    assert operation.iter_dags(like="SFC_DAG%") == ["SFC_DAG"]
+    root = schema.tasks["SFC_DAG"].fetch()
+    assert root.state == "started" and root.config == {"batch": 7}
+    child = schema.tasks["SFC_DAG$DOUBLE"].fetch()
+    assert child.predecessors == ["SFC_DAG$EXTRACT"] and child.state == "started"
+    assert schema.tasks["SFC_DAG$CLEANUP"].fetch().finalize == "SFC_DAG"
+
+    dependents = [t.name for t in schema.tasks["SFC_DAG"].fetch_task_dependents()]
+    assert dependents[0] == "SFC_DAG"  # dagv1.drop relies on the root coming first
+    assert set(dependents) == {"SFC_DAG", "SFC_DAG$EXTRACT", "SFC_DAG$DOUBLE",
+                               "SFC_DAG$COUNT", "SFC_DAG$CLEANUP"}
+    assert dependents.index("SFC_DAG$EXTRACT") < dependents.index("SFC_DAG$DOUBLE")
+    direct = schema.tasks["SFC_DAG$EXTRACT"].fetch_task_dependents(recursive=False)
+    assert sorted(t.name for t in direct) == ["SFC_DAG$COUNT", "SFC_DAG$DOUBLE",
+                                              "SFC_DAG$EXTRACT"]
+
+    current = operation.get_current_dag_runs(dag)
+    assert [r.state for r in current] == ["SCHEDULED"], current
+
+    operation.run(dag)
+    assert server.service.wait_idle(30)
+    [run] = operation.get_complete_dag_runs(dag, error_only=False)
+    assert run.state == "SUCCEEDED" and run.dag_name == "SFC_DAG"
+    assert operation.get_complete_dag_runs(dag) == []  # no failed run
+
+    # the schedule really fires on the manual clock, and its runs parse too
+    produced = server.advance("30 minutes")
+    assert [r["root_task_name"] for r in produced] == ["SFC_DAG"]
+    runs = operation.get_complete_dag_runs(dag, error_only=False)
+    assert len(runs) == 2 and {r.state for r in runs} == {"SUCCEEDED"}
+
+    operation.drop(dag, drop_finalizer=True)
+    assert operation.iter_dags(like="SFC_DAG%") == []
+    assert [t.name for t in schema.tasks.iter(like="SFC_DAG%")] == []
+
+
+def test_dag_with_a_failing_task_reports_it(server: LocalServer, schema: Any) -> None:
+    dag = DAG("SFC_FAILING")
+    with dag:
+        load = DAGTask("LOAD", definition="select * from sfc_no_such_table")
+        DAGTask("AFTER", definition="select 1").add_predecessors(load)
+    operation = DAGOperation(schema)
+    operation.deploy(dag)
+    operation.run(dag)
+    assert server.service.wait_idle(30)
+    [run] = operation.get_complete_dag_runs(dag)  # error_only by default
+    assert run.state == "FAILED"
+    assert run.first_error_task_name == "SFC_FAILING$LOAD"
+    assert run.first_error_code == 2003 and "does not exist" in run.first_error_message
+    operation.drop(dag, drop_finalizer=True)
+
+
+def test_listing_pages_through_link_headers(server: LocalServer, schema: Any) -> None:
+    """More tasks than one page: snowflake-core follows the Link header (§12.6)."""
+    from tasknb.local.app import PAGE_SIZE
+
+    server.service.ensure_schema(DB, "SFC_MANY")
+    for n in range(PAGE_SIZE + 5):
+        server.service.create_task(DB, "SFC_MANY", {"name": f"M{n:05d}", "definition": "select 1"})
+    many = Root(schema.collection.root._connection).databases[DB].schemas["SFC_MANY"]
+    names = [t.name for t in many.tasks.iter()]
+    assert names == [f"M{n:05d}" for n in range(PAGE_SIZE + 5)]
