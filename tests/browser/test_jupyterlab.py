@@ -5,9 +5,10 @@
 `test_widget_round_trip_in_a_throwaway_notebook` proves the harness on its own notebook
 (ipywidgets Button, Label, Output with an SVG), so a failure there is the environment, not tasknb.
 `test_investigate_failures_notebook_actions_in_the_panel` is the real thing: the repository's
-02_investigate_failures.ipynb against a local server, Retry (or Execute) clicked in its
-TaskPanel, the new run's state read on screen and checked against the server, then Suspend
-and Resume with the header's state and the buttons following.
+02_investigate_failures.ipynb, Run All against a local server (demo data, as ./dev.sh demo);
+then in its TaskPanel: Execute while the graph's source is gone -> FAILED on screen; the
+source back, Retry last failed run -> the same run SUCCEEDED on screen; each state checked
+against the server; then Suspend and Resume with the header's pill and the buttons following.
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ from .harness import (
 
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 INVESTIGATE = "02_investigate_failures.ipynb"
-DEMO_DATABASE, DEMO_SCHEMA = "DEMO_DB", "PIPELINES"
-# TaskPanel captions (tasknb.widgets.BUTTON_LABELS), in the order the test prefers them
-ACTIONS = ("Retry last failed run", "Execute")
+DEMO_DATABASE, DEMO_SCHEMA, WAREHOUSE = "DEMO_DB", "PIPELINES", "DEMO_WH"
+# After the notebook's fix, the demo's MARKETING_METRICS graph reads this table through
+# LOAD_AD_SPEND; moving it away (and back) makes the next run fail (and the retry succeed).
+GRAPH_ROOT, READER, SOURCE = "MARKETING_METRICS", "LOAD_AD_SPEND", "RAW.MARKETING_SPEND"
+MOVED = "MARKETING_SPEND_MOVED_BY_BROWSER_TEST"
+ONE_OFF_TASK = "BROWSER_TEST_SQL"
 RUN_STATE = re.compile(r"^\s*(EXECUTING|SUCCEEDED|FAILED|CANCELLED|SKIPPED)\b")
-ENDED = re.compile(r"^\s*(SUCCEEDED|FAILED|CANCELLED)\b")
 FOLLOW_TIMEOUT_MS = 60_000
-CONFIRM_WAIT_MS = 15_000
+
 
 SMOKE_CELLS = [
     """import ipywidgets as w
@@ -113,10 +116,42 @@ def test_widget_round_trip_in_a_throwaway_notebook(tmp_path, lab_factory, browse
     expect(error_outputs(page)).to_have_count(1)
 
 
+def demo_client(server):
+    return server.connect(database=DEMO_DATABASE, schema=DEMO_SCHEMA)
+
+
+def run_sql(server, statement: str) -> None:
+    """Run one statement on the local server through a one-off standalone task."""
+    from tasknb.models import Task
+    from tasknb.widgets import execute_and_wait
+
+    with demo_client(server) as client:
+        client.create_or_alter_task(Task(ONE_OFF_TASK, statement, warehouse=WAREHOUSE))
+        try:
+            run = execute_and_wait(client, ONE_OFF_TASK)
+        finally:
+            client.delete_task(ONE_OFF_TASK)
+    assert run.state == "SUCCEEDED", f"{statement}: {run.first_error_message}"
+
+
 def complete_runs(server, root: str) -> list:
-    """The complete graph runs of `root` (newest first), as the server reports them."""
-    with server.connect(database=DEMO_DATABASE, schema=DEMO_SCHEMA) as client:
+    """The complete graph runs of `root`, as the server reports them."""
+    with demo_client(server) as client:
         return list(client.get_complete_graphs(root, error_only=False))
+
+
+def newest_run(server, root: str):
+    return max(complete_runs(server, root), key=lambda run: run.completed_time)
+
+
+def header_badge(panel, state: str):
+    """The state pill in the panel's header for a task state (started/suspended)."""
+    return panel.locator(f".tasknb-header .tasknb-state[data-state='{state}']")
+
+
+def fetch_state(server, name: str) -> str:
+    with demo_client(server) as client:
+        return client.fetch_task(name).state
 
 
 def click_and_confirm(panel, caption: str, outcome) -> None:
@@ -134,31 +169,6 @@ def click_and_confirm(panel, caption: str, outcome) -> None:
     expect(outcome.first).to_be_visible(timeout=FOLLOW_TIMEOUT_MS)
 
 
-def header_badge(panel, state: str):
-    """The state pill in the panel's header for a task state (started/suspended)."""
-    return panel.locator(f".tasknb-header .tasknb-state[data-state='{state}']")
-
-
-def fetch_state(server, name: str) -> str:
-    with server.connect(database=DEMO_DATABASE, schema=DEMO_SCHEMA) as client:
-        return client.fetch_task(name).state
-
-
-def pick_panel_action(page):
-    """(panel, caption) of the first TaskPanel whose Retry (else Execute) button is enabled."""
-    panels = page.locator(".tasknb-panel")
-    expect(panels.first).to_be_visible()
-    for caption in ACTIONS:
-        for index in range(panels.count()):
-            panel = panels.nth(index)
-            button = widget_button(panel, caption)
-            if button.count() == 1 and button.is_enabled():
-                return panel, caption
-    raise AssertionError(
-        f"no TaskPanel in {INVESTIGATE} has an enabled {' or '.join(ACTIONS)} button"
-    )
-
-
 @pytest.mark.browser
 def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factory, browser_page):
     from tasknb import local
@@ -169,6 +179,7 @@ def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factor
     shutil.copytree(REPO_NOTEBOOKS, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     page = browser_page
     page.set_viewport_size({"width": 1400, "height": 1800})  # the whole panel in the shot
+    timings = {}
 
     with local.start(seed="demo", clock="manual", data_dir=tmp_path / "server") as server:
         # as under ./dev.sh demo: the kernel attaches to this server through tasknb.notebook
@@ -177,43 +188,61 @@ def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factor
         page.goto(lab.notebook_url(INVESTIGATE))
         wait_for_kernel_idle(page)
         run_all_and_wait(page, timeout_ms=240_000)
-        ran_in = time.monotonic() - began
+        timings["open + run all"] = time.monotonic() - began
         assert server.token not in page.content(), "the local server's token is on screen"
 
-        panel, caption = pick_panel_action(page)
-        panel.scroll_into_view_if_needed()
-        task = panel.locator(".tasknb-header b").first.inner_text().strip()
-        runs_before = complete_runs(server, task)
-        table_rows = panel.locator("table.tasknb-runs tbody tr")
-        rows_before = table_rows.count()
-        follow = panel.locator(".widget-label", has_text=RUN_STATE)
-        shown_before = follow.all_inner_texts()  # usually nothing: no run followed yet
-
-        clicked = time.monotonic()
-        # the panel follows the new graph run until it ends, then shows its state
-        ended = follow.filter(has_text=ENDED)
-        click_and_confirm(
-            panel, caption, ended.filter(has_not_text=shown_before[0]) if shown_before else ended
+        panel = page.locator(
+            ".tasknb-panel", has=page.locator(".tasknb-header", has_text=GRAPH_ROOT)
         )
-        followed_in = time.monotonic() - clicked
-        runs_after = complete_runs(server, task)
-        assert len(runs_after) == len(runs_before) + 1, "the click did not make one graph run"
-        newest = max(runs_after, key=lambda run: run.completed_time)
-        expect(follow).to_have_text(re.compile(rf"^\s*{newest.state}\b"))  # screen == server
-        expect(panel.locator(".tasknb-header")).to_contain_text(f"latest run {newest.state}")
-        expect(table_rows).to_have_count(rows_before + 1)  # the runs table redrew with it
+        expect(panel).to_have_count(1)
+        panel.scroll_into_view_if_needed()
+        with demo_client(server) as client:
+            assert SOURCE in client.fetch_task(READER).definition, "the demo data changed"
+        follow = panel.locator(".widget-label", has_text=RUN_STATE)
+        rows = panel.locator("table.tasknb-runs tbody tr")
+        runs_before, rows_before = len(complete_runs(server, GRAPH_ROOT)), rows.count()
+
+        # 1. the source disappears; Execute in the panel: the run fails, on screen
+        run_sql(server, f"ALTER TABLE {DEMO_DATABASE}.{SOURCE} RENAME TO {MOVED}")
+        clicked = time.monotonic()
+        click_and_confirm(panel, "Execute", follow.filter(has_text=re.compile(r"^\s*FAILED")))
+        timings["Execute -> FAILED"] = time.monotonic() - clicked
+        failed = newest_run(server, GRAPH_ROOT)
+        assert failed.state == "FAILED" and failed.first_error_task_name.endswith(READER)
+        assert len(complete_runs(server, GRAPH_ROOT)) == runs_before + 1
+        expect(follow).to_contain_text(str(failed.run_id))  # screen == server
+        expect(panel.locator(".tasknb-header")).to_contain_text(f"latest run FAILED at {READER}")
+        expect(rows).to_have_count(rows_before + 1)
+        expect(widget_button(panel, "Retry last failed run")).to_be_enabled()
+        screenshot(panel, "browser-02-investigate-failures-panel-failed.png")
+
+        # 2. the source is back; Retry last failed run: the same run succeeds, on screen
+        run_sql(
+            server,
+            f"ALTER TABLE {DEMO_DATABASE}.{SOURCE.split('.')[0]}.{MOVED} "
+            f"RENAME TO {SOURCE.split('.')[1]}",
+        )
+        clicked = time.monotonic()
+        click_and_confirm(
+            panel, "Retry last failed run", follow.filter(has_text=re.compile(r"^\s*SUCCEEDED"))
+        )
+        timings["Retry -> SUCCEEDED"] = time.monotonic() - clicked
+        retried = newest_run(server, GRAPH_ROOT)
+        assert (retried.state, retried.run_id) == ("SUCCEEDED", failed.run_id)  # same run
+        expect(follow).to_contain_text(str(retried.run_id))
+        expect(panel.locator(".tasknb-header")).to_contain_text("latest run SUCCEEDED")
+        expect(rows).to_have_count(rows_before + 2)
+        expect(widget_button(panel, "Retry last failed run")).to_be_disabled()
         shot = screenshot(panel, "browser-02-investigate-failures-panel.png")
 
-        # Suspend (two steps) and Resume: the task's state badge and the buttons follow
+        # 3. Suspend (two steps) and Resume: the task's state pill and the buttons follow
         expect(header_badge(panel, "started")).to_have_count(1)
         click_and_confirm(panel, "Suspend", header_badge(panel, "suspended"))
         expect(widget_button(panel, "Resume")).to_be_enabled()
         expect(widget_button(panel, "Suspend")).to_be_disabled()
-        assert fetch_state(server, task) == "suspended"
+        assert fetch_state(server, GRAPH_ROOT) == "suspended"
         click_and_confirm(panel, "Resume", header_badge(panel, "started"))
         expect(widget_button(panel, "Suspend")).to_be_enabled()
-        assert fetch_state(server, task) == "started"
-    print(
-        f"jupyterlab start {lab.started_in_s:.1f} s, open+run all {ran_in:.1f} s, "
-        f"{caption} -> {newest.state} on screen in {followed_in:.1f} s, {shot}"
-    )
+        assert fetch_state(server, GRAPH_ROOT) == "started"
+    timings["jupyterlab start"] = lab.started_in_s
+    print(", ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()), shot)
