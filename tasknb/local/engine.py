@@ -40,8 +40,9 @@ from typing import Any
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.snowflake import Snowflake
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 __all__ = [
@@ -815,11 +816,29 @@ COMPILE_CACHE_SIZE = 2048
 MAX_POOLED_CURSORS = 16
 
 
+_DUCKDB = Dialect.get_or_raise("duckdb")
+
+
 def _to_duckdb(tree: exp.Expression) -> str:
+    """DuckDB SQL for a Snowflake tree; refuses what would silently change the meaning.
+
+    Dropped table properties (TRANSIENT, CLUSTER BY, comments, retention) change nothing the
+    local server can observe and are accepted; anything else sqlglot cannot translate (an
+    argument it would drop, such as TO_CHAR's format) raises UnsupportedSqlError.
+    """
+    generator = _DUCKDB.generator(unsupported_level=ErrorLevel.IGNORE)
     try:
-        return tree.sql(dialect="duckdb")
+        sql = generator.generate(tree, copy=True)
     except sqlglot.errors.UnsupportedError as error:
         raise UnsupportedSqlError(f"this statement cannot be translated ({error}).") from error
+    problems = [
+        m for m in generator.unsupported_messages if not m.startswith("Unsupported property")
+    ]
+    if problems:
+        raise UnsupportedSqlError(
+            f"the local engine cannot translate this statement: {problems[0]}"
+        )
+    return sql
 
 
 def _needs_context(tree: exp.Expression) -> bool:
@@ -831,14 +850,44 @@ def _needs_context(tree: exp.Expression) -> bool:
     return False
 
 
+def _semi_structured_as_json(node: exp.Expression) -> exp.Expression:
+    """VARIANT, OBJECT and untyped ARRAY columns become DuckDB JSON (``a:x`` paths work)."""
+    if isinstance(node, exp.DataType) and (
+        node.this in (exp.DataType.Type.VARIANT, exp.DataType.Type.OBJECT)
+        or (node.this == exp.DataType.Type.ARRAY and not node.expressions)
+    ):
+        return exp.DataType.build("JSON")
+    return node
+
+
+def _normalise(statement: _Statement, tree: exp.Expression) -> list[exp.Expression]:
+    """Context-free rewrites Snowflake -> DuckDB that sqlglot does not do on its own."""
+    for node in tree.walk():
+        if isinstance(node, exp.Explode) and isinstance(node.parent, exp.Lateral):
+            raise UnsupportedSqlError("LATERAL FLATTEN is not supported by the local engine.")
+    tree = tree.transform(_semi_structured_as_json)
+    if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
+        # INSERT OVERWRITE = empty the table and insert, in one transaction
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        insert = tree.copy()
+        insert.set("overwrite", None)
+        return [
+            exp.Transaction(),
+            exp.Delete(this=target.copy()),
+            insert,
+            exp.Commit(),
+        ]
+    return [tree]
+
+
 @lru_cache(maxsize=COMPILE_CACHE_SIZE)
 def _compile(sql: str) -> tuple[tuple[_Statement, exp.Expression, str | None], ...]:
     """Split and parse a definition once: (statement, tree, DuckDB SQL if context-free)."""
     compiled = []
     for statement in _split(sql):
-        tree = SqlEngine._parse(statement)
-        static_sql = None if _needs_context(tree) else _to_duckdb(tree)
-        compiled.append((statement, tree, static_sql))
+        for tree in _normalise(statement, SqlEngine._parse(statement)):
+            static_sql = None if _needs_context(tree) else _to_duckdb(tree)
+            compiled.append((statement, tree, static_sql))
     return tuple(compiled)
 
 
@@ -1018,7 +1067,7 @@ class SqlEngine:
         ctx = TaskContext(database, schema, "", "")
         cursor = self._cursor(ctx)
         try:
-            return cursor.execute(tree.sql(dialect="duckdb")).fetchall()
+            return cursor.execute(_to_duckdb(tree)).fetchall()
         except duckdb.Error as error:
             raise _map_duckdb_error(error, statements[0], ctx, set(self._databases)) from error
         finally:
@@ -1070,7 +1119,7 @@ class SqlEngine:
             clean = not any(
                 _TRANSACTION_WORDS.match(st.text) or _TEMPORARY.search(st.text)
                 for st, _ in statements
-            )
+            ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements)
         finally:
             with self._lock:
                 self._runs.pop(call_id, None)
@@ -1132,7 +1181,7 @@ class SqlEngine:
         query = exp.select(exp.cast(exp.paren(rewritten), exp.DataType.Type.BOOLEAN))
         cursor = self._con.cursor()
         try:
-            row = cursor.execute(query.sql(dialect="duckdb")).fetchone()
+            row = cursor.execute(_to_duckdb(query)).fetchone()
         except duckdb.Error as error:
             raise _map_duckdb_error(error, statement, ctx, set(self._databases)) from error
         finally:

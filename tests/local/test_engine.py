@@ -438,3 +438,24 @@ def test_repeated_definitions_see_fresh_context(engine: SqlEngine) -> None:
     for value in ("first", "second"):
         engine.run(sql, ctx(predecessor_return_values={"A": value}))
         assert engine.query("SELECT v FROM rv", "SALES", "PUBLIC") == [(value,)]
+
+
+def test_semi_structured_columns_insert_overwrite_and_transient_tables(engine: SqlEngine) -> None:
+    engine.run(
+        "CREATE TRANSIENT TABLE events (payload VARIANT, tags ARRAY, attrs OBJECT);"
+        'INSERT INTO events (payload) SELECT PARSE_JSON(\'{"user": {"id": 7}}\');'
+        "CREATE TABLE ids AS SELECT payload:user.id::INT AS id FROM events",
+        ctx(),
+    )
+    assert engine.query("SELECT id FROM ids", "SALES", "PUBLIC") == [(7,)]
+    engine.run("INSERT OVERWRITE INTO ids SELECT 8", ctx())
+    engine.run("INSERT OVERWRITE INTO ids SELECT 9", ctx())
+    assert engine.query("SELECT id FROM ids", "SALES", "PUBLIC") == [(9,)]
+
+
+def test_untranslatable_sql_is_refused_not_silently_changed(engine: SqlEngine) -> None:
+    engine.run("CREATE TABLE ts (t TIMESTAMP_NTZ)", ctx())
+    with pytest.raises(UnsupportedSqlError, match="Argument 'format'"):
+        engine.run("SELECT TO_CHAR(t, 'YYYY') FROM ts", ctx())
+    with pytest.raises(UnsupportedSqlError, match="LATERAL FLATTEN"):
+        engine.run("SELECT f.value FROM ts, LATERAL FLATTEN(input => PARSE_JSON('[1]')) f", ctx())
