@@ -258,3 +258,35 @@ def test_unsupported_sql_fails_the_task_clearly(api: Api) -> None:
     run = api.execute("PROC")
     assert run["state"] == "FAILED"
     assert run["first_error_message"]
+
+
+def test_suspend_lets_a_running_graph_finish(api: Api) -> None:
+    service = api.server.service
+    engine = service.engine()
+    original = engine.run
+    gate, reached = threading.Event(), threading.Event()
+
+    def held(statement: str, ctx: Any) -> None:
+        if ctx.task_name == "CHILD":
+            reached.set()
+            gate.wait(10)
+        original(statement, ctx)
+
+    engine.run = held
+    try:
+        api.create("root")
+        api.create("child", predecessors=["root"])
+        api.action("CHILD", "resume")
+        api.action("ROOT", "resume")
+        api.action("ROOT", "execute")
+        assert reached.wait(10)
+        api.action("ROOT", "suspend")
+        assert api.fetch("ROOT")["state"] == "suspended"
+        current = api.http.get(f"{api.base}/ROOT/current-graphs").json()
+        assert [r["state"] for r in current] == ["EXECUTING"]
+    finally:
+        gate.set()
+        del engine.run
+    assert service.wait_idle(10)
+    assert api.http.get(f"{api.base}/ROOT/complete-graphs").json()[0]["state"] == "SUCCEEDED"
+    assert history(api, "CHILD")[0]["state"] == "SUCCEEDED"
