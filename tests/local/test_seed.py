@@ -40,10 +40,13 @@ def test_three_days_of_history(seeded) -> None:
     counts = Counter((r["root_task_name"], r["state"]) for r in runs)
     assert counts == {
         (NIGHTLY_ROOT, "SUCCEEDED"): 3,  # 02:00 America/Los_Angeles on three nights
-        (FAILING_ROOT, "FAILED"): 6,  # 06:00 and 18:00 UTC for three days
+        (FAILING_ROOT, "FAILED"): 7,  # 06:00 and 18:00 UTC for three days, and a manual rerun
         (STANDALONE_TASK, "SUCCEEDED"): 72,  # every 60 minutes
     }
     assert service.now() == START.replace(day=5)
+    assert runs[-1]["root_task_name"] == FAILING_ROOT
+    recent = service.complete_graphs(DEMO_DATABASE, TASK_SCHEMA, FAILING_ROOT)
+    assert [r["state"] for r in recent] == ["FAILED"]  # the rerun, inside the 60-minute window
 
 
 def test_failures_have_real_reasons(seeded) -> None:
