@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasknb.local.scheduler import (
     NEVER,
@@ -14,7 +17,9 @@ from tasknb.local.scheduler import (
     RealClock,
     ScheduleError,
     next_fire_after,
+    parse_cron,
     parse_schedule,
+    resolve_timezone,
     schedule_text,
     schedule_to_api,
 )
@@ -304,3 +309,71 @@ def test_real_clock_is_aware_utc() -> None:
     now = RealClock().now()
     assert now.tzinfo is UTC
     assert abs(now - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+# ------------------------------------------------------------- property: against brute force
+
+
+_ZONES = ["UTC", "America/Los_Angeles", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]
+_DST_CHANGES = [
+    datetime(2026, 3, 8, 10, tzinfo=UTC),  # America/Los_Angeles springs forward
+    datetime(2026, 11, 1, 9, tzinfo=UTC),  # America/Los_Angeles falls back
+    datetime(2026, 3, 29, 1, tzinfo=UTC),  # Europe/Berlin
+    datetime(2026, 10, 25, 1, tzinfo=UTC),
+    datetime(2026, 4, 4, 15, tzinfo=UTC),  # Australia/Lord_Howe (30-minute shift)
+    datetime(2026, 10, 3, 15, 30, tzinfo=UTC),
+]
+_FIELD = {
+    "minute": st.sampled_from(["*", "0", "30", "*/15", "5,45", "10-20/5", "59"]),
+    "hour": st.sampled_from(["*", "0", "1", "2", "3", "*/6", "1-3", "23"]),
+    "day": st.sampled_from(["*", "1", "L", "15", "*/2", "28-31"]),
+    "month": st.sampled_from(["*", "*/2", "3,10,11", "MAR-APR", "OCT-NOV"]),
+    "weekday": st.sampled_from(["*", "0", "SUN", "1-5", "6", "5L", "MON,WED"]),
+}
+
+
+def brute_force(expr: str, zone_name: str, after: datetime, minutes: int) -> datetime | None:
+    """Walk every UTC minute: a minute fires when its local wall time matches (the semantics)."""
+    spec, zone = parse_cron(expr), resolve_timezone(zone_name)
+    moment = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    for _ in range(minutes):
+        local = moment.astimezone(zone)
+        if (
+            local.minute in spec.minutes
+            and local.hour in spec.hours
+            and spec.matches_day(local.date())
+        ):
+            return moment
+        moment += timedelta(minutes=1)
+    return None
+
+
+@settings(max_examples=int(os.environ.get("TASKNB_CRON_EXAMPLES", "150")), deadline=None)
+@given(
+    minute=_FIELD["minute"],
+    hour=_FIELD["hour"],
+    day=_FIELD["day"],
+    month=_FIELD["month"],
+    weekday=_FIELD["weekday"],
+    zone=st.sampled_from(_ZONES),
+    after=st.one_of(
+        st.datetimes(
+            min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)
+        ),
+        # close before a DST change of one of the zones, so the windows cross it
+        st.builds(
+            lambda change, back: change - timedelta(minutes=back),
+            st.sampled_from(_DST_CHANGES),
+            st.integers(min_value=0, max_value=48 * 60),
+        ),
+    ),
+)
+def test_next_fire_matches_brute_force(minute, hour, day, month, weekday, zone, after) -> None:
+    expr = f"{minute} {hour} {day} {month} {weekday}"
+    window = 3 * 24 * 60
+    expected = brute_force(expr, zone, after, window)
+    got = next_fire_after(cron(expr, zone), after)
+    if expected is not None:
+        assert got == expected, expr
+    else:
+        assert got > after + timedelta(minutes=window), expr
