@@ -756,8 +756,9 @@ def _map_duckdb_error(
     return TaskSqlError(CODE_RUNTIME, text, "P0000")
 
 
-def _syntax_error(error: ParseError, statement: _Statement) -> TaskSqlError:
-    detail = error.errors[0] if error.errors else {}
+def _syntax_error(error: ParseError | TokenError, statement: _Statement) -> TaskSqlError:
+    errors = getattr(error, "errors", None)
+    detail = errors[0] if errors else {}
     line = statement.line + int(detail.get("line", 1) or 1) - 1
     column = int(detail.get("col", 0) or 0)
     token = str(detail.get("highlight") or "").strip()
@@ -1154,7 +1155,7 @@ class SqlEngine:
         statement = _Statement(expr, 1)
         try:
             tree = sqlglot.parse_one(f"SELECT ({expr})", read="snowflake")
-        except ParseError as error:
+        except (ParseError, TokenError) as error:
             raise _syntax_error(error, statement) from error
         if not isinstance(tree, exp.Select) or len(tree.expressions) != 1 or tree.args.get("from"):
             raise UnsupportedSqlError("a WHEN condition must be a single boolean expression.")
@@ -1252,7 +1253,7 @@ class SqlEngine:
     def _parse(statement: _Statement) -> exp.Expression:
         try:
             tree = sqlglot.parse_one(statement.text, read="snowflake")
-        except ParseError as error:
+        except (ParseError, TokenError) as error:
             raise _syntax_error(error, statement) from error
         if isinstance(tree, exp.Command) or not isinstance(tree, _ALLOWED_EXPRESSIONS):
             word = statement.text.split(None, 1)[0].upper() if statement.text.strip() else "?"

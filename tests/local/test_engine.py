@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tasknb.local.engine import (
     MAX_RETURN_VALUE_BYTES,
@@ -459,3 +462,36 @@ def test_untranslatable_sql_is_refused_not_silently_changed(engine: SqlEngine) -
         engine.run("SELECT TO_CHAR(t, 'YYYY') FROM ts", ctx())
     with pytest.raises(UnsupportedSqlError, match="LATERAL FLATTEN"):
         engine.run("SELECT f.value FROM ts, LATERAL FLATTEN(input => PARSE_JSON('[1]')) f", ctx())
+
+
+_SOUP = [
+    "SELECT", "FROM", "t", "a", "WHERE", "(", ")", "'x'", "1", "0", "/", ";", "BEGIN", "END",
+    "CASE", "WHEN", "THEN", "INSERT", "INTO", "VALUES", ",", "SYSTEM$SET_RETURN_VALUE",
+    "SYSTEM$GET_PREDECESSOR_RETURN_VALUE", "::", "INT", "$$", '"', "--", "/*", ":=", "LET",
+    "CALL", "DECLARE", "EXCEPTION", "CREATE", "TABLE", "DROP", "UPDATE", "SET", "=", "NULL",
+    "MERGE", "USING", "@", "`", "\\", "[", "]", "{", "?", "WITH", "AS", "UNION",
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_SOUP), min_size=1, max_size=12))
+def test_any_input_fails_cleanly_or_runs(words: list[str]) -> None:
+    # the server must never see anything but TaskSqlError from the engine
+    sql = " ".join(words)
+    eng = _shared_engine()
+    for attempt in (
+        lambda: eng.run(sql, ctx(timeout_ms=2000, predecessor_return_values={"A": "1"})),
+        lambda: eng.condition_holds(sql, ctx()),
+    ):
+        try:
+            attempt()
+        except TaskSqlError as error:
+            assert error.message and isinstance(error.code, int)
+
+
+@functools.cache
+def _shared_engine() -> SqlEngine:
+    """One engine for all examples (hypothesis does not mix with function-scoped fixtures)."""
+    eng = SqlEngine()
+    eng.ensure_schema("SALES", "PUBLIC")
+    return eng
