@@ -18,7 +18,20 @@ refused before they reach the engine.
 
 What the engine cannot run (stored procedures, Snowflake Scripting beyond ``BEGIN ... END``
 blocks of plain statements, stages, streams, ...) raises :class:`UnsupportedSqlError` with a
-message saying so; the same definition runs on a real Snowflake account.
+message saying so; the same definition runs on a real Snowflake account. So does SQL that
+sqlglot could only translate by dropping meaning (e.g. TO_CHAR's format argument).
+
+Speed: parsed definitions are cached (a definition runs at every fire), one watchdog thread
+enforces timeouts, and each worker thread reuses a cursor between runs that ended cleanly. A
+run still starts a fresh session: a cursor that ran a transaction statement or made a
+temporary object is closed, not reused.
+
+Known differences from Snowflake: identifiers are matched case-insensitively by DuckDB (two
+tables named ``"orders"`` and ``ORDERS`` collide); VARIANT, OBJECT and ARRAY columns are
+DuckDB JSON; session parameters are not applied (the engine's time zone is UTC); error codes
+for engine-specific failures without a Snowflake counterpart are 100000 (runtime) or 000002
+(unsupported); a task timeout is reported with the statement-timeout code 000630 (Snowflake's
+exact code for USER_TASK_TIMEOUT_MS is not documented).
 """
 
 from __future__ import annotations
