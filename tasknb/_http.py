@@ -234,6 +234,8 @@ class HttpSession:
             try:
                 response = self.client.send(request)
                 response.read()
+            except httpx.UnsupportedProtocol as exc:
+                raise TransportError(f"{describe} cannot be sent: {_exc_text(exc)}") from exc
             except _NOT_SENT as exc:
                 failure: Exception = exc
                 retry_ok = True

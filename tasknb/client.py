@@ -66,6 +66,7 @@ CREATE_MODES = {
     "if_not_exists": "ifNotExists",
 }
 MIN_LIMIT, MAX_LIMIT = 1, 10_000  # showLimit and resultLimit range
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _CLIENT_OPTIONS = {
     "timeout",
     "transport",
@@ -231,7 +232,8 @@ class TaskClient:
             timeout=http_timeout,
             transport=transport,
             follow_redirects=False,
-            trust_env=transport is None,
+            # proxy variables are for the internet: never route a loopback server through one
+            trust_env=transport is None and url.host not in LOOPBACK_HOSTS,
         )
         self._session = HttpSession(self._http, retry=retry or RetryPolicy(), sleep=sleep, rng=rng)
 

@@ -241,3 +241,13 @@ def test_connect_with_base_url_and_advance_history(server, validating) -> None:
         for r in c.get_complete_graphs("hourly")
     )
     c.suspend_task("hourly")
+
+
+def test_proxy_variables_never_capture_a_loopback_server(server, validating, monkeypatch) -> None:
+    # a proxy that does not exist: if the client used it, the request would fail
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with TaskClient(server.url, auth=PatAuth(server.token), database="itest", schema="s0") as c:
+        server.service.ensure_schema("itest", "s0")
+        assert isinstance(c.list_tasks(), list)
