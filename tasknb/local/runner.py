@@ -36,6 +36,24 @@ STOPPED_MESSAGE = "The local server was stopped while this task was running."
 
 # Task-level states that let descendants run.
 _PASSING = ("SUCCEEDED", "PASSED")
+# A WHEN using these runs once every predecessor is done, whatever their outcome.
+_BRANCHING_FUNCTIONS = ("SYSTEM$PREDECESSORS_STATE", "SYSTEM$TASK_COMPLETION_STATE")
+# Internal states as SYSTEM$TASK_COMPLETION_STATE names them (a suspended task counts as done).
+_COMPLETION_STATE = {"SUCCEEDED": "SUCCEEDED", "PASSED": "SUCCEEDED", "FAILED": "FAILED",
+                     "SKIPPED": "SKIPPED", "CANCELLED": "CANCELLED", "NOT_RUN": "NOT_EXECUTED"}
+
+
+def _ancestors(name: str, tasks: dict[str, dict[str, Any]]) -> list[str]:
+    """Every task above ``name`` in the graph (nearest first)."""
+    seen: list[str] = []
+    queue = list(tasks[name].get("predecessors") or ())
+    while queue:
+        current = queue.pop(0)
+        if current in seen or current not in tasks:
+            continue
+        seen.append(current)
+        queue.extend(tasks[current].get("predecessors") or ())
+    return seen
 
 log = logging.getLogger("tasknb.local")
 
@@ -251,7 +269,10 @@ class Runner:
             preds = [p for p in plan.tasks[child].get("predecessors") or () if p in plan.tasks]
             if any(p not in run.status for p in preds):
                 continue
-            if all(run.status[p] in _PASSING for p in preds):
+            condition = (plan.tasks[child].get("condition") or "").upper()
+            branching = any(f in condition for f in _BRANCHING_FUNCTIONS)
+            if branching or all(run.status[p] in _PASSING for p in preds):
+                # advanced branching: its WHEN reads the predecessors' states and decides
                 if plan.tasks[child].get("state") != "started":
                     run.status[child] = "PASSED"  # suspended child: as though it succeeded
                     stack.extend(run.children.get(child, ()))
@@ -287,7 +308,13 @@ class Runner:
             self._task_done(run, name, "CANCELLED", None, 0,
                             "The local server stopped before this task could run.")
             return
-        preds = [p for p in rec.get("predecessors") or ()]
+        preds = [p for p in rec.get("predecessors") or () if p in plan.tasks]
+        with run.lock:
+            pred_values = {p: run.return_values.get(p) for p in preds}
+            pred_states = {p: _COMPLETION_STATE.get(run.status.get(p, ""), "NOT_EXECUTED")
+                           for p in preds}
+            ancestors = {a: run.return_values.get(a) for a in _ancestors(name, plan.tasks)
+                         if a not in pred_values and a in run.return_values}
         own_timeout = rec.get("user_task_timeout_ms") if name != plan.root else None
         if own_timeout is not None:
             timeout_ms = own_timeout or rules.MAX_TASK_TIMEOUT_MS
@@ -296,9 +323,22 @@ class Runner:
         ctx = TaskContext(
             database=plan.database, schema=plan.schema, task_name=name,
             root_task_name=plan.root, graph_config=plan.config,
-            predecessor_return_values={p: run.return_values.get(p) for p in preds},
+            predecessor_return_values=pred_values,
             session_parameters=dict(rec.get("session_parameters") or {}),
             timeout_ms=timeout_ms,
+            ancestor_return_values=ancestors,
+            predecessor_states=pred_states,
+            runtime_info={
+                "CURRENT_TASK_NAME": name,
+                "CURRENT_TASK_UUID": rec.get("id"),
+                "CURRENT_ROOT_TASK_NAME": plan.root,
+                "CURRENT_ROOT_TASK_UUID": plan.root_id,
+                "CURRENT_TASK_GRAPH_RUN_GROUP_ID": plan.group_id,
+                "CURRENT_TASK_GRAPH_ORIGINAL_SCHEDULED_TIMESTAMP":
+                    plan.scheduled_time.isoformat(),
+                "CURRENT_TASK_GRAPH_ATTEMPT_NUMBER": plan.attempt,
+            },
+            now=start,
         )
         state, code, message, value = "SUCCEEDED", None, None, None
         try:

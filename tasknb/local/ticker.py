@@ -51,14 +51,17 @@ class Ticker:
         self._advance_lock = threading.Lock()
 
     # --- arming --------------------------------------------------------------------------------
-    def arm(self, key: Key, schedule_api: dict[str, Any], anchor: datetime) -> datetime:
-        """Schedule a started root from ``anchor``; return its next fire time."""
+    def arm(self, key: Key, schedule_api: dict[str, Any], anchor: datetime) -> datetime | None:
+        """Schedule a started root from ``anchor``; return its next fire time (None: never)."""
         schedule = scheduler.parse_schedule(schedule_api)
         with self._cond:
             gen = self._generation.get(key, 0) + 1
             self._generation[key] = gen
             self._schedules[key] = (schedule, anchor)
             when = scheduler.next_fire_after(schedule, self.clock.now(), anchor=anchor)
+            if when >= scheduler.NEVER:  # a cron naming no real instant never fires
+                self._next.pop(key, None)
+                return None
             self._next[key] = when
             heapq.heappush(self._heap, (when, next(self._seq), key, gen))
             self._cond.notify_all()
@@ -83,7 +86,8 @@ class Ticker:
             entry = self._schedules.get(key)
         if entry is None:
             return None
-        return scheduler.next_fire_after(entry[0], moment, anchor=entry[1])
+        when = scheduler.next_fire_after(entry[0], moment, anchor=entry[1])
+        return None if when >= scheduler.NEVER else when
 
     # --- firing --------------------------------------------------------------------------------
     def _pop_due(self, limit: datetime) -> list[tuple[Key, datetime]]:
@@ -96,6 +100,9 @@ class Ticker:
             due.append((key, when))
             schedule, anchor = self._schedules[key]
             following = scheduler.next_fire_after(schedule, when, anchor=anchor)
+            if following >= scheduler.NEVER:
+                self._next.pop(key, None)
+                continue
             self._next[key] = following
             heapq.heappush(self._heap, (following, next(self._seq), key, gen))
         return due

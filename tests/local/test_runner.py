@@ -290,3 +290,26 @@ def test_suspend_lets_a_running_graph_finish(api: Api) -> None:
     assert service.wait_idle(10)
     assert api.http.get(f"{api.base}/ROOT/complete-graphs").json()[0]["state"] == "SUCCEEDED"
     assert history(api, "CHILD")[0]["state"] == "SUCCEEDED"
+
+
+def test_ancestor_values_branching_and_server_time(api: Api) -> None:
+    sql(api, "create table seen (what varchar, v varchar)")
+    api.create("root", "select system$set_return_value('from-root')")
+    api.create("mid", "select 1/0", predecessors=["root"])
+    api.create("ok_mid", "select 1", predecessors=["root"])
+    api.create("grand", "insert into seen values ('ancestor', "
+               "system$get_predecessor_return_value('ROOT'))", predecessors=["ok_mid"])
+    api.create("on_failure", "insert into seen values ('branch', "
+               "system$task_runtime_info('CURRENT_ROOT_TASK_NAME'))",
+               predecessors=["mid", "ok_mid"],
+               condition="SYSTEM$PREDECESSORS_STATE('AT_LEAST_ONE_FAILED')")
+    api.create("clock", "insert into seen select 'now', current_timestamp::varchar",
+               predecessors=["root"])
+    for name in ("MID", "OK_MID", "GRAND", "ON_FAILURE", "CLOCK"):
+        api.action(name, "resume")
+    run = api.execute("ROOT")
+    assert run["state"] == "FAILED" and run["first_error_task_name"] == "MID"
+    rows = dict(api.server.service.engine().query("select what, v from seen", api.database, "S"))
+    assert rows["ancestor"] == "from-root"
+    assert rows["branch"] == "ROOT"
+    assert rows["now"].startswith(api.server.now().strftime("%Y-%m-%d"))

@@ -246,3 +246,14 @@ def test_port_in_use_is_a_clear_error() -> None:
         port = sock.getsockname()[1]
         with pytest.raises(OSError):
             tasknb.local.start(port=port)
+
+
+def test_cron_that_never_fires_is_accepted_but_never_scheduled(fresh_api: Api) -> None:
+    api = fresh_api
+    api.create("feb31", schedule={"schedule_type": "CRON_TYPE", "cron_expr": "0 0 31 2 *",
+                                  "timezone": "UTC"})
+    api.action("FEB31", "resume")
+    assert api.http.get(f"{api.base}/FEB31/current-graphs").json() == []
+    assert api.server.advance("30 days") == []
+    run = api.execute("FEB31")
+    assert run["next_scheduled_time"] == run["scheduled_time"]
