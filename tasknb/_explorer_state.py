@@ -24,7 +24,14 @@ from tasknb._panel_state import (
 )
 from tasknb.models import Task, TaskRun
 
-__all__ = ["EXPLORER_RUN_LIMIT", "RUN_STATES", "TIME_WINDOWS", "RunExplorerState", "run_label"]
+__all__ = [
+    "EXPLORER_RUN_LIMIT",
+    "RUN_STATES",
+    "TIME_WINDOWS",
+    "RunExplorerState",
+    "run_key",
+    "run_label",
+]
 
 #: How many complete graph runs the explorer asks for.
 EXPLORER_RUN_LIMIT = 200
@@ -103,7 +110,7 @@ class RunExplorerState(traitlets.HasTraits):
         self.panel.refresh()
         self.error = self.panel.error
         if self.selected is not None:
-            again = [r for r in self.panel.runs if _key(r) == _key(self.selected)]
+            again = [r for r in self.panel.runs if run_key(r) == run_key(self.selected)]
             self.selected = again[0] if again else None
         return self
 
@@ -140,7 +147,7 @@ class RunExplorerState(traitlets.HasTraits):
             state = (run.state or "unknown").lower()
             return Availability(False, f"run {run.run_id} {state}: there is nothing to retry")
         latest = latest_run(self.panel.runs)
-        if latest is None or _key(latest) != _key(run):
+        if latest is None or run_key(latest) != run_key(run):
             newer = latest.state.lower() if latest is not None and latest.state else "newer"
             return Availability(
                 False,
@@ -163,6 +170,11 @@ class RunExplorerState(traitlets.HasTraits):
         return ok
 
 
-def _key(run: TaskRun) -> tuple[Any, Any, Any]:
+def run_key(run: TaskRun) -> tuple[Any, Any, Any]:
+    """What identifies one graph run across refreshes (a retry shares the run id, not the end).
+
+        >>> run_key(TaskRun("R", state="EXECUTING", run_id=7))
+        (7, None, 'EXECUTING')
+    """
     finished = run.state in FINISHED_STATES
     return (run.run_id, run.completed_time if finished else None, run.state if not finished else "")

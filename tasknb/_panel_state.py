@@ -536,11 +536,10 @@ class TaskPanelState(traitlets.HasTraits):
         with self._lock:
             self.error = ""
             self.notice = ""
-            result = self._call(doing, fn, *args, **kwargs)
+            self._call(doing, fn, *args, **kwargs)
             if self.error:
                 self._recompute()
                 return False
-            del result
             return True
 
     def execute(self, *, follow: bool = True) -> bool:
@@ -574,16 +573,16 @@ class TaskPanelState(traitlets.HasTraits):
     def suspend(self) -> bool:
         """Suspend the task (``POST …:suspend``)."""
         ok = self._act(f"suspend {self.name}", self.client.suspend_task, self.name)
-        self.refresh() if ok else None
         if ok:
+            self.refresh()
             self.notice = f"{self.name} suspended."
         return ok
 
     def resume(self) -> bool:
         """Resume the task (``POST …:resume``)."""
         ok = self._act(f"resume {self.name}", self.client.resume_task, self.name)
-        self.refresh() if ok else None
         if ok:
+            self.refresh()
             self.notice = f"{self.name} resumed."
         return ok
 

@@ -25,7 +25,13 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from tasknb._explorer_state import RUN_STATES, TIME_WINDOWS, RunExplorerState, run_label
+from tasknb._explorer_state import (
+    RUN_STATES,
+    TIME_WINDOWS,
+    RunExplorerState,
+    run_key,
+    run_label,
+)
 from tasknb._panel_state import (
     ACTIONS,
     DEFAULT_RUN_LIMIT,
@@ -565,7 +571,9 @@ class RunExplorer(widgets.VBox):
             if [o[0] for o in options] != shown:
                 selected = self.state.selected
                 self.picker.options = options
-                keep = [r for r in runs if selected is not None and r is selected]
+                keep = [r for r in runs if selected is not None and run_key(r) == run_key(selected)]
+                if keep:
+                    self.state.selected = keep[0]  # the same run, as fetched just now
                 self.picker.value = keep[0] if keep else None
             self._render_selection()
 

@@ -406,6 +406,9 @@ def test_run_explorer_filters_picks_a_failure_and_retries_from_it(client, observ
     explorer.confirm_button.click()
     _wait_follow(explorer.state.panel)
     assert explorer.state.panel.follow.state == "SUCCEEDED"
+    assert explorer.state.selected is not None and explorer.state.selected.state == "FAILED"
+    assert explorer.retry_button.disabled  # the failure was handled: a newer run succeeded
+    assert "a newer run (succeeded)" in explorer.retry_button.tooltip
     explorer.state_filter.value = ()
     assert explorer.count.value == "2 of 2 runs"
 
