@@ -374,3 +374,33 @@ def test_401_hint_and_request_id_from_the_body(api) -> None:
     with pytest.raises(Unauthorized) as info:
         client2.list_tasks()
     assert info.value.request_id == "body-rid"
+
+
+def test_read_timeout_on_execute_is_never_resent(api) -> None:
+    client = api.client(scripted(httpx.ReadTimeout("timed out"), ok()))
+    with pytest.raises(RequestMayHaveBeenApplied, match="ReadTimeout"):
+        client.execute_task("root")
+    assert len(api.requests) == 1
+
+
+def test_timeouts_are_configurable_with_named_defaults() -> None:
+    from tasknb import TaskClient
+    from tasknb._http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+
+    default = TaskClient("https://a.snowflakecomputing.com", auth=None)
+    assert default._http.timeout.connect == DEFAULT_CONNECT_TIMEOUT
+    assert default._http.timeout.read == DEFAULT_READ_TIMEOUT
+    custom = TaskClient("https://a.snowflakecomputing.com", auth=None, timeout=3.5)
+    assert custom._http.timeout.read == 3.5 and custom._http.timeout.connect == 3.5
+    default.close()
+    custom.close()
+
+
+def test_202_polling_backs_off_up_to_the_cap(api) -> None:
+    running = [reply(202, RUNNING, headers={"Location": "/api/v2/results/h1"}) for _ in range(6)]
+    client = api.client(
+        scripted(*running, ok("done")),
+        retry=RetryPolicy(poll_initial=0.1, poll_factor=2.0, poll_cap=0.5, result_timeout=60),
+    )
+    assert client.resume_task("t1") == "done"
+    assert api.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.5, 0.5, 0.5])
