@@ -78,6 +78,9 @@ BUTTON_LABELS = {
 }
 _BUTTON_STYLES = {"execute": "primary", "suspend": "warning", "resume": "success", "retry": "info"}
 _BUTTON_ICONS = {"execute": "play", "suspend": "pause", "resume": "play-circle", "retry": "redo"}
+#: Above this many tasks a panel on the root does not draw the graph (a child's panel draws
+#: only what is upstream and downstream of the child).
+DRAW_MAX_TASKS = 150
 _HIDDEN = "none"
 _SHOWN = None
 
@@ -114,11 +117,23 @@ class _Drawing:
         if signature == self.signature:
             return None
         self.signature = signature
+        tasks = list(state.graph_tasks)
+        focus = None
+        if len(tasks) > DRAW_MAX_TASKS:
+            if state.is_root:
+                self.svg = (
+                    f"<i>A graph of {len(tasks)} tasks is too large to draw in a panel "
+                    f"(more than {DRAW_MAX_TASKS}). Draw part of it with "
+                    f"<code>tasknb.draw_graph(client, {state.root_name!r}, focus=...)</code>, "
+                    f"or open a panel on one of its tasks.</i>"
+                )
+                return self.svg
+            focus = state.task.name  # a child: what is upstream and downstream of it
         try:
             from tasknb.graph import draw_graph, render_svg
 
             # From the models the state already holds: no extra requests per redraw.
-            digraph = draw_graph(list(state.graph_tasks), runs=list(state.runs))
+            digraph = draw_graph(tasks, runs=list(state.runs), focus=focus)
             svg = render_svg(digraph)
             self.svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
         except Exception as exc:  # noqa: BLE001 - a drawing failure is one line, not a traceback

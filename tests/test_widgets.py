@@ -221,7 +221,7 @@ def test_execute_starts_one_graph_run_and_follows_it_to_the_end(client, observer
 def test_a_run_in_progress_is_followed_live_and_named_in_the_suspend_preview(client, observer):
     client.create_task(Task("SLOW", "SELECT SYSTEM$WAIT(1)", schedule=MinutesSchedule(60)))
     client.resume_task("SLOW")
-    panel = _panel(client, "SLOW", confirm=False)
+    panel = _panel(client, "SLOW", confirm=False, max_poll_interval=0.4)
     panel.buttons["execute"].click()
     deadline = time.monotonic() + RUN_WAIT
     while panel.state.follow.state != "EXECUTING" and time.monotonic() < deadline:
@@ -235,6 +235,8 @@ def test_a_run_in_progress_is_followed_live_and_named_in_the_suspend_preview(cli
     _wait_follow(panel.state)
     assert panel.state.follow.state == "SUCCEEDED"
     assert panel.progress.value == 1.0
+    # cheap polling: the interval backs off while nothing changes (1 s run, 0.05 s start)
+    assert 2 <= panel.state.follower.polls <= 12, panel.state.follower.polls
 
 
 def test_stop_watching_stops_polling_but_not_the_run(client):
@@ -436,6 +438,23 @@ def test_run_explorer_time_window_is_measured_from_the_newest_run(client):
     explorer = RunExplorer(client, "ROOT")
     explorer.window.value = "last hour"
     assert explorer.count.value == "1 of 1 runs"
+
+
+# -- large graphs ------------------------------------------------------------------------------
+
+
+def test_a_large_graph_is_not_drawn_whole_but_a_child_panel_draws_its_neighbourhood(
+    client, monkeypatch
+):
+    import tasknb.widgets as widgets_module
+
+    monkeypatch.setattr(widgets_module, "DRAW_MAX_TASKS", 3)  # the demo graph has 4 tasks
+    _graph(client)
+    root_panel = _panel(client, "ROOT", draw=True)
+    assert "too large to draw" in root_panel.drawing.value
+    assert "focus=" in root_panel.drawing.value
+    child_panel = _panel(client, "PUBLISH", draw=True)
+    assert "<svg" in child_panel.drawing.value and "PUBLISH" in child_panel.drawing.value
 
 
 # -- charts ------------------------------------------------------------------------------------
