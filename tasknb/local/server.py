@@ -12,6 +12,7 @@ is random unless given, is required on every request, and never appears in a rep
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
 import shutil
@@ -19,6 +20,7 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -150,6 +152,19 @@ class LocalServer:
         self.stop()
 
 
+_RUNNING: weakref.WeakSet[LocalServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_running_servers() -> None:
+    """Stop servers left running at interpreter exit: threads left inside DuckDB abort Python."""
+    for server in list(_RUNNING):
+        try:
+            server.stop()
+        except Exception:
+            log.debug("stopping a local server at exit failed", exc_info=True)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -236,6 +251,7 @@ def start(*, data_dir: str | Path | None = None, host: str = DEFAULT_HOST, port:
             raise RuntimeError("The local Task server did not start; see the log above.")
         time.sleep(0.01)
     server = LocalServer(service, token, host, actual_port, path, temporary, uv, thread)
+    _RUNNING.add(server)
     if seed == "demo":
         try:
             from tasknb.local.seed import seed_demo

@@ -52,6 +52,7 @@ ENGINE_FILE = "tasknb-engine.duckdb"
 DEFAULT_COMPLETE_WINDOW = timedelta(minutes=60)  # COMPLETE_TASK_GRAPHS shows the past hour
 CURRENT_WINDOW = timedelta(days=8)
 RETRY_WINDOW = timedelta(days=14)
+WARMUP_JOIN_SECONDS = 60.0
 FIRE_BATCH = 50  # schedule ticks turned into graph runs per lock hold / commit
 DEFAULT_HISTORY_LIMIT = 100
 MAX_HISTORY_LIMIT = 10_000
@@ -102,8 +103,9 @@ class Service:
         self.ticker.start()
         self._save_clock()
         # import and open the SQL engine in the background: the first run need not wait for it
-        threading.Thread(target=self._warm_engine, name="tasknb-engine-warmup",
-                         daemon=True).start()
+        self._warmup = threading.Thread(target=self._warm_engine, name="tasknb-engine-warmup",
+                                        daemon=True)
+        self._warmup.start()
 
     def _warm_engine(self) -> None:
         try:
@@ -136,6 +138,8 @@ class Service:
     def close(self) -> None:
         """Stop the loop and the runs' pool, then close the engine and the store."""
         self.ticker.stop()
+        # never leave the warm-up inside DuckDB's C++ code at interpreter exit (it aborts)
+        self._warmup.join(timeout=WARMUP_JOIN_SECONDS)
         cancel = getattr(self._engine, "cancel_all", None) if self._engine is not None else None
         self.runner.shutdown(wait=True, cancel=cancel)
         self.store.mark_interrupted(to_db(self.clock.now()), STOPPED_MESSAGE)

@@ -20,6 +20,7 @@ from tasknb.local.server import LocalServer, parse_duration
 
 def test_start_binds_loopback_and_temp_dir_is_removed(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
+    before = set(threading.enumerate())
     server = tasknb.local.start()
     try:
         assert server.url.startswith("http://127.0.0.1:")
@@ -33,6 +34,9 @@ def test_start_binds_loopback_and_temp_dir_is_removed(caplog: pytest.LogCaptureF
         server.stop()
     assert not server.data_dir.exists()
     assert server.token not in caplog.text
+    leftovers = [t.name for t in set(threading.enumerate()) - before
+                 if t.name.startswith("tasknb-")]
+    assert leftovers == []  # a thread left inside DuckDB aborts the interpreter at exit
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/tasknb/v1/ping", timeout=2)
 
