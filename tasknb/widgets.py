@@ -202,6 +202,12 @@ class TaskPanel(widgets.VBox):
             layout=widgets.Layout(width="auto"),
         )
         self.refresh_button.on_click(lambda _b: self.refresh())
+        self.watch_button = widgets.Button(
+            description="Watch the running run", icon="eye",
+            tooltip="A graph run is executing: follow it live until it ends",
+            layout=widgets.Layout(width="auto", display=_HIDDEN),
+        )
+        self.watch_button.on_click(lambda _b: self.state.start_following())
         self.hint = widgets.HTML()
         self.hint.add_class("tasknb-hint")
 
@@ -248,7 +254,7 @@ class TaskPanel(widgets.VBox):
 
         self.children = [
             self.header,
-            widgets.HBox([*self.buttons.values(), self.refresh_button]),
+            widgets.HBox([*self.buttons.values(), self.refresh_button, self.watch_button]),
             self.hint,
             self.confirm_box,
             self.follow_box,
@@ -406,6 +412,7 @@ class TaskPanel(widgets.VBox):
         self.details.value = task_details_html(found[0]) if found else ""
 
     def _render_follow(self, follow: FollowStatus) -> None:
+        _show(self.watch_button, not follow.active and self.state.active_run is not None)
         if not follow.active and not follow.state:
             _show(self.follow_box, False)
             return

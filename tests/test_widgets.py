@@ -239,6 +239,23 @@ def test_a_run_in_progress_is_followed_live_and_named_in_the_suspend_preview(cli
     assert 2 <= panel.state.follower.polls <= 12, panel.state.follower.polls
 
 
+def test_a_run_started_elsewhere_can_be_watched_from_the_panel(client, observer):
+    client.create_task(Task("SLOW", "SELECT SYSTEM$WAIT(1)"))
+    panel = _panel(client, "SLOW")
+    assert not _shown(panel.watch_button)  # nothing is running
+    observer.execute_task("SLOW")  # someone else starts a run
+    deadline = time.monotonic() + RUN_WAIT
+    while not _shown(panel.watch_button) and time.monotonic() < deadline:
+        panel.refresh_button.click()
+    assert _shown(panel.watch_button)
+    assert any("A run is in progress" in line for line in panel.state.preview("execute").effects)
+    panel.watch_button.click()
+    assert not _shown(panel.watch_button) and _shown(panel.stop_button)
+    _wait_follow(panel.state)
+    assert panel.state.follow.state == "SUCCEEDED"
+    assert not _shown(panel.watch_button)
+
+
 def test_stop_watching_stops_polling_but_not_the_run(client):
     _graph(client)
     panel = _panel(client, poll_interval=0.2)
