@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,47 @@ def test_demo_check_starts_server_lab_and_kernel_bridge(tmp_path):
     assert result.returncode == 0, out[-3000:]
     assert "kernels attach: local server at http://127.0.0.1:" in out  # not an embedded one
     assert "hello.ipynb" in out and "demo check ok" in out
+
+
+NOTEBOOK_ORDER = (
+    "01_explore.ipynb",
+    "02_investigate_failures.ipynb",
+    "03_teaching_task_graphs.ipynb",
+    "02_investigate_failures.ipynb",  # Run All again: the demo server keeps what 02 changed
+)
+
+
+def test_notebooks_replay_on_one_demo_server(tmp_path, monkeypatch):
+    """The newcomer's path: under ./dev.sh demo every kernel attaches to one shared server."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from tasknb import local
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    with local.start(seed="demo", clock="manual", data_dir=tmp_path / "server") as server:
+        for name, value in demo.kernel_environment(server.url, server.token).items():
+            if name.startswith("TASKNB_"):
+                monkeypatch.setenv(name, value)
+        monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+        for step, name in enumerate(NOTEBOOK_ORDER, 1):
+            nb = nbformat.read(notebooks / name, as_version=4)
+            runner = NotebookClient(
+                nb,
+                timeout=180,
+                kernel_name="python3",
+                resources={"metadata": {"path": str(notebooks)}},
+            )
+            try:
+                runner.execute()
+            except CellExecutionError as exc:  # the cell's error in one line, with the step
+                last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])[:400]
+                pytest.fail(f"step {step}: {name} failed on the shared demo server: {last}")
+            printed = "".join(
+                out.get("text", "")
+                for cell in nb.cells
+                for out in cell.get("outputs", [])
+                if out.get("output_type") == "stream"
+            )
+            assert f"local server at {server.url} (from $TASKNB_URL)" in printed, name
+            assert server.token not in printed
