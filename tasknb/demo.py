@@ -272,7 +272,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     main(["--check"])  # -> 0 when server, kernels and JupyterLab all work
     """
     args = build_parser().parse_args(argv)
-    return run_check(args) if args.check else run_demo(args)
+    # SIGTERM (a service manager, `timeout`, CI) stops JupyterLab and the server cleanly too
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return run_check(args) if args.check else run_demo(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":
