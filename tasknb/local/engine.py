@@ -1279,7 +1279,7 @@ class SqlEngine:
         rewriter = _Rewriter(ctx, call_id, condition=False)
         prepared = []
         for statement, tree, static_sql in _compile(sql):
-            if static_sql is not None and ctx.now is None:
+            if static_sql is not None:  # no SYSTEM$ call, no clock function
                 prepared.append((statement, static_sql))
                 continue
             prepared.append((statement, _to_duckdb(tree.transform(rewriter))))

@@ -495,3 +495,12 @@ def _shared_engine() -> SqlEngine:
     eng = SqlEngine()
     eng.ensure_schema("SALES", "PUBLIC")
     return eng
+
+
+def test_clock_functions_follow_ctx_now_on_every_run(engine: SqlEngine) -> None:
+    # definitions are cached: each run must still see its own clock
+    sql = "CREATE OR REPLACE TABLE stamp2 AS SELECT CURRENT_DATE() AS d"
+    for day in (1, 2):
+        engine.run(sql, ctx(now=datetime(2026, 3, day, tzinfo=timezone.utc)))
+        ((d,),) = engine.query("SELECT d FROM stamp2", "SALES", "PUBLIC")
+        assert d.day == day
