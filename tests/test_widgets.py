@@ -448,13 +448,31 @@ def test_run_explorer_refuses_to_retry_an_older_failure(client, server):
     assert "only retries the latest graph run" in explorer.retry_button.tooltip
 
 
-def test_run_explorer_time_window_is_measured_from_the_newest_run(client):
-    _graph(client, failing=True)
-    panel = _panel(client, confirm=False)
-    _fail_once(client, panel)
-    explorer = RunExplorer(client, "ROOT")
-    explorer.window.value = "last hour"
-    assert explorer.count.value == "1 of 1 runs"
+def test_run_explorer_time_window_is_measured_from_the_newest_run(tmp_path):
+    from datetime import timedelta
+
+    # a server that keeps a day of complete runs visible (Snowflake's REST shows one hour)
+    with tasknb.local.start(
+        data_dir=tmp_path / "day", clock="manual", complete_window=timedelta(days=1)
+    ) as server:
+        _ensure_schema(server)
+        with server.connect(database=DB, schema=SC) as client:
+            _graph(client, failing=True)
+            panel = _panel(client, confirm=False)
+            _fail_once(client, panel)
+            server.advance("3 hours")
+            client.suspend_task("LOAD")  # skipped from now on: the next run succeeds
+            panel.buttons["execute"].click()
+            _wait_follow(panel.state)
+            explorer = RunExplorer(client, "ROOT")
+            assert explorer.count.value == "2 of 2 runs"
+            explorer.window.value = "last hour"
+            assert explorer.count.value == "1 of 2 runs"
+            assert explorer.picker.options[0][1].state == "SUCCEEDED"
+            explorer.window.value = "last 24 hours"
+            assert explorer.count.value == "2 of 2 runs"
+            explorer.state_filter.value = ("FAILED",)
+            assert explorer.count.value == "1 of 2 runs"
 
 
 # -- large graphs ------------------------------------------------------------------------------
