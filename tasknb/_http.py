@@ -403,10 +403,8 @@ class HttpSession:
         describe = f"GET {pending.location} (result of {pending.method} {pending.path})"
         return self.send("GET", pending.location, idempotent=True, describe=describe)
 
-    def next_pages(
-        self, first: httpx.Response, body: Any, *, describe: str
-    ) -> Iterator[tuple[httpx.Response, Any]]:
-        """Yield ``(response, decoded body)`` for every page after ``first``."""
+    def next_pages(self, first: httpx.Response, *, describe: str) -> Iterator[Any]:
+        """Yield the decoded body of every page after ``first`` (``Link`` next/last)."""
         response = first
         current_url = str(first.request.url)
         current_page = _page_of(current_url) or 0
@@ -426,12 +424,13 @@ class HttpSession:
                 return  # a server that links back to a page already read
             seen.add(absolute)
             response = self.send("GET", url, idempotent=True, describe=f"GET {url}")
+            if response.status_code == 202:  # a page still being prepared
+                response = self.poll(self.pending_of(response, method="GET", path=url))
             if response.status_code != 200:
-                return_error = self.api_error(response, method="GET", path=url)
-                raise return_error
+                raise self.api_error(response, method="GET", path=url)
             page = _page_of(url)
             current_page = page if page is not None else current_page + 1
-            yield response, self.decode(response, f"GET {url}")
+            yield self.decode(response, f"GET {url}")
 
 
 def is_large_result_marker(body: Any) -> bool:

@@ -410,7 +410,7 @@ class TaskClient:
             response = self._session.send("GET", url, idempotent=True, describe=f"GET {url}")
             body = self._final(response, "GET", url, subject)
         yield from _rows(body, describe, parse)
-        for _page, page_body in self._session.next_pages(response, body, describe=describe):
+        for page_body in self._session.next_pages(response, describe=describe):
             yield from _rows(page_body, describe, parse)
 
     # -- tasks ----------------------------------------------------------------------------
