@@ -404,3 +404,16 @@ def test_202_polling_backs_off_up_to_the_cap(api) -> None:
     )
     assert client.resume_task("t1") == "done"
     assert api.sleeps == pytest.approx([0.1, 0.2, 0.4, 0.5, 0.5, 0.5])
+
+
+def test_a_page_answered_202_is_polled(api) -> None:
+    link = '</api/v2/results/h5?page=1>; rel="next", </api/v2/results/h5?page=1>; rel="last"'
+    client = api.client(
+        scripted(
+            reply(200, _names(0, 2), headers={"Link": link}),
+            reply(202, RUNNING, headers={"Location": "/api/v2/results/h5?page=1"}),
+            reply(200, _names(2, 2)),
+        )
+    )
+    assert [t.name for t in client.list_tasks()] == [f"T{i:05d}" for i in range(4)]
+    assert len(api.requests) == 3
