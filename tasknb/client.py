@@ -138,8 +138,13 @@ class AsyncResult:
         if self._done:
             return True
         assert self._pending is not None
-        response = self._client._session.poll_once(self._pending)
+        session = self._client._session
+        response = session.poll_once(self._pending)
         if response.status_code == 202:
+            p = self._pending
+            self._pending.location = session.pending_of(
+                response, method=p.method, path=p.path
+            ).location
             return False
         self._finish(response)
         return True
