@@ -385,9 +385,12 @@ def resolve_connection(
     return resolved
 
 
-def _read_token_file(path: str) -> Secret:
+def _read_token_file(path: str, env: Mapping[str, str] | None = None) -> Secret:
+    file = Path(path).expanduser()
+    if file.is_file():  # a token file is a secret: the same owner-only rule as the configs
+        _check_permissions(file, os.environ if env is None else env)
     try:
-        text = Path(path).expanduser().read_text().strip()
+        text = file.read_text().strip()
     except OSError as exc:
         raise ConfigError(f"cannot read token_file_path {path!r}: {exc.strerror or exc}") from None
     if not text:

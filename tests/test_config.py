@@ -254,3 +254,14 @@ def test_connect_builds_a_client_from_the_default_connection(snowflake_home) -> 
     assert isinstance(client.auth, PatAuth)
     assert client._http.headers["X-Snowflake-Role"] == "DEVELOPER"
     client.close()
+
+
+def test_token_file_must_be_owner_only(snowflake_home, tmp_path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("t")
+    token_file.chmod(0o644)
+    conn = resolve_connection(
+        overrides={"account": "a", "token_file_path": str(token_file)}, env={}
+    )
+    with pytest.raises(ConfigError, match="token.*readable by other users"):
+        build_auth(conn)
