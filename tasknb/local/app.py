@@ -9,7 +9,9 @@ carries ``X-Snowflake-Request-ID``; errors carry ``{"code", "error_code", "messa
 "request_id"}``. Bodies are limited to :data:`MAX_BODY_BYTES`. Extension endpoints (same token)
 live under ``/tasknb/v1``: ``GET clock``, ``POST clock:advance {"seconds": N}``,
 ``GET databases/{db}/schemas/{schema}/tasks/{name}/history`` (per-task runs) and
-``.../graph-runs`` (every graph run of a root, no time window), ``GET ping``.
+``.../graph-runs`` (every graph run of a root, no time window),
+``POST databases/{db}/schemas/{schema}/tasks/{name}:enable-dependents``
+(SYSTEM$TASK_DEPENDENTS_ENABLE), ``GET ping``.
 """
 
 from __future__ import annotations
@@ -385,6 +387,14 @@ class LocalApp:
                                   f"{MAX_ADVANCE_SECONDS:,} (366 days).")
             runs = await self._call(svc.advance, timedelta(seconds=seconds))
             return _Reply({"now": to_api_time(svc.now()), "runs": runs})
+        if (len(parts) == 6 and parts[0] == "databases" and parts[2] == "schemas"
+                and parts[4] == "tasks" and method == "POST"):
+            name, verb = _split_item(parts[5])
+            if verb == "enable-dependents":
+                resumed = await self._call(svc.enable_dependents, unquote(parts[1]),
+                                           unquote(parts[3]), name)
+                return _Reply({"status": "Statement executed successfully.",
+                               "resumed": [rules.render_identifier(n) for n in resumed]})
         if (len(parts) == 7 and parts[0] == "databases" and parts[2] == "schemas"
                 and parts[4] == "tasks" and parts[6] in ("history", "graph-runs")
                 and method == "GET"):

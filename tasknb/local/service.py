@@ -19,7 +19,8 @@ REST API takes them (``demo`` folds to ``DEMO``, ``'"My Task"'`` keeps its case)
   ``create_or_alter_task(db, schema, name, body)``, ``delete_task(..., if_exists=)``,
   ``resume_task``, ``suspend_task``, ``execute_task(..., retry_last=, wait=)``,
   ``dependents(..., recursive=)``, ``current_graphs``, ``complete_graphs``, ``set_tags``,
-  ``unset_tags``, ``get_tags``, ``task_history``;
+  ``unset_tags``, ``get_tags``, ``task_history``, ``graph_runs``, ``enable_dependents``
+  (SYSTEM$TASK_DEPENDENTS_ENABLE);
 * time: ``now()``, ``advance(delta) -> list[dict]`` (manual clock only);
 * SQL for seeding: ``run_sql(database, schema, sql)`` runs a statement in the embedded engine;
 * ``close()``.
@@ -537,6 +538,30 @@ class Service:
             if rec.get("schedule"):
                 self.ticker.arm((db, sc, folded), rec["schedule"], self.clock.now())
         return "Statement executed successfully."
+
+    def enable_dependents(self, database: str, schema: str, name: str) -> list[str]:
+        """SYSTEM$TASK_DEPENDENTS_ENABLE: resume a task and everything below it (and a root's
+        finalizer), children first; return the names resumed. All-or-nothing: a refusal (graph
+        started, cycle, second root) resumes nothing."""
+        with self.lock:
+            db, sc, folded, rec = self._task(database, schema, name)
+            tasks = self.store.tasks_in(db, sc)
+            children, finalizers = self._index(db, sc)
+            self._require_suspended_roots(db, sc, {folded}, tasks)
+            below = rules.descendants(folded, children)
+            fin = finalizers.get(folded)
+            if fin and fin not in below:
+                below.append(fin)
+            if rules.is_root(rec):
+                rules.check_graph_runnable(folded, db, sc, tasks, children, finalizers)
+            resumed = [n for n in below if tasks[n]["state"] != "started"]
+            with self._unlinked_write(db, sc), self.store.transaction() as tx:
+                for child in resumed:
+                    tx.put_task({**tasks[child], "state": "started"})
+            if rec["state"] != "started":
+                self.resume_task(database, schema, name)
+                resumed.append(folded)
+        return resumed
 
     def suspend_task(self, database: str, schema: str, name: str) -> str:
         """POST .../tasks/{name}:suspend; a running graph run is left to finish."""

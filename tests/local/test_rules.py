@@ -243,3 +243,17 @@ def test_replacing_a_database_drops_its_tasks(api: Api) -> None:
     assert api.http.get(api.base).status_code == 404  # schema S went with the old database
     assert [s["name"] for s in api.http.get(
         f"/api/v2/databases/{api.database}/schemas").json()] == ["PUBLIC"]
+
+
+def test_enable_dependents_extension(api: Api) -> None:
+    api.create("root")
+    api.create("a", predecessors=["root"])
+    api.create("b", predecessors=["a"])
+    api.create("f", finalize="root")
+    url = f"/tasknb/v1/databases/{api.database}/schemas/S/tasks/ROOT:enable-dependents"
+    response = api.http.post(url)
+    assert response.status_code == 200, response.text
+    assert response.json()["resumed"] == ["A", "B", "F", "ROOT"]
+    assert {api.fetch(n)["state"] for n in ("ROOT", "A", "B", "F")} == {"started"}
+    refused = api.http.post(url.replace("ROOT:", "A:"))
+    assert refused.status_code == 400 and refused.json()["code"] == "091421"
