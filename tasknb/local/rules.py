@@ -285,7 +285,7 @@ def check_create_mode(value: str | None) -> str:
 def children_index(tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
     """Map each task name to the tasks that list it as a predecessor (sorted)."""
     children: dict[str, list[str]] = {}
-    for name, rec in sorted(list(tasks.items())):  # a snapshot: readers do not hold a lock
+    for name, rec in sorted(tasks.items()):  # a snapshot: readers do not hold a lock
         for pred in rec.get("predecessors") or ():
             children.setdefault(pred, []).append(name)
     return children
