@@ -298,11 +298,13 @@ class HttpSession:
     def decode(response: httpx.Response, describe: str) -> Any:
         """The JSON body of a success answer (``None`` when empty)."""
         data = response.content
-        if not data.strip():
+        if not data:
             return None
         try:
             return json.loads(data)
         except ValueError as exc:
+            if not data.strip():
+                return None
             rid = request_id_of(response)
             raise InvalidResponse(
                 f"the answer to {describe} is not valid JSON ({exc}; {len(data)} bytes, "
