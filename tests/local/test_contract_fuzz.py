@@ -51,6 +51,10 @@ MIN_TOTAL_REQUESTS = 1000
 MIN_PER_OPERATION = 50          # Hypothesis may stop early only when it runs out of inputs
 HTTP_SAMPLE_EVERY = 7           # every 7th case also compares the task list over HTTP
 STEER_PERCENT = 75
+WRONG_TOKEN_EVERY = 25          # every 25th case goes with a wrong token and must get a 401
+# Operations fuzzed while the FZ_ROOT graph is started (the others see it suspended).
+STARTED_FOR = {"deleteTask", "suspendTask", "fetchTaskDependents", "getCurrentGraphsDeprecated",
+               "getCurrentGraphs", "setTags"}
 DERANDOMIZE = True              # fixed inputs in CI; exploratory runs may flip it
 CHECKS = [
     not_a_server_error,
@@ -79,8 +83,10 @@ class OperationReport:
 
     sent: int = 0
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+    codes: collections.Counter[str] = field(default_factory=collections.Counter)
     failures: list[str] = field(default_factory=list)
     refused_checked: int = 0
+    wrong_token: int = 0
     changed_by_refusal: list[str] = field(default_factory=list)
 
 
@@ -107,8 +113,9 @@ _POOL_TASKS = [
 ]
 
 
-def _replenish(server: LocalServer) -> None:
-    """Recreate the pool tasks the previous operation deleted (so lookups keep succeeding)."""
+def _replenish(server: LocalServer, *, started: bool = False) -> None:
+    """Recreate the pool tasks the previous operation deleted (so lookups keep succeeding), and
+    start or suspend the FZ_ROOT graph (started, edits meet the 091421 suspended-root rule)."""
     from tasknb.local.rules import ApiError
 
     svc = server.service
@@ -118,6 +125,14 @@ def _replenish(server: LocalServer) -> None:
             svc.create_task(DATABASE, SCHEMA, body, create_mode="ifNotExists")
         except ApiError:
             pass  # e.g. its root is started now (091421): the fuzzer made it so, fine
+    steps = ([("suspend", "FZ_ROOT"), ("resume", "FZ_CHILD"), ("resume", "FZ_LEAF"),
+              ("resume", "FZ_FIN"), ("resume", "FZ_ROOT")] if started
+             else [("suspend", "FZ_ROOT")])
+    for verb, name in steps:
+        try:
+            getattr(svc, f"{verb}_task")(DATABASE, SCHEMA, name)
+        except ApiError:
+            pass  # the fuzzer rewired the graph; the next operation copes with what is there
 
 
 def _seed(server: LocalServer) -> None:
@@ -129,7 +144,7 @@ def _seed(server: LocalServer) -> None:
 
 def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
     """Aim a positive case at the seeded schema and pool names, with runnable bodies."""
-    if data.draw(st.integers(0, 99), label="steer") >= STEER_PERCENT:
+    if data.draw(st.integers(0, 99), label="steer") >= STEER_PERCENT:  # (draws favour 0)
         return
     params = case.path_parameters
     params["database"], params["schema"] = DATABASE, SCHEMA
@@ -205,18 +220,30 @@ def _fuzz_operation(ctx: _Context, operation_id: str, operation: Any, mode: Gene
         if mode is GenerationMode.POSITIVE:
             _steer(case, data, operation_id)
         ctx.cases += 1
+        wrong_token = ctx.cases % WRONG_TOKEN_EVERY == 0
+        sent_headers = {"Authorization": "Bearer not-the-token"} if wrong_token else headers
         sample_http = ctx.cases % HTTP_SAMPLE_EVERY == 0
         assert svc.wait_idle(30), "a graph run did not finish within 30 s"
         before = state_snapshot(svc)
         listed_before = _task_list(session, server, headers) if sample_http else None
-        response = case.call(base_url=server.url, headers=dict(headers), session=session,
+        response = case.call(base_url=server.url, headers=dict(sent_headers), session=session,
                              timeout=30)
         report.sent += 1
         report.statuses[response.status_code] += 1
+        if response.status_code >= 400:
+            try:
+                report.codes[str(response.json().get("code"))] += 1
+            except ValueError:
+                report.codes["(not JSON)"] += 1
         try:
-            case.validate_response(response, checks=CHECKS, headers=dict(headers))
+            case.validate_response(response, checks=CHECKS, headers=dict(sent_headers))
         except FailureGroup as exc:  # keep going, report them all
             report.failures.append(f"[{mode.value}] {str(exc)[:1500]}")
+        if wrong_token:
+            report.wrong_token += 1
+            if response.status_code != 401:
+                report.failures.append(f"wrong token answered {response.status_code}: "
+                                       f"{case.method} {case.formatted_path}")
         if response.status_code == 202:
             _wait_for_result(session, server, response, headers)
         if response.status_code >= 400:
@@ -246,7 +273,7 @@ def _fuzz(server: LocalServer) -> FuzzReport:
     reports = {op: OperationReport() for op in OPERATIONS}
     started = time.monotonic()
     for operation_id, operation in operations.items():
-        _replenish(server)
+        _replenish(server, started=operation_id in STARTED_FOR)
         for mode, examples in ((GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
                                (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
             _fuzz_operation(ctx, operation_id, operation, mode, examples, reports[operation_id])
@@ -265,7 +292,8 @@ def test_print_fuzz_summary(fuzz_report: FuzzReport) -> None:
     """Not a check of its own: shows what was sent (pytest -s) and that the run was timed."""
     for operation_id, report in fuzz_report.operations.items():
         statuses = dict(sorted(report.statuses.items()))
-        print(f"{operation_id:28} sent={report.sent:4} statuses={statuses}")
+        print(f"{operation_id:28} sent={report.sent:4} statuses={statuses} "
+              f"codes={dict(report.codes)}")
     print(f"total={fuzz_report.total} in {fuzz_report.seconds:.1f} s, "
           f"http samples={fuzz_report.http_samples}")
     assert fuzz_report.seconds > 0
@@ -298,9 +326,15 @@ def test_fuzzing_reaches_past_lookups(fuzz_report: FuzzReport) -> None:
     for operation_id, report in ops.items():
         ok = report.statuses[200] + report.statuses[202]
         assert ok >= 5, (operation_id, dict(report.statuses))
-    # the graph rules are exercised: refused writes with 400 (091421, predecessor rules, ...)
-    assert ops["createOrAlterTask"].statuses[400] > 0
-    assert ops["createTask"].statuses[409] > 0
+    codes: collections.Counter[str] = collections.Counter()
+    for report in ops.values():
+        codes.update(report.codes)
+    # Snowflake's rules answer, not only lookups: already exists, does not exist, bad request,
+    # the suspended-root rule, schedule-vs-predecessor; and some cases tried a wrong token
+    for code in ("002002", "002003", "390400", "091421", "091000"):
+        assert codes[code] > 0, (code, dict(codes))
+    assert sum(r.wrong_token for r in ops.values()) >= fuzz_report.total // WRONG_TOKEN_EVERY
+    assert sum(r.statuses[401] for r in ops.values()) == sum(r.wrong_token for r in ops.values())
 
 
 # --- Regressions found by the fuzzer (kept as plain, fast examples) ----------------------------
