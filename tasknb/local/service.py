@@ -69,6 +69,26 @@ _FINGERPRINT_EXCLUDE = {"state", "id", "created_on", "last_committed_on", "last_
 log = logging.getLogger("tasknb.local")
 
 
+LOCK_FILE = ".tasknb-local.lock"
+
+
+def _lock_data_dir(data_dir: Path) -> Any:
+    """Hold an exclusive lock on the data dir: two servers on one directory would corrupt it."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the service's lifetime
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory lock
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise RuntimeError(f"The data directory {data_dir} is in use by another local Task "
+                           "server; stop it or choose another data_dir.") from None
+    return handle
+
+
 class Service:
     """See the module docstring."""
 
@@ -80,7 +100,12 @@ class Service:
         self.clock = clock or scheduler.RealClock()
         self.manual = isinstance(self.clock, scheduler.ManualClock)
         self.complete_window = complete_window
-        self.store = Store.in_dir(self.data_dir)
+        self._dir_lock = _lock_data_dir(self.data_dir)
+        try:
+            self.store = Store.in_dir(self.data_dir)
+        except BaseException:
+            self._dir_lock.close()
+            raise
         self.lock = threading.RLock()
         self._engine_factory = engine_factory
         self._engine: Any = None
@@ -149,8 +174,9 @@ class Service:
             try:
                 self._engine.close()
             except Exception:
-                log.debug("ignored error", exc_info=True)
+                log.debug("engine close failed", exc_info=True)
         self.store.close()
+        self._dir_lock.close()  # releases the lock last
 
     def _index(self, db: str, sc: str) -> tuple[dict[str, list[str]], dict[str, str]]:
         """(children, finalizers) of a schema's tasks, cached until a task there changes."""

@@ -164,3 +164,11 @@ def test_manual_clock_continues_after_restart_without_advance(tmp_path: Path) ->
         assert server.now() == T0
     with tasknb.local.start(data_dir=data, clock="manual") as server:
         assert server.now() == T0
+
+
+def test_a_data_dir_serves_one_server_at_a_time(tmp_path: Path) -> None:
+    with tasknb.local.start(data_dir=tmp_path / "data"):
+        with pytest.raises(RuntimeError, match="in use by another local Task server"):
+            tasknb.local.start(data_dir=tmp_path / "data")
+    with tasknb.local.start(data_dir=tmp_path / "data") as again:  # released by stop()
+        assert again.data_dir == tmp_path / "data"
