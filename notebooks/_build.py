@@ -388,6 +388,8 @@ from tasknb import MinutesSchedule, Task, TasknbError
 from tasknb.widgets import execute_and_wait
 
 PREFIX = "TEACH_"
+ON_ACCOUNT = notebook.describe(CONNECTION).startswith("Snowflake account")
+EXPECTED_RUNS = 1 if ON_ACCOUNT else 3  # Snowflake only promises "not earlier than" the interval
 
 
 def drop_teaching_tasks():
@@ -491,7 +493,7 @@ runs[["state", "scheduled_time", "graph_version", "first_error_task_name", "firs
 """),
     code("""
 scheduled = runs[runs["scheduled_time"] > pd.Timestamp(first.scheduled_time)]
-assert len(scheduled) >= 3 and set(scheduled["state"]) == {"FAILED"}
+assert len(scheduled) >= EXPECTED_RUNS and set(scheduled["state"]) == {"FAILED"}
 assert set(scheduled["first_error_task_name"].str.split(".").str[-1]) == {"TEACH_ALERT"}
 """),
     md("""
@@ -512,8 +514,8 @@ runs = tasknb.runs_df(client, "TEACH_EXTRACT", include_current=False)
 runs[["state", "scheduled_time", "graph_version", "first_error_task_name"]]
 """),
     code("""
-newest = runs.sort_values("scheduled_time").tail(3)
-assert set(newest["state"]) == {"SUCCEEDED"}, newest
+newest = runs[runs["graph_version"] == runs["graph_version"].max()]
+assert len(newest) >= EXPECTED_RUNS and set(newest["state"]) == {"SUCCEEDED"}, newest
 assert newest["graph_version"].min() > scheduled["graph_version"].max()
 display(tasknb.run_history(runs))
 """),
