@@ -167,8 +167,8 @@ def test_manual_clock_continues_after_restart_without_advance(tmp_path: Path) ->
 
 
 def test_a_data_dir_serves_one_server_at_a_time(tmp_path: Path) -> None:
-    with tasknb.local.start(data_dir=tmp_path / "data"):
-        with pytest.raises(RuntimeError, match="in use by another local Task server"):
-            tasknb.local.start(data_dir=tmp_path / "data")
+    with (tasknb.local.start(data_dir=tmp_path / "data"),
+          pytest.raises(RuntimeError, match="in use by another local Task server")):
+        tasknb.local.start(data_dir=tmp_path / "data")
     with tasknb.local.start(data_dir=tmp_path / "data") as again:  # released by stop()
         assert again.data_dir == tmp_path / "data"
