@@ -55,3 +55,25 @@ def test_api_errors_pickle_and_read_as_one_line() -> None:
     assert str(err) == "Task 'DB.S.X' does not exist. (code 002003, request rid-1)"
     assert "\n" not in str(err)
     assert repr(err).startswith("TaskNotFound(status=404, code='002003'")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tasknb",
+        "tasknb.errors",
+        "tasknb.identifiers",
+        "tasknb._secret",
+        "tasknb.auth",
+        "tasknb.config",
+        "tasknb.client",
+        "tasknb._http",
+        "tasknb.models",
+    ],
+)
+def test_docstring_examples_hold(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
