@@ -243,6 +243,9 @@ class LocalApp:
         if n == 2:
             if method == "GET":
                 return _Reply(svc.fetch_database(db))
+            if method == "PUT":
+                body = await self._json_body(request)
+                return self._status(await self._call(svc.create_or_alter_database, db, body))
             if method == "DELETE":
                 if_exists = parse_bool(q.get("ifExists"), "ifExists", False)
                 return self._status(await self._call(svc.delete_database, db, if_exists))
@@ -261,6 +264,9 @@ class LocalApp:
         if n == 4:
             if method == "GET":
                 return _Reply(svc.fetch_schema(db, sc))
+            if method == "PUT":
+                body = await self._json_body(request)
+                return self._status(await self._call(svc.create_or_alter_schema, db, sc, body))
             if method == "DELETE":
                 if_exists = parse_bool(q.get("ifExists"), "ifExists", False)
                 return self._status(await self._call(svc.delete_schema, db, sc, if_exists))

@@ -252,6 +252,18 @@ class Service:
                 self._forget_schedules(lambda key: key[0] == name)
         return f"Database {qualified(name)} successfully created."
 
+    def create_or_alter_database(self, name: str, body: Any) -> str:
+        """PUT /api/v2/databases/{name}: create it, or set its comment (name and kind stay)."""
+        path_name = fold_identifier(name, "name")
+        spec = bodies.parse_container_body(body, "database", path_name=path_name)
+        with self.lock:
+            rec = self.store.databases.get(path_name)
+            if rec is None:
+                return self.create_database(body)
+            with self.store.transaction() as tx:
+                tx.put_database({**rec, "comment": spec["comment"]})
+        return "Statement executed successfully."
+
     def list_databases(self, *, like: str | None = None, starts_with: str | None = None,
                        show_limit: int | None = None, from_name: str | None = None
                        ) -> list[dict[str, Any]]:
@@ -302,6 +314,20 @@ class Service:
             if exists:
                 self._forget_schedules(lambda key: key[:2] == (db, name))
         return f"Schema {qualified(name)} successfully created."
+
+    def create_or_alter_schema(self, database: str, name: str, body: Any) -> str:
+        """PUT .../schemas/{name}: create it, or set its comment and managed access."""
+        path_name = fold_identifier(name, "name")
+        spec = bodies.parse_container_body(body, "schema", path_name=path_name)
+        with self.lock:
+            db = self._database(database)
+            rec = self.store.schemas.get((db, path_name))
+            if rec is None:
+                return self.create_schema(database, body)
+            with self.store.transaction() as tx:
+                tx.put_schema({**rec, "comment": spec["comment"],
+                               "managed_access": spec["managed_access"]})
+        return "Statement executed successfully."
 
     def ensure_schema(self, database: str, schema: str) -> None:
         """Create the database and schema if missing (LocalServer.connect, seeding)."""

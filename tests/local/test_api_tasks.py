@@ -213,6 +213,13 @@ def test_databases_and_schemas(api: Api) -> None:
                      json={"name": "T", "definition": "select 1"}).status_code == 200
     assert http.delete("/api/v2/databases/X_DB/schemas/RAW").status_code == 200
     assert http.get("/api/v2/databases/X_DB/schemas/RAW/tasks").status_code == 404
+    assert http.put("/api/v2/databases/X_DB", json={"name": "X_DB", "comment": "new"}
+                    ).status_code == 200
+    assert http.get("/api/v2/databases/X_DB").json()["comment"] == "new"
+    assert http.put("/api/v2/databases/X_DB/schemas/FRESH", json={"name": "fresh"}
+                    ).status_code == 200
+    assert http.get("/api/v2/databases/X_DB/schemas/FRESH").json()["name"] == "FRESH"
+    assert http.put("/api/v2/databases/X_DB", json={"name": "OTHER"}).status_code == 400
     assert http.delete("/api/v2/databases/X_DB").status_code == 200
     assert http.get("/api/v2/databases/X_DB").status_code == 404
     assert http.delete("/api/v2/databases/X_DB", params={"ifExists": "true"}).status_code == 200
