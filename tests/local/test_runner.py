@@ -313,3 +313,16 @@ def test_ancestor_values_branching_and_server_time(api: Api) -> None:
     assert rows["ancestor"] == "from-root"
     assert rows["branch"] == "ROOT"
     assert rows["now"].startswith(api.server.now().strftime("%Y-%m-%d"))
+
+
+def test_skipped_root_has_no_complete_row_and_no_finalizer(api: Api) -> None:
+    api.create("root", condition="1 = 0")
+    api.create("fin", finalize="root")
+    api.action("FIN", "resume")
+    api.action("ROOT", "execute")
+    assert api.server.service.wait_idle(10)
+    assert history(api, "ROOT")[0]["state"] == "SKIPPED"
+    assert history(api, "FIN") == []
+    assert api.http.get(f"{api.base}/ROOT/complete-graphs").json() == []
+    runs = api.http.get(f"/tasknb/v1/databases/{api.database}/schemas/S/tasks/ROOT/graph-runs")
+    assert [r["state"] for r in runs.json()] == ["SKIPPED"]
