@@ -90,17 +90,19 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
                        "create or replace table facts as select range as x from range(1000)"})
         _create(http, {"name": "SLOW", "definition": f"select system$wait({SLOW_SECONDS})",
                        "predecessors": ["ROOT"]})
-        _create(http, {"name": "HEAVY", "predecessors": ["ROOT"], "definition":
-                       "create or replace table big as select a.range as x "
-                       "from range(20000) a, range(500) b"})
+        _create(http, {"name": "HEAVY", "predecessors": ["ROOT"], "definition":  # CPU-bound
+                       "create or replace table heavy as select count(*) as n "
+                       "from range(1000000) a, range(1000000) b"})
         _create(http, {"name": "AFTER", "definition": "select 1",
                        "predecessors": ["SLOW", "HEAVY"]})
         for child in ("SLOW", "HEAVY", "AFTER"):  # new tasks are suspended; children skip
             assert http.post(f"{BASE}/{child}:resume").status_code == 200
         reply = http.post(f"{BASE}/ROOT:execute")
         assert reply.status_code == 200, reply.text
-        _wait_until(lambda: any(r["state"] == "EXECUTING" for r in _history(http, "SLOW")),
-                    30, "SLOW to be executing")
+        for name in ("SLOW", "HEAVY"):
+            _wait_until(lambda name=name: any(r["state"] == "EXECUTING"
+                                              for r in _history(http, name)),
+                        30, f"{name} to be executing")
         current = http.get(f"{BASE}/ROOT/current-graphs").json()
         assert [r["state"] for r in current] == ["EXECUTING"], current
         run_id = current[0]["run_id"]
@@ -125,9 +127,10 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
             # per-task records: the finished root kept its success, the running task says why
             [root_row] = _history(http, "ROOT")
             assert root_row["state"] == "SUCCEEDED", root_row
-            [slow_row] = _history(http, "SLOW")
-            assert slow_row["state"] == "CANCELLED", slow_row
-            assert "stopped" in slow_row["error_message"], slow_row
+            for name in ("SLOW", "HEAVY"):
+                [row] = _history(http, name)
+                assert row["state"] == "CANCELLED", row
+                assert "stopped" in row["error_message"], row
             assert all(r["state"] != "EXECUTING" for r in _history(http, "AFTER"))
 
             # the engine's database file survived the kill: the table ROOT wrote is readable
@@ -139,6 +142,13 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
                                 30, "CHECK to finish")
             assert check[0]["state"] == "SUCCEEDED", check
             assert check[0]["return_value"] == "1000", check
+            # the statement killed half-way left nothing behind: its table was never created
+            _create(http, {"name": "PEEK", "definition": "select n from heavy"})
+            assert http.post(f"{BASE}/PEEK:execute").status_code == 200
+            peek = _wait_until(lambda: [r for r in _history(http, "PEEK")
+                                        if r["state"] not in ("EXECUTING", "SCHEDULED")],
+                               30, "PEEK to finish")
+            assert peek[0]["state"] == "FAILED" and peek[0]["error_code"] == 2003, peek
 
             # the interrupted run can be retried (same run_id, attempt 2)
             retry = http.post(f"{BASE}/ROOT:execute", params={"retryLast": "true"})
