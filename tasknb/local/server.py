@@ -16,6 +16,7 @@ import atexit
 import logging
 import re
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -263,6 +264,10 @@ def start(*, data_dir: str | Path | None = None, host: str = DEFAULT_HOST, port:
     return server
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           data_dir: str | Path | None = None, token: str | None = None,
           seed: str | None = None, clock: str = "real") -> None:
@@ -273,6 +278,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     print(f"  Token:    {server.token}")
     print(f"  Data dir: {server.data_dir}{' (temporary)' if data_dir is None else ''}")
     print("Press Ctrl-C to stop.", flush=True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on `kill` too
     try:
         while server._thread.is_alive():
             server._thread.join(timeout=0.5)
