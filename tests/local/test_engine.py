@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
@@ -504,3 +507,22 @@ def test_clock_functions_follow_ctx_now_on_every_run(engine: SqlEngine) -> None:
         engine.run(sql, ctx(now=datetime(2026, 3, day, tzinfo=timezone.utc)))
         ((d,),) = engine.query("SELECT d FROM stamp2", "SALES", "PUBLIC")
         assert d.day == day
+
+
+def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "engine.duckdb"
+    script = (
+        "import os, sys\n"
+        "from tasknb.local.engine import SqlEngine, TaskContext\n"
+        "e = SqlEngine(sys.argv[1]); e.ensure_schema('DEMO', 'PUBLIC')\n"
+        "e.run('CREATE TABLE t (v INT); INSERT INTO t VALUES (1), (2)',"
+        " TaskContext('DEMO', 'PUBLIC', 'T', 'T'))\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path)], timeout=120, check=False)
+    assert done.returncode == -signal.SIGKILL
+    reopened = SqlEngine(path)
+    try:
+        assert reopened.query("SELECT SUM(v) FROM t", "DEMO", "PUBLIC") == [(3,)]
+    finally:
+        reopened.close()
