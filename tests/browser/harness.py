@@ -1,7 +1,9 @@
 """Start JupyterLab and drive it with Debian's Chromium through Playwright.
 
-    with JupyterLab(root_dir) as lab:
-        page.goto(lab.notebook_url("demo.ipynb")); wait_for_kernel_idle(page); run_all_cells(page)
+    with JupyterLab(root_dir, env={"TASKNB_URL": url, "TASKNB_TOKEN": token}) as lab:
+        page.goto(lab.notebook_url("demo.ipynb"))
+        wait_for_kernel_idle(page); run_all_and_wait(page)      # raises with the traceback
+        widget_button(page, "Execute").click()
 
 Everything here follows docs/testing-notebooks.md (shared): Debian's `chromium` binary passed
 as `executable_path` (never `playwright install`), JupyterLab on 127.0.0.1 with a random token
