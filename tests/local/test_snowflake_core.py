@@ -22,6 +22,7 @@ import pytest
 import snowflake.connector
 from snowflake.core import CreateMode, Root
 from snowflake.core.exceptions import APIError, ConflictError, NotFoundError
+from snowflake.core.tag import TagValue
 from snowflake.core.task import Cron, Task
 from snowflake.core.task.dagv1 import DAG, DAGOperation, DAGTask
 
@@ -246,3 +247,56 @@ def test_listing_pages_through_link_headers(server: LocalServer, schema: Any) ->
     many = Root(schema.collection.root._connection).databases[DB].schemas["SFC_MANY"]
     names = [t.name for t in many.tasks.iter()]
     assert names == [f"M{n:05d}" for n in range(PAGE_SIZE + 5)]
+
+
+def test_names_properties_and_listing_options(server: LocalServer, schema: Any) -> None:
+    """Quoted and $ names travel percent-encoded (§12.2); properties round-trip strictly."""
+    tasks = schema.tasks
+    for name in ('"Np Quoted"', "NP$DOLLAR", "np_lower"):
+        resource = tasks.create(Task(
+            name=name, definition="select 1", config={"a": 1, "b": "x", "c": True},
+            session_parameters={"TIMEZONE": "UTC"}, user_task_timeout_ms=1000,
+            suspend_task_after_num_failures=3, task_auto_retry_attempts=2))
+        task = resource.fetch()
+        assert task.name == (name if name.startswith('"') else name.upper())
+        assert task.config == {"a": 1, "b": "x", "c": True}
+        assert task.session_parameters == {"TIMEZONE": "UTC"}
+        assert (task.user_task_timeout_ms, task.suspend_task_after_num_failures,
+                task.task_auto_retry_attempts) == (1000, 3, 2)
+        resource.resume()
+        resource.suspend()
+        resource.execute()
+        assert server.service.wait_idle(30)
+        [run] = list(resource.get_complete_graphs(error_only=False))
+        assert run.root_task_name == task.name and run.state == "SUCCEEDED"
+        assert [t.name for t in resource.fetch_task_dependents()] == [task.name]
+    # SHOW order is by name (bytes: $ < _ < lower case); like is case-insensitive; limit and
+    # from_name (case-sensitive, inclusive) apply in that order
+    assert [t.name for t in tasks.iter(like="np%")] == ["NP$DOLLAR", "NP_LOWER", '"Np Quoted"']
+    assert [t.name for t in tasks.iter(like="np%", limit=2)] == ["NP$DOLLAR", "NP_LOWER"]
+    assert [t.name for t in tasks.iter(like="np%", from_name="NP_L")] == \
+        ["NP_LOWER", '"Np Quoted"']
+    assert [t.name for t in tasks.iter(starts_with="NP", root_only=True, limit=1)] == \
+        ["NP$DOLLAR"]
+
+
+def test_tags(schema: Any) -> None:
+    tasks = schema.tasks
+    resource = tasks.create(Task(name="SFC_TAGGED", definition="select 1"))
+    cost, owner = schema.tags["COST_CENTER"], schema.tags["OWNER"]
+    resource.set_tags({cost: TagValue("42"), owner: TagValue("data-eng")})
+    got = {tag.name: value.value for tag, value in resource.get_tags().items()}
+    assert got == {"COST_CENTER": "42", "OWNER": "data-eng"}
+    resource.unset_tags({owner})
+    assert {tag.name for tag in resource.get_tags()} == {"COST_CENTER"}
+    with pytest.raises(NotFoundError):
+        tasks["SFC_NO_SUCH"].set_tags({cost: TagValue("1")})
+    tasks["SFC_NO_SUCH"].set_tags({cost: TagValue("1")}, if_exists=True)
+
+
+def test_databases_and_schemas_collections(connection: Any) -> None:
+    root = Root(connection)
+    assert DB in [d.name for d in root.databases.iter()]
+    assert {"PUBLIC", SC} <= {s.name for s in root.databases[DB].schemas.iter()}
+    with pytest.raises(NotFoundError):
+        root.databases["SFC_NO_SUCH_DB"].fetch()
