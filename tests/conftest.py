@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from client_support import Api
 
+pytest_plugins = ["pytester"]  # for the test of the tasknb.testing pytest plugin
+
 
 @pytest.fixture
 def api() -> Iterator[Api]:

@@ -251,3 +251,22 @@ def test_proxy_variables_never_capture_a_loopback_server(server, validating, mon
     with TaskClient(server.url, auth=PatAuth(server.token), database="itest", schema="s0") as c:
         server.service.ensure_schema("itest", "s0")
         assert isinstance(c.list_tasks(), list)
+
+
+def test_pytest_plugin_fixtures(pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["tasknb.testing"]\n')
+    pytester.makepyfile(
+        """
+        from tasknb import Task
+
+        def test_one(tasknb_client):
+            tasknb_client.create_task(Task("t", "select 1"))
+            assert [t.name for t in tasknb_client.list_tasks()] == ["T"]
+
+        def test_fresh_schema_each_time(tasknb_client, tasknb_server):
+            assert tasknb_client.list_tasks() == []
+            assert tasknb_client.base_url == tasknb_server.url
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2)
