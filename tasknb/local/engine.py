@@ -38,12 +38,14 @@ from __future__ import annotations
 
 import heapq
 import json
+import logging
 import os
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -831,6 +833,27 @@ MAX_POOLED_CURSORS = 16
 
 
 _DUCKDB = Dialect.get_or_raise("duckdb")
+_QUIET = threading.local()
+
+
+class _DropWhileParsing(logging.Filter):
+    """Drop sqlglot's warnings emitted while this module parses (they would reach a notebook's
+    stderr); the engine reports what it cannot run as UnsupportedSqlError instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_QUIET, "active", False)
+
+
+logging.getLogger("sqlglot").addFilter(_DropWhileParsing())
+
+
+@contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    _QUIET.active = True
+    try:
+        yield
+    finally:
+        _QUIET.active = False
 
 
 def _to_duckdb(tree: exp.Expression) -> str:
@@ -1167,7 +1190,8 @@ class SqlEngine:
             )
         statement = _Statement(expr, 1)
         try:
-            tree = sqlglot.parse_one(f"SELECT ({expr})", read="snowflake")
+            with _quiet_sqlglot():
+                tree = sqlglot.parse_one(f"SELECT ({expr})", read="snowflake")
         except (ParseError, TokenError) as error:
             raise _syntax_error(error, statement) from error
         if not isinstance(tree, exp.Select) or len(tree.expressions) != 1 or tree.args.get("from"):
@@ -1265,7 +1289,8 @@ class SqlEngine:
     @staticmethod
     def _parse(statement: _Statement) -> exp.Expression:
         try:
-            tree = sqlglot.parse_one(statement.text, read="snowflake")
+            with _quiet_sqlglot():
+                tree = sqlglot.parse_one(statement.text, read="snowflake")
         except (ParseError, TokenError) as error:
             raise _syntax_error(error, statement) from error
         if isinstance(tree, exp.Command) or not isinstance(tree, _ALLOWED_EXPRESSIONS):

@@ -526,3 +526,13 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
         assert reopened.query("SELECT SUM(v) FROM t", "DEMO", "PUBLIC") == [(3,)]
     finally:
         reopened.close()
+
+
+def test_sqlglot_warnings_do_not_leak_to_the_log(
+    engine: SqlEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a notebook running the server in-process would print them on stderr
+    with caplog.at_level("WARNING", logger="sqlglot"), pytest.raises(TaskSqlError):
+        # sqlglot parses this as a Command and logs a warning about it
+        engine.run("ALTER TABLE orders SUSPEND RECLUSTER", ctx())
+    assert [r for r in caplog.records if r.name.startswith("sqlglot")] == []
