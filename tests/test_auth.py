@@ -194,3 +194,24 @@ def test_non_rsa_key_is_refused() -> None:
     )
     with pytest.raises(AuthError, match="not an RSA key"):
         load_private_key(raw=pem)
+
+
+def test_keypair_jwt_passes_full_verification_including_expiry(rsa_key) -> None:
+    auth = KeyPairAuth("myorg-acct", "jane", private_key=rsa_key)
+    token = auth.token().reveal()
+    claims = jwt.decode(
+        token,
+        rsa_key.public_key(),
+        algorithms=["RS256"],
+        issuer=f"MYORG-ACCT.JANE.{_expected_fingerprint(rsa_key)}",
+        options={"require": ["iss", "sub", "iat", "exp"]},
+    )
+    assert claims["sub"] == "MYORG-ACCT.JANE"
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    wrong_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, wrong_key.public_key(), algorithms=["RS256"])
+    expired = KeyPairAuth("a", "u", private_key=rsa_key, clock=lambda: 1_000_000.0).token()
+    with pytest.raises(jwt.ExpiredSignatureError):
+        jwt.decode(expired.reveal(), rsa_key.public_key(), algorithms=["RS256"])
