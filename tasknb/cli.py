@@ -107,7 +107,8 @@ def render_task(task: Task, out: TextIO) -> None:
             value = str(task.schedule)
         elif isinstance(value, (dict, list)):
             value = json.dumps(value)
-        print(f"{key.ljust(width)}  {value}", file=out)
+        indent = "\n" + " " * (width + 2)  # multi-line SQL stays in the value column
+        print(f"{key.ljust(width)}  {indent.join(str(value).splitlines()) or value}", file=out)
 
 
 def _emit(args: argparse.Namespace, out: TextIO, value: Any, show: Callable[[], None]) -> None:
