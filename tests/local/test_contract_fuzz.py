@@ -375,3 +375,36 @@ def test_async_execute_refuses_an_invalid_identifier_at_once(
         reply = http.post(path)
     assert reply.status_code == 400, reply.text
     assert "Location" not in reply.headers
+
+
+_T = "/api/v2/databases/DB/schemas/S/tasks"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", f"{_T}?showLimit="),
+    ("GET", f"{_T}?rootOnly="),
+    ("GET", f"{_T}/EMPTY_T/dependents?recursive="),
+    ("GET", f"{_T}/EMPTY_T/complete-graphs?resultLimit="),
+    ("GET", f"{_T}/EMPTY_T/complete-graphs?errorOnly="),
+    ("GET", f"{_T}/EMPTY_T/current-graphs?resultLimit="),
+    ("DELETE", f"{_T}/EMPTY_T?ifExists="),
+    ("POST", f"{_T}/EMPTY_T:execute?retryLast="),
+    ("POST", f"{_T}?createMode="),
+    ("GET", "/api/v2/databases?showLimit="),
+])
+def test_an_empty_query_value_is_not_a_default(plain_server: LocalServer, method: str,
+                                               path: str) -> None:
+    """``?showLimit=`` is neither an integer nor absent: 400, and nothing happens (found by
+    fuzzing database.yaml: ``GET /api/v2/databases?showLimit=`` answered 200)."""
+    plain_server.service.create_task("DB", "S", {"name": "EMPTY_T", "definition": "select 1"},
+                                     create_mode="orReplace")
+    assert plain_server.service.wait_idle(30)
+    before = state_snapshot(plain_server.service)
+    body = {"name": "EMPTY_NEW", "definition": "select 1"} if path.endswith("createMode=") \
+        else None
+    with httpx.Client(base_url=plain_server.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {plain_server.token}"}) as http:
+        reply = http.request(method, path, json=body)
+    assert reply.status_code == 400, reply.text
+    assert plain_server.service.wait_idle(30)
+    assert snapshot_diff(before, state_snapshot(plain_server.service)) == []
