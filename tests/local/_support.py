@@ -129,7 +129,7 @@ class ServerProcess:
                  self.clock],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT))
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        with httpx.Client(base_url=self.url, timeout=2.0) as probe:
+        with httpx.Client(base_url=self.url, timeout=2.0, trust_env=False) as probe:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"server exited with {self.proc.returncode}: "
@@ -148,7 +148,8 @@ class ServerProcess:
         return {"Authorization": f"Bearer {self.token}"}
 
     def http(self, timeout: float = 30.0) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers=self.headers(), timeout=timeout)
+        return httpx.Client(base_url=self.url, headers=self.headers(), timeout=timeout,
+                            trust_env=False)  # loopback: never through a proxy
 
     @property
     def output(self) -> str:

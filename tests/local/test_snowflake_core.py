@@ -49,22 +49,30 @@ def server() -> Iterator[LocalServer]:
         yield srv
 
 
-@pytest.fixture(scope="module")
-def connection(server: LocalServer) -> Iterator[Any]:
-    # snowflake-core honours HTTPS_PROXY even for http://127.0.0.1 and ignores NO_PROXY (§12.8)
+@pytest.fixture(scope="module", autouse=True)
+def _no_proxy_environment() -> Iterator[None]:
+    """snowflake-core honours HTTPS_PROXY even for http://127.0.0.1 and ignores NO_PROXY."""
     with pytest.MonkeyPatch.context() as patch:
         for key in list(os.environ):
             if "proxy" in key.lower():
                 patch.delenv(key)
-        conn = snowflake.connector.connect(
-            host="127.0.0.1", port=server.port, protocol="http", account="local",
-            user="tester", password=server.token, database=DB, schema=SC,
-            login_timeout=30,
-            enable_server_session_keep_alive_auto_detection=False)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        yield
+
+
+def _connect(server: LocalServer, password: str) -> Any:
+    return snowflake.connector.connect(
+        host="127.0.0.1", port=server.port, protocol="http", account="local", user="tester",
+        password=password, database=DB, schema=SC, login_timeout=30,
+        enable_server_session_keep_alive_auto_detection=False)
+
+
+@pytest.fixture(scope="module")
+def connection(server: LocalServer) -> Iterator[Any]:
+    conn = _connect(server, server.token)
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +82,7 @@ def schema(connection: Any) -> Any:
 
 def test_login_with_a_wrong_token_is_refused(server: LocalServer) -> None:
     with pytest.raises(snowflake.connector.errors.DatabaseError, match="390100"):
-        snowflake.connector.connect(
-            host="127.0.0.1", port=server.port, protocol="http", account="local",
-            user="tester", password="not-the-token", login_timeout=10,
-            enable_server_session_keep_alive_auto_detection=False)
+        _connect(server, "not-the-token")
 
 
 def test_task_lifecycle(server: LocalServer, schema: Any) -> None:
