@@ -299,3 +299,31 @@ def test_kill_during_a_burst_of_writes_loses_nothing_acknowledged(server: Server
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         conn.close()
+
+
+# --- (c) the manual clock is an acknowledged write too ----------------------------------------
+def test_kill_after_a_clock_advance_keeps_the_clock_and_its_runs(tmp_path: Path) -> None:
+    proc = ServerProcess(tmp_path / "data", token=TOKEN, clock="manual").start()
+    with proc.http() as http:
+        _setup_schema(http)
+        _create(http, {"name": "HOURLY", "definition": "select 1",
+                       "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 60}})
+        assert http.post(f"{BASE}/HOURLY:resume").status_code == 200
+        reply = http.post("/tasknb/v1/clock:advance", json={"seconds": 86_400})
+        assert reply.status_code == 200, reply.text
+        advanced_to = reply.json()["now"]
+        assert len(reply.json()["runs"]) == 24
+    proc.kill()
+
+    again = ServerProcess(proc.data_dir, token=TOKEN, clock="manual", port=proc.port).start()
+    try:
+        with again.http() as http:
+            assert http.get("/tasknb/v1/clock").json()["now"] == advanced_to
+            runs = _graph_runs(http, "HOURLY")
+            assert len(runs) == 24 and {r["state"] for r in runs} == {"SUCCEEDED"}
+            reply = http.post("/tasknb/v1/clock:advance", json={"seconds": 3_600})
+            [run] = reply.json()["runs"]  # the next hour only: nothing fires twice
+            assert run["scheduled_time"] > advanced_to
+            assert len({r["scheduled_time"] for r in _graph_runs(http, "HOURLY")}) == 25
+    finally:
+        again.stop()
