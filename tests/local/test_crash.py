@@ -327,3 +327,38 @@ def test_kill_after_a_clock_advance_keeps_the_clock_and_its_runs(tmp_path: Path)
             assert len({r["scheduled_time"] for r in _graph_runs(http, "HOURLY")}) == 25
     finally:
         again.stop()
+
+
+def test_kill_during_a_clock_advance_never_fires_a_tick_twice(tmp_path: Path) -> None:
+    """An advance cut by kill -9 was not acknowledged, but the runs it recorded were: after the
+    restart the clock must not stand before them, or the next advance fires those ticks again."""
+    proc = ServerProcess(tmp_path / "data", token=TOKEN, clock="manual").start()
+    with proc.http() as http:
+        _setup_schema(http)
+        _create(http, {"name": "HOURLY", "definition": "select system$wait(50, 'MILLISECONDS')",
+                       "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 60}})
+        assert http.post(f"{BASE}/HOURLY:resume").status_code == 200
+
+        def advance() -> None:
+            with proc.http(timeout=120) as own, pytest.raises(httpx.TransportError):
+                own.post("/tasknb/v1/clock:advance", json={"seconds": 3 * 86_400})
+
+        cut = threading.Thread(target=advance)
+        cut.start()
+        _wait_until(lambda: len(_graph_runs(http, "HOURLY")) >= 5, 60, "five hourly runs")
+    proc.kill()
+    cut.join(timeout=30)
+
+    again = ServerProcess(proc.data_dir, token=TOKEN, clock="manual", port=proc.port).start()
+    try:
+        with again.http(timeout=120) as http:
+            recorded = _graph_runs(http, "HOURLY")
+            now = http.get("/tasknb/v1/clock").json()["now"]
+            latest = max(r["scheduled_time"] for r in recorded)
+            assert now >= latest, f"clock {now} stands before a recorded run at {latest}"
+            assert http.post("/tasknb/v1/clock:advance",
+                             json={"seconds": 6 * 3_600}).status_code == 200
+            times = [r["scheduled_time"] for r in _graph_runs(http, "HOURLY")]
+            assert len(times) == len(set(times)), "a schedule tick fired twice"
+    finally:
+        again.stop()
