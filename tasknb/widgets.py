@@ -367,6 +367,8 @@ class TaskPanel(widgets.VBox):
             self.header.value = f"<h4>{html.escape(state.name)}</h4>"
             return
         bits = [f"<b style='font-size:120%'>{html.escape(task.name)}</b>", state_badge(task.state)]
+        if task.state == "suspended" and task.last_suspended_on is not None:
+            bits[-1] += f" since {format_time(task.last_suspended_on)} UTC"
         role = task.role
         if role == "root" and len(state.graph_tasks) <= 1:
             role = "standalone task"

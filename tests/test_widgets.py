@@ -157,6 +157,7 @@ def test_suspend_takes_two_steps_and_lists_what_it_affects(client, observer):
     assert observer.fetch_task("ROOT").state == "suspended"
     assert panel.buttons["suspend"].disabled and not panel.buttons["resume"].disabled
     assert panel.notice.value == "ROOT suspended."
+    assert "suspended</span> since " in panel.header.value  # last_suspended_on
 
 
 def test_cancel_leaves_the_server_untouched(client, observer):
