@@ -209,7 +209,9 @@ class Task:
         Hot path (listing 10,000 tasks): the instance dict is filled in one update instead
         of calling the 33-argument ``__init__``; only present values are converted.
         """
-        return _build_task(body)
+        if cls is Task:
+            return _build_task(body)
+        return _builder_for(cls, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))(body)
 
     def to_api(self) -> dict[str, Any]:
         """The request body for create/create-or-alter: writable fields, ``None`` left out."""
@@ -394,7 +396,9 @@ class TaskRun:
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> TaskRun:
         """Build a run from a response body; unknown fields land in ``extra``."""
-        return _build_run(body)
+        if cls is TaskRun:
+            return _build_run(body)
+        return _builder_for(cls, _RUN_TIMESTAMPS, (), ("root_task_name",))(body)
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
@@ -422,6 +426,24 @@ class TaskRun:
 
 
 TaskRun._FIELDS = frozenset(f.name for f in fields(TaskRun) if f.name != "extra")
+_SUBCLASS_BUILDERS: dict[type, Callable[[dict[str, Any]], Any]] = {}
+
+
+def _builder_for(
+    cls: type[_M],
+    timestamps: tuple[str, ...],
+    schedules: tuple[str, ...],
+    required: tuple[str, ...],
+) -> Callable[[dict[str, Any]], _M]:
+    """The builder of a subclass of ``Task``/``TaskRun`` (its own fields, its own class)."""
+    builder = _SUBCLASS_BUILDERS.get(cls)
+    if builder is None:
+        cls._TEMPLATE = _template(cls)  # type: ignore[attr-defined]
+        cls._FIELDS = frozenset(f.name for f in fields(cls) if f.name != "extra")  # type: ignore[attr-defined]
+        builder = _SUBCLASS_BUILDERS[cls] = _compile_builder(cls, timestamps, schedules, required)
+    return builder
+
+
 Task._TEMPLATE = _template(Task)
 TaskRun._TEMPLATE = _template(TaskRun)
 _build_task = _compile_builder(Task, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))

@@ -157,3 +157,15 @@ def test_fast_from_api_builds_the_same_instance_as_init() -> None:
 def test_from_api_refuses_incomplete_bodies(body, match) -> None:
     with pytest.raises(TypeError, match=match):
         Task.from_api(body)
+
+
+def test_subclasses_get_their_own_class_and_fields() -> None:
+    from dataclasses import dataclass
+
+    @dataclass
+    class MyTask(Task):
+        note: str | None = None
+
+    task = MyTask.from_api({"name": "T", "definition": "x", "note": "n", "other": 1})
+    assert type(task) is MyTask and task.note == "n" and task.extra == {"other": 1}
+    assert type(Task.from_api({"name": "T", "definition": "x"})) is Task
