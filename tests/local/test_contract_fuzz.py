@@ -64,6 +64,8 @@ CHECKS = [
     openapi_checks.response_schema_conformance,
     openapi_checks.negative_data_rejection,
 ]
+BOOLEAN_QUERY = ("rootOnly", "recursive", "errorOnly", "ifExists", "retryLast", "asyncExec",
+                 "withLineage")
 # Names the fuzzer aims at: plain, lower case (folds), quoted with a space, with a $.
 POOL = ["FZ_ROOT", "FZ_CHILD", "FZ_LEAF", "FZ_FIN", "FZ_SOLO", "fz_lower", '"fz Quoted"',
         "FZ$DOLLAR"]
@@ -148,6 +150,11 @@ def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
         return
     params = case.path_parameters
     params["database"], params["schema"] = DATABASE, SCHEMA
+    query = case.query if isinstance(case.query, dict) else {}
+    if operation_id == "executeTask":
+        query["asyncExec"] = data.draw(st.sampled_from([False, False, True]), label="async")
+    for key in [k for k in BOOLEAN_QUERY if k in query]:  # snowflake-core sends True/False
+        query[key] = data.draw(st.sampled_from(["True", "False", "true", "false"]), label=key)
     if "name" in params:
         params["name"] = data.draw(st.sampled_from(POOL), label="name")
     body = case.body
@@ -186,7 +193,11 @@ def _wait_for_result(session: requests.Session, server: LocalServer, response: A
     while time.monotonic() < deadline:
         reply = session.get(server.url + location, headers=headers, timeout=30)
         assert reply.status_code < 500, reply.text
-        if reply.status_code != 202:
+        if reply.status_code == 200:  # the original operation's answer: a SuccessResponse
+            assert isinstance(reply.json().get("status"), str), reply.text
+            return
+        if reply.status_code != 202:  # an error body, as the synchronous call would give
+            assert {"code", "message", "request_id"} <= set(reply.json()), reply.text
             return
         time.sleep(0.02)
     raise AssertionError(f"result {location} still running after 30 s")
@@ -222,6 +233,8 @@ def _fuzz_operation(ctx: _Context, operation_id: str, operation: Any, mode: Gene
         ctx.cases += 1
         wrong_token = ctx.cases % WRONG_TOKEN_EVERY == 0
         sent_headers = {"Authorization": "Bearer not-the-token"} if wrong_token else headers
+        if not wrong_token and ctx.cases % 3 == 1:  # the form snowflake-core sends (§12.1)
+            sent_headers = {"Authorization": f'Snowflake Token="{server.token}"'}
         sample_http = ctx.cases % HTTP_SAMPLE_EVERY == 0
         assert svc.wait_idle(30), "a graph run did not finish within 30 s"
         before = state_snapshot(svc)
@@ -333,6 +346,7 @@ def test_fuzzing_reaches_past_lookups(fuzz_report: FuzzReport) -> None:
     # the suspended-root rule, schedule-vs-predecessor; and some cases tried a wrong token
     for code in ("002002", "002003", "390400", "091421", "091000"):
         assert codes[code] > 0, (code, dict(codes))
+    assert ops["executeTask"].statuses[202] > 0  # asyncExec, answered through /results
     assert sum(r.wrong_token for r in ops.values()) >= fuzz_report.total // WRONG_TOKEN_EVERY
     assert sum(r.statuses[401] for r in ops.values()) == sum(r.wrong_token for r in ops.values())
 
