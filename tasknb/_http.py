@@ -41,6 +41,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+try:  # orjson decodes 2-3x faster than json (its errors are ValueErrors too)
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - orjson is a dependency; json keeps it working without
+    _loads = json.loads
+
 from .errors import (
     ApiError,
     InvalidResponse,
@@ -301,7 +306,7 @@ class HttpSession:
         if not data:
             return None
         try:
-            return json.loads(data)
+            return _loads(data)
         except ValueError as exc:
             if not data.strip():
                 return None
@@ -318,7 +323,7 @@ class HttpSession:
     ) -> ApiError:
         body: Any = None
         try:
-            body = json.loads(response.content) if response.content.strip() else None
+            body = _loads(response.content) if response.content.strip() else None
         except ValueError:
             body = None
         code = message = None
@@ -345,7 +350,7 @@ class HttpSession:
         location = response.headers.get("Location")
         body: Any = None
         try:
-            body = json.loads(response.content) if response.content.strip() else None
+            body = _loads(response.content) if response.content.strip() else None
         except ValueError:
             body = None
         handle = None
