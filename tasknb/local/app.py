@@ -248,6 +248,7 @@ class LocalApp:
                 return self._status(await self._call(svc.create_or_alter_database, db, body))
             if method == "DELETE":
                 if_exists = parse_bool(q.get("ifExists"), "ifExists", False)
+                parse_bool(q.get("restrict"), "restrict", False)
                 return self._status(await self._call(svc.delete_database, db, if_exists))
             raise self._no_route(method)
         if parts[2] != "schemas":
@@ -269,6 +270,7 @@ class LocalApp:
                 return self._status(await self._call(svc.create_or_alter_schema, db, sc, body))
             if method == "DELETE":
                 if_exists = parse_bool(q.get("ifExists"), "ifExists", False)
+                parse_bool(q.get("restrict"), "restrict", False)
                 return self._status(await self._call(svc.delete_schema, db, sc, if_exists))
             raise self._no_route(method)
         if parts[4] != "tasks":

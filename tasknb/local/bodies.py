@@ -346,6 +346,13 @@ def task_to_api(rec: dict[str, Any], finalizer: str | None) -> dict[str, Any]:
 
 
 # --- databases and schemas ---------------------------------------------------------------------
+_CONTAINER_INTS = ("data_retention_time_in_days", "max_data_extension_time_in_days",
+                   "suspend_task_after_num_failures", "user_task_timeout_ms")
+_CONTAINER_STRINGS = ("default_ddl_collation", "log_level", "trace_level",
+                      "user_task_managed_initial_warehouse_size",
+                      "serverless_task_min_statement_size", "serverless_task_max_statement_size")
+
+
 def parse_container_body(body: Any, what: str, path_name: str | None = None) -> dict[str, Any]:
     """A Database or Schema body: ``name`` (required), ``comment``, ``kind``."""
     body = _require_object(body, what)
@@ -362,6 +369,14 @@ def parse_container_body(body: Any, what: str, path_name: str | None = None) -> 
     managed = body.get("managed_access")
     if managed is not None and not isinstance(managed, bool):
         raise bad_request("Field managed_access must be true or false.")
+    # typed properties the spec defines: refused when of the wrong type, otherwise not kept
+    for key in _CONTAINER_INTS:
+        _opt_int(body, key, 0, None)
+    for key in _CONTAINER_STRINGS:
+        _opt_str(body, key)
+    for key in ("pipe_execution_paused", "is_default", "is_current"):
+        if body.get(key) is not None and not isinstance(body[key], bool):
+            raise bad_request(f"Field {key} must be true or false.")
     return {"name": name, "comment": _opt_str(body, "comment"), "kind": kind.upper(),
             "managed_access": bool(managed)}
 

@@ -201,6 +201,9 @@ class GraphRunsMixin:
     def _fire_scheduled(self, due: list[tuple[tuple[str, str, str], datetime]]) -> list[Any]:
         """Ticker callback: start the graph runs of scheduled fires (overlap policy applies)."""
         mark = len(self._started_log)
+        # A manual clock stands at this tick now: remember it before recording the tick's runs,
+        # so a restart after a kill never moves the clock back and fires a tick twice.
+        self._save_clock()
         for start in range(0, len(due), FIRE_BATCH):
             plans: list[RunPlan] = []
             with self.lock:  # per batch, so finishing runs are not held up by a long burst

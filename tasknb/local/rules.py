@@ -198,7 +198,7 @@ def parse_bool(value: str | None, name: str, default: bool) -> bool:
         >>> parse_bool("True", "rootOnly", False), parse_bool(None, "x", True)
         (True, True)
     """
-    if value is None or value == "":
+    if value is None:  # absent; an empty value is not a default
         return default
     lowered = value.lower()
     if lowered == "true":
@@ -214,7 +214,7 @@ def parse_int(value: str | None, name: str, default: int | None, low: int, high:
         >>> parse_int("10", "showLimit", None, 1, 10000)
         10
     """
-    if value is None or value == "":
+    if value is None:
         return default
     try:
         number = int(value)
@@ -273,7 +273,7 @@ def filter_names(names: Iterable[str], *, like: str | None = None, starts_with: 
 
 def check_create_mode(value: str | None) -> str:
     """``createMode`` with Snowflake's refusal text for unknown values."""
-    if value is None or value == "":
+    if value is None:
         return "errorIfExists"
     if value not in CREATE_MODES:
         raise bad_request(f"Not a valid createMode: {value}. Allowed values are: "

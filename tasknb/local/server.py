@@ -79,7 +79,9 @@ def _make_clock(clock: str, start_time: datetime | None, data_dir: Path) -> sche
         if (data_dir / STATE_FILE).exists():
             store = Store(data_dir / STATE_FILE)
             try:
-                saved = store.meta("manual_now")
+                # never behind a run already recorded (a kill can land between the two writes)
+                saved = max(filter(None, (store.meta("manual_now"),
+                                          store.latest_scheduled_time())), default=None)
             finally:
                 store.close()
             if saved:

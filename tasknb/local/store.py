@@ -324,6 +324,12 @@ class Store:
         with self._lock:
             return [_row(r) for r in self._conn.execute(sql, params)]
 
+    def latest_scheduled_time(self) -> str | None:
+        """The latest scheduled_time of any recorded graph run (None when there is none)."""
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(scheduled_time) AS m FROM graph_runs").fetchone()
+        return row["m"] if row else None
+
     def last_run_ids(self) -> dict[tuple[str, str, str], int]:
         """The highest run_id recorded per root (database, schema, root name)."""
         with self._lock:

@@ -220,6 +220,12 @@ def test_databases_and_schemas(api: Api) -> None:
                     ).status_code == 200
     assert http.get("/api/v2/databases/X_DB/schemas/FRESH").json()["name"] == "FRESH"
     assert http.put("/api/v2/databases/X_DB", json={"name": "OTHER"}).status_code == 400
+    bad = http.put("/api/v2/databases/X_DB", json={"name": "X_DB",
+                                                   "data_retention_time_in_days": -1})
+    assert bad.status_code == 400 and "data_retention_time_in_days" in bad.json()["message"]
+    bad = http.post("/api/v2/databases", json={"name": "Y", "log_level": 5})
+    assert bad.status_code == 400 and http.get("/api/v2/databases/Y").status_code == 404
+    assert http.delete("/api/v2/databases/X_DB", params={"restrict": "null"}).status_code == 400
     assert http.delete("/api/v2/databases/X_DB").status_code == 200
     assert http.get("/api/v2/databases/X_DB").status_code == 404
     assert http.delete("/api/v2/databases/X_DB", params={"ifExists": "true"}).status_code == 200
@@ -264,3 +270,12 @@ def test_every_200_has_a_json_body(api: Api) -> None:
         assert response.status_code == 200
         assert isinstance(response.json()["status"], str)
     assert time.monotonic() - started < 5
+
+
+def test_an_empty_query_value_is_refused_not_defaulted(api: Api) -> None:
+    api.create("t1")
+    assert api.http.get(api.base, params={"showLimit": ""}).status_code == 400
+    assert api.http.post(api.base, params={"createMode": ""},
+                         json={"name": "T2", "definition": "select 1"}).status_code == 400
+    assert api.http.delete(f"{api.base}/T1", params={"ifExists": ""}).status_code == 400
+    assert [t["name"] for t in api.http.get(api.base).json()] == ["T1"]
