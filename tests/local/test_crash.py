@@ -223,6 +223,64 @@ class Writer:
         return sum(op.outcome == "acked" for op in self.ops)
 
 
+@dataclass
+class SchemaWriter:
+    """Creates schemas, fills them with tasks, drops every other one (a cascading delete)."""
+
+    ops: list[Op] = field(default_factory=list)
+
+    def plan(self, schemas: int) -> None:
+        for k in range(schemas):
+            self.ops.append(Op("schema+", f"SCH_{k}"))
+            self.ops.extend(Op("task+", f"SCH_{k}.T{j}") for j in range(3))
+            if k % 2:
+                self.ops.append(Op("schema-", f"SCH_{k}"))
+
+    def run(self, url: str, stop: threading.Event) -> None:
+        with httpx.Client(base_url=url, timeout=10.0, trust_env=False,
+                          headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            for op in self.ops:
+                if stop.is_set():
+                    return
+                schemas = f"/api/v2/databases/{DB}/schemas"
+                try:
+                    if op.kind == "schema+":
+                        reply = http.post(schemas, json={"name": op.name})
+                    elif op.kind == "schema-":
+                        reply = http.delete(f"{schemas}/{op.name}")
+                    else:
+                        schema, task = op.name.split(".")
+                        reply = http.post(f"{schemas}/{schema}/tasks",
+                                          json={"name": task, "definition": "select 1"})
+                except httpx.TransportError as exc:
+                    op.outcome, op.detail = "unknown", type(exc).__name__
+                    return
+                op.outcome = "acked" if reply.status_code == 200 else "refused"
+                op.detail = f"{reply.status_code} {reply.text[:200]}"
+                if op.outcome == "refused":
+                    return
+
+    def expected(self) -> tuple[dict[str, set[bool]], dict[str, set[bool]]]:
+        """Possible presence of each schema and each task (two options around the cut)."""
+        schemas: dict[str, set[bool]] = {}
+        tasks: dict[str, set[bool]] = {}
+        for op in self.ops:
+            if op.outcome == "pending":
+                break
+            schema = op.name.split(".")[0]
+            if op.kind == "task+":
+                now = {True} if schemas.get(schema) == {True} else {False}
+                tasks[op.name] = now if op.outcome == "acked" else {False} | now
+                continue
+            present = op.kind == "schema+"
+            old = schemas.get(schema, {False})
+            schemas[schema] = {present} if op.outcome == "acked" else old | {present}
+            for name in [t for t in tasks if t.startswith(schema + ".")]:
+                tasks[name] = ({False} if op.outcome == "acked" else tasks[name] | {False}) \
+                    if not present else tasks[name]
+        return schemas, tasks
+
+
 def _expected_states(writers: list[Writer]) -> dict[str, set[str | None]]:
     """Per task: the comments it may have now (None = absent); two options only for the task
     a write was in flight on when the server died."""
@@ -252,9 +310,11 @@ def test_kill_during_a_burst_of_writes_loses_nothing_acknowledged(server: Server
     writers = [Writer(i) for i in range(WRITER_THREADS)]
     for writer in writers:
         writer.plan(5_000)
+    cascade = SchemaWriter()
+    cascade.plan(2_000)
     stop = threading.Event()
     threads = [threading.Thread(target=w.run, args=(server.url, stop), daemon=True)
-               for w in writers]
+               for w in [*writers, cascade]]
     for thread in threads:
         thread.start()
     _wait_until(lambda: sum(w.acked for w in writers) >= ACKS_BEFORE_KILL, 60,
@@ -264,10 +324,11 @@ def test_kill_during_a_burst_of_writes_loses_nothing_acknowledged(server: Server
         thread.join(timeout=30)
     stop.set()
     assert all(not t.is_alive() for t in threads)
-    refused = [op for w in writers for op in w.ops if op.outcome == "refused"]
+    refused = [op for w in [*writers, cascade] for op in w.ops if op.outcome == "refused"]
     assert not refused, [(op.kind, op.name, op.detail) for op in refused]
-    in_flight = [op for w in writers for op in w.ops if op.outcome == "unknown"]
-    assert len(in_flight) == WRITER_THREADS, "every writer was cut off mid-burst"
+    in_flight = [op for w in [*writers, cascade] for op in w.ops if op.outcome == "unknown"]
+    assert len(in_flight) == WRITER_THREADS + 1, "every writer was cut off mid-burst"
+    assert sum(op.kind == "schema-" and op.outcome == "acked" for op in cascade.ops) >= 3
     acked = sum(w.acked for w in writers)
     assert acked >= ACKS_BEFORE_KILL
 
@@ -291,11 +352,24 @@ def test_kill_during_a_burst_of_writes_loses_nothing_acknowledged(server: Server
                 if task["name"] != "KEEP_ROOT":
                     expected = "select 1" if task["comment"].startswith("c") else "select 2"
                     assert task["definition"] == expected, task
+            # cascading schema drops are all-or-nothing
+            schemas_now = {s["name"] for s in
+                           http.get(f"/api/v2/databases/{DB}/schemas").json()}
+            want_schemas, want_tasks = cascade.expected()
+            for schema, options in want_schemas.items():
+                assert (schema in schemas_now) in options, (schema, options)
+            for name, options in want_tasks.items():
+                schema, task = name.split(".")
+                reply = http.get(f"/api/v2/databases/{DB}/schemas/{schema}/tasks/{task}")
+                assert (reply.status_code == 200) in options, (name, options, reply.text)
     finally:
         again.stop()
     conn = sqlite3.connect(again.data_dir / STATE_FILE)
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        orphans = conn.execute("SELECT database, schema, name FROM tasks WHERE (database, schema)"
+                               " NOT IN (SELECT database, name FROM schemas)").fetchall()
+        assert orphans == []
     finally:
         conn.close()
 
