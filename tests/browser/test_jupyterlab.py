@@ -214,6 +214,9 @@ def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factor
         expect(panel.locator(".tasknb-header")).to_contain_text(f"latest run FAILED at {READER}")
         expect(rows).to_have_count(rows_before + 1)
         expect(widget_button(panel, "Retry last failed run")).to_be_enabled()
+        # the drawing (inline SVG) redrew: the failing task carries its error
+        failing_node = panel.locator("svg g.node", has_text=READER)
+        expect(failing_node).to_contain_text("error 2003")
         screenshot(panel, "browser-02-investigate-failures-panel-failed.png")
 
         # 2. the source is back; Retry last failed run: the same run succeeds, on screen
@@ -233,6 +236,7 @@ def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factor
         expect(panel.locator(".tasknb-header")).to_contain_text("latest run SUCCEEDED")
         expect(rows).to_have_count(rows_before + 2)
         expect(widget_button(panel, "Retry last failed run")).to_be_disabled()
+        expect(failing_node).not_to_contain_text("error")
         shot = screenshot(panel, "browser-02-investigate-failures-panel.png")
 
         # 3. Suspend (two steps) and Resume: the task's state pill and the buttons follow
