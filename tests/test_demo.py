@@ -97,3 +97,45 @@ def test_notebooks_replay_on_one_demo_server(tmp_path, monkeypatch):
             )
             assert f"local server at {server.url} (from $TASKNB_URL)" in printed, name
             assert server.token not in printed
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_foreground_serves_lab_and_stops_everything_on_sigterm(tmp_path):
+    import threading
+    import time
+
+    lab_port = demo._free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKNB_")}
+    env.update(JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTER_PLATFORM_DIRS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tasknb.demo", "--no-browser", "--lab-port", str(lab_port),
+         "--notebook-dir", str(tmp_path)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any(f"127.0.0.1:{lab_port}/lab?token=" in line for line in lines):
+            assert proc.poll() is None, "".join(lines)[-3000:]
+            assert time.monotonic() < deadline, "".join(lines)[-3000:]
+            time.sleep(0.2)
+        server_line = next(line for line in lines if "local Task server with demo data" in line)
+        server_port = int(re.search(r"127\.0\.0\.1:(\d+)", server_line).group(1))
+        assert _port_open(lab_port) and _port_open(server_port)
+    finally:
+        proc.terminate()  # what `timeout`, systemd or CI send
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        proc.stdout.close()
+    assert proc.returncode == 128 + 15, "".join(lines)[-3000:]  # SIGTERM, cleaned up
+    assert not _port_open(lab_port), "jupyter lab outlived tasknb demo"
+    assert not _port_open(server_port), "the local server outlived tasknb demo"
