@@ -11,7 +11,12 @@ exactly as it was (objects in memory and on disk, run counts; plus, on a sample,
 as the API shows it).
 
 Most generated cases are steered into the seeded database/schema and onto existing task names
-with runnable SQL, so the fuzzing reaches the graph rules and real runs rather than only 404s.
+with runnable SQL, predecessors, schedules and finalizers, so the fuzzing reaches the graph
+rules (091421, 091000, 091456/7, 002002) and real runs rather than only 404s. Requests
+alternate between ``Bearer`` and ``Snowflake Token="…"`` auth; every 25th carries a wrong
+token (401, nothing changed); booleans are sent capitalised as snowflake-core does; 202s from
+``asyncExec`` are followed to ``/api/v2/results/{handle}``. The figures go to stdout with
+``pytest -s``. At the end, plain examples pin the bugs the fuzzing found (all fixed).
 """
 
 from __future__ import annotations
@@ -301,17 +306,6 @@ def fuzz_report() -> Iterator[FuzzReport]:
         yield _fuzz(server)
 
 
-def test_print_fuzz_summary(fuzz_report: FuzzReport) -> None:
-    """Not a check of its own: shows what was sent (pytest -s) and that the run was timed."""
-    for operation_id, report in fuzz_report.operations.items():
-        statuses = dict(sorted(report.statuses.items()))
-        print(f"{operation_id:28} sent={report.sent:4} statuses={statuses} "
-              f"codes={dict(report.codes)}")
-    print(f"total={fuzz_report.total} in {fuzz_report.seconds:.1f} s, "
-          f"http samples={fuzz_report.http_samples}")
-    assert fuzz_report.seconds > 0
-
-
 @pytest.mark.parametrize("operation_id", OPERATIONS)
 def test_operation_conforms_to_spec(fuzz_report: FuzzReport, operation_id: str) -> None:
     report = fuzz_report.operations[operation_id]
@@ -329,6 +323,12 @@ def test_refused_requests_change_nothing(fuzz_report: FuzzReport, operation_id: 
 
 
 def test_at_least_1000_requests_sent(fuzz_report: FuzzReport) -> None:
+    for operation_id, report in fuzz_report.operations.items():  # shown with pytest -s
+        statuses = dict(sorted(report.statuses.items()))
+        print(f"{operation_id:28} sent={report.sent:4} statuses={statuses} "
+              f"codes={dict(report.codes)}")
+    print(f"total={fuzz_report.total} in {fuzz_report.seconds:.1f} s, "
+          f"http samples={fuzz_report.http_samples}")
     assert fuzz_report.total >= MIN_TOTAL_REQUESTS, fuzz_report.total
     assert fuzz_report.http_samples >= 50, fuzz_report.http_samples
 
