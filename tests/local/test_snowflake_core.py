@@ -239,6 +239,17 @@ def test_dag_with_a_failing_task_reports_it(server: LocalServer, schema: Any) ->
     assert run.state == "FAILED"
     assert run.first_error_task_name == "SFC_FAILING$LOAD"
     assert run.first_error_code == 2003 and "does not exist" in run.first_error_message
+
+    # fix the data, not the graph, and retry the failed part: same run_id, now SUCCEEDED
+    server.service.run_sql(DB, SC, "create table sfc_no_such_table as select 1 as x")
+    operation.run(dag, retry_last=True)
+    assert server.service.wait_idle(30)
+    retried, first = operation.get_complete_dag_runs(dag, error_only=False)
+    assert (first.state, retried.state) == ("FAILED", "SUCCEEDED")
+    assert retried.run_id == first.run_id and retried.graph_version == first.graph_version
+    with pytest.raises(APIError) as nothing_to_retry:
+        operation.run(dag, retry_last=True)
+    assert "091456" in str(nothing_to_retry.value)  # the last run had no failures
     operation.drop(dag, drop_finalizer=True)
 
 
