@@ -10,8 +10,8 @@
   a fresh clone with ``shared/`` beside it).
 * :func:`state_snapshot`: every object the server holds (memory and disk) plus run counts, to
   prove that a refused request changed nothing.
-* :class:`ServerProcess`: the server in a child process (``tasknb.local.serve``, the function
-  ``tasknb server`` calls), so a test can SIGKILL it and restart it on the same data directory.
+* :class:`ServerProcess`: ``tasknb server --data-dir D --port P --token T`` in a child process,
+  so a test can SIGKILL it and restart it on the same data directory.
 """
 
 from __future__ import annotations
@@ -35,12 +35,6 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 STATE_FILE = "tasknb-local.sqlite3"
 
 _OBJECT_TABLES = ("databases", "schemas", "tasks", "tags")
-_CHILD = """
-import sys
-from tasknb.local.server import serve
-serve(host="127.0.0.1", port=int(sys.argv[2]), data_dir=sys.argv[1], token=sys.argv[3],
-      clock=sys.argv[4])
-"""
 
 
 def disk_objects(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -105,7 +99,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``tasknb.local.serve`` in a child process on a fixed data dir, port and token."""
+    """``tasknb server`` (``python -m tasknb.cli server``) in a child process on a fixed data
+    dir, port and token."""
 
     def __init__(self, data_dir: Path, *, token: str, port: int | None = None,
                  clock: str = "real") -> None:
@@ -124,9 +119,9 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env["PYTHONUNBUFFERED"] = "1"
         with open(self.log_path, "ab") as log:  # a file, never a pipe nobody drains
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD, str(self.data_dir), str(self.port), self.token,
-                 self.clock],
+            self.proc = subprocess.Popen(  # what `tasknb server ...` runs
+                [sys.executable, "-m", "tasknb.cli", "server", "--data-dir", str(self.data_dir),
+                 "--port", str(self.port), "--token", self.token, "--clock", self.clock],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT))
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         with httpx.Client(base_url=self.url, timeout=2.0, trust_env=False) as probe:
