@@ -9,9 +9,13 @@ and port, and the tests check that:
 * a graph run that was executing is recorded as CANCELLED (graph run and per-task rows) with a
   message saying the server stopped, the embedded SQL engine's file still opens and runs SQL,
   and the interrupted run can be retried with ``retryLast``;
-* every write acknowledged with a 200 before the kill (creates, PUTs, deletes, resumes, from
-  several threads at once) is present after the restart; a write in flight at the kill is
-  either wholly there or wholly absent.
+* every write acknowledged with a 200 before the kill (creates, PUTs, deletes, resumes, schema
+  drops that cascade, from several threads at once) is present after the restart; a write in
+  flight at the kill is either wholly there or wholly absent; no orphan rows on disk;
+* the manual clock: an acknowledged advance survives, and a kill mid-advance never makes a
+  schedule tick fire twice;
+* dropped or replaced databases and schemas do not bring their tables back (after a restart
+  either).
 """
 
 from __future__ import annotations
@@ -435,3 +439,54 @@ def test_kill_during_a_clock_advance_never_fires_a_tick_twice(tmp_path: Path) ->
             assert len(times) == len(set(times)), "a schedule tick fired twice"
     finally:
         again.stop()
+
+
+# --- (d) dropped or replaced containers take their tables with them ---------------------------
+def _run_sql_task(server: Any, database: str, schema: str, sql: str) -> dict[str, Any]:
+    """Execute a one-task graph running ``sql``; return its per-task history row."""
+    with httpx.Client(base_url=server.url, timeout=30.0, trust_env=False,
+                      headers={"Authorization": f"Bearer {server.token}"}) as http:
+        base = f"/api/v2/databases/{database}/schemas/{schema}/tasks"
+        reply = http.post(base, params={"createMode": "orReplace"},
+                          json={"name": "PROBE", "definition": sql})
+        assert reply.status_code == 200, reply.text
+        assert http.post(f"{base}/PROBE:execute").status_code == 200
+        assert server.service.wait_idle(30)
+        history = http.get(f"/tasknb/v1/databases/{database}/schemas/{schema}/tasks/PROBE"
+                           "/history").json()
+    return history[0]
+
+
+@pytest.mark.parametrize("replace", ["database", "schema"])
+def test_create_or_replace_starts_an_empty_container(tmp_path: Path, replace: str) -> None:
+    """CREATE OR REPLACE DATABASE/SCHEMA gives an empty one: the old tables are gone."""
+    import tasknb.local
+
+    with tasknb.local.start(clock="manual", data_dir=tmp_path / "data") as srv:
+        srv.service.ensure_schema("REPL", "S")
+        made = _run_sql_task(srv, "REPL", "S", "create table old_rows as select 1 as a")
+        assert made["state"] == "SUCCEEDED", made
+        if replace == "database":
+            srv.service.create_database({"name": "REPL"}, create_mode="orReplace")
+            srv.service.create_schema("REPL", {"name": "S"})
+        else:
+            srv.service.create_schema("REPL", {"name": "S"}, create_mode="orReplace")
+        probe = _run_sql_task(srv, "REPL", "S", "select * from old_rows")
+        assert probe["state"] == "FAILED", probe
+        assert probe["error_code"] == 2003, probe
+
+
+def test_a_database_dropped_after_a_restart_does_not_come_back(tmp_path: Path) -> None:
+    """Drop a database first thing after a restart, create it again: it is empty."""
+    import tasknb.local
+
+    with tasknb.local.start(clock="manual", data_dir=tmp_path / "data") as srv:
+        srv.service.ensure_schema("AGAIN", "PUBLIC")
+        made = _run_sql_task(srv, "AGAIN", "PUBLIC", "create table old_rows as select 1 as a")
+        assert made["state"] == "SUCCEEDED", made
+    with tasknb.local.start(clock="manual", data_dir=tmp_path / "data") as srv:
+        srv.service.delete_database("AGAIN")
+        srv.service.ensure_schema("AGAIN", "PUBLIC")
+        probe = _run_sql_task(srv, "AGAIN", "PUBLIC", "select * from old_rows")
+        assert probe["state"] == "FAILED", probe
+        assert probe["error_code"] == 2003, probe
