@@ -168,7 +168,7 @@ def test_concurrent_executes_on_a_no_overlap_root(server: LocalServer) -> None:
     """One call starts the run; the others queue into one pending run (they replace each
     other), which starts only after the first finished."""
     with _client(server) as http:
-        _create(http, {"name": "NO_OVERLAP_ROOT", "definition": "select system$wait(1.5)"})
+        _create(http, {"name": "NO_OVERLAP_ROOT", "definition": "select system$wait(2.5)"})
         _create(http, {"name": "NO_OVERLAP_CHILD", "definition": "select 1",
                        "predecessors": ["NO_OVERLAP_ROOT"]})
         assert http.post(f"{BASE}/NO_OVERLAP_CHILD:resume").status_code == 200
