@@ -424,3 +424,74 @@ def test_an_empty_query_value_is_not_a_default(plain_server: LocalServer, method
     assert reply.status_code == 400, reply.text
     assert plain_server.service.wait_idle(30)
     assert snapshot_diff(before, state_snapshot(plain_server.service)) == []
+
+
+# --- Every kind of refusal, deterministically: the right code, and nothing changed -----------
+_RF = "/api/v2/databases/RF/schemas/S/tasks"
+_MINUTES = {"schedule_type": "MINUTES_TYPE", "minutes": 10}
+REFUSALS = [
+    ("PUT", f"{_RF}/CHILD", None, {"name": "CHILD", "definition": "select 2",
+                                   "predecessors": ["ROOT"]}, 400, "091421"),
+    ("POST", _RF, {"createMode": "orReplace"}, {"name": "CHILD", "definition": "select 2",
+                                                "predecessors": ["ROOT"]}, 400, "091421"),
+    ("DELETE", f"{_RF}/CHILD", None, None, 400, "091421"),
+    ("POST", f"{_RF}/CHILD:suspend", None, None, 400, "091421"),
+    ("POST", f"{_RF}/CHILD:execute", None, None, 400, "091000"),
+    ("POST", f"{_RF}/ROOT:execute", {"retryLast": "true"}, None, 400, "091457"),
+    ("POST", _RF, None, {"name": "X", "definition": "select 1", "predecessors": ["SOLO"],
+                         "schedule": _MINUTES}, 400, "091000"),
+    ("POST", _RF, None, {"name": "Y", "definition": "select 1", "predecessors": ["NOPE"]},
+     400, "091000"),
+    ("POST", _RF, None, {"name": "Z", "definition": "select 1", "predecessors": ["SOLO"],
+                         "task_auto_retry_attempts": 3}, 400, "091000"),
+    ("POST", _RF, None, {"name": "W", "definition": "select 1", "schedule": {
+        "schedule_type": "MINUTES_TYPE", "minutes": 0}}, 400, "091000"),
+    ("POST", _RF, None, {"name": "V", "definition": "select 1", "schedule": {
+        "schedule_type": "CRON_TYPE", "cron_expr": "61 * * * *", "timezone": "UTC"}},
+     400, "091000"),
+    ("POST", _RF, None, {"name": "U", "definition": "select 1", "schedule": {
+        "schedule_type": "CRON_TYPE", "cron_expr": "0 * * * *", "timezone": "Mars/Olympus"}},
+     400, "091000"),
+    ("POST", _RF, None, {"name": "SELF", "definition": "select 1", "predecessors": ["SELF"]},
+     400, "091000"),
+    ("POST", _RF, None, {"name": "FIN2", "definition": "select 1", "finalize": "ROOT"},
+     400, "091000"),
+    ("POST", _RF, None, {"name": "CHILD", "definition": "select 1"}, 409, "002002"),
+    ("POST", f"{_RF}/NOPE:unset-tags", None, [{"tag_name": "X"}], 404, "002003"),
+    ("PUT", f"{_RF}/SOLO", None, {"name": "OTHER", "definition": "select 1"}, 400, "390400"),
+    ("POST", _RF, {"createMode": "bogus"}, {"name": "Q", "definition": "select 1"},
+     400, "390400"),
+]
+
+
+@pytest.fixture(scope="module")
+def refusal_server(plain_server: LocalServer) -> LocalServer:
+    """RF.S: a started graph ROOT -> CHILD with finalizer FIN, and a standalone SOLO."""
+    svc = plain_server.service
+    svc.ensure_schema("RF", "S")
+    for body in ({"name": "ROOT", "definition": "select 1", "schedule": _MINUTES},
+                 {"name": "CHILD", "definition": "select 1", "predecessors": ["ROOT"]},
+                 {"name": "FIN", "definition": "select 1", "finalize": "ROOT"},
+                 {"name": "SOLO", "definition": "select 1"}):
+        svc.create_task("RF", "S", body)
+    for name in ("CHILD", "FIN", "ROOT"):
+        svc.resume_task("RF", "S", name)
+    return plain_server
+
+
+@pytest.mark.parametrize(("method", "path", "params", "body", "status", "code"), REFUSALS,
+                         ids=[f"{r[0]} {r[1].split('/tasks')[1] or '/'} {r[5]}"
+                              for r in REFUSALS])
+def test_each_refusal_changes_nothing(refusal_server: LocalServer, method: str, path: str,
+                                      params: Any, body: Any, status: int, code: str) -> None:
+    svc = refusal_server.service
+    assert svc.wait_idle(30)
+    before = state_snapshot(svc)
+    with httpx.Client(base_url=refusal_server.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {refusal_server.token}"}) as http:
+        reply = http.request(method, path, params=params, json=body)
+    assert (reply.status_code, reply.json()["code"]) == (status, code), reply.text
+    assert reply.json()["error_code"] == code and reply.json()["request_id"]
+    assert reply.headers["X-Snowflake-Request-ID"] == reply.json()["request_id"]
+    assert svc.wait_idle(30)
+    assert snapshot_diff(before, state_snapshot(svc)) == []
