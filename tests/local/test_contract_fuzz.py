@@ -22,6 +22,7 @@ token (401, nothing changed); booleans are sent capitalised as snowflake-core do
 from __future__ import annotations
 
 import collections
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -495,3 +496,40 @@ def test_each_refusal_changes_nothing(refusal_server: LocalServer, method: str, 
     assert reply.headers["X-Snowflake-Request-ID"] == reply.json()["request_id"]
     assert svc.wait_idle(30)
     assert snapshot_diff(before, state_snapshot(svc)) == []
+
+
+def _documented_statuses(path: str, method: str) -> set[int]:
+    import yaml
+
+    spec = yaml.safe_load(TASK_SPEC.read_text())
+    return {int(code) for code in spec["paths"][path][method]["responses"]}
+
+
+def test_an_oversized_body_gets_a_documented_status(plain_server: LocalServer) -> None:
+    """Bodies are size-limited; task.yaml documents no 413, so the refusal is a 400 with a
+    Snowflake-shaped code, and nothing is created."""
+    documented = _documented_statuses("/api/v2/databases/{database}/schemas/{schema}/tasks",
+                                      "post")
+    before = state_snapshot(plain_server.service)
+    with httpx.Client(base_url=plain_server.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {plain_server.token}"}) as http:
+        reply = http.post("/api/v2/databases/DB/schemas/S/tasks",
+                          json={"name": "HUGE", "definition": "select 1",
+                                "comment": "x" * 2_000_000})
+    assert reply.status_code in documented, (reply.status_code, sorted(documented))
+    assert reply.status_code == 400, reply.text
+    assert re.fullmatch(r"\d{6}", reply.json()["code"]), reply.text
+    assert "bytes" in reply.json()["message"]
+    assert snapshot_diff(before, state_snapshot(plain_server.service)) == []
+
+
+def test_a_wrong_content_type_carries_a_snowflake_code(plain_server: LocalServer) -> None:
+    """415 comes from common.yaml (§8.1); its body is an ErrorResponse with a 6-digit code."""
+    with httpx.Client(base_url=plain_server.url, trust_env=False,
+                      headers={"Authorization": f"Bearer {plain_server.token}"}) as http:
+        reply = http.post("/api/v2/databases/DB/schemas/S/tasks",
+                          content=b'{"name": "T_TEXT", "definition": "select 1"}',
+                          headers={"Content-Type": "text/plain"})
+    assert reply.status_code == 415, reply.text
+    assert re.fullmatch(r"\d{6}", reply.json()["code"]), reply.text
+    assert reply.json()["error_code"] == reply.json()["code"]
