@@ -316,3 +316,21 @@ def test_databases_and_schemas_collections(connection: Any) -> None:
     assert {"PUBLIC", SC} <= {s.name for s in root.databases[DB].schemas.iter()}
     with pytest.raises(NotFoundError):
         root.databases["SFC_NO_SUCH_DB"].fetch()
+
+
+def test_private_api_async_execute_and_deprecated_paths(server: LocalServer, schema: Any) -> None:
+    """What only the generated API sends (§12.2): asyncExec=True (the 202 comes back as-is, no
+    polling), resultLimit, and the deprecated current_graphs/complete_graphs spellings."""
+    tasks = schema.tasks
+    tasks.create(Task(name="SFC_ASYNC", definition="select 1"))
+    accepted = tasks._api.execute_task(DB, SC, "SFC_ASYNC", async_exec=True, retry_last=False)
+    assert accepted.code == "392604" and accepted.result_handler
+    assert server.service.wait_idle(30)
+    assert tasks._api.execute_task(DB, SC, "SFC_ASYNC", retry_last=False).status
+    assert server.service.wait_idle(30)
+    complete = tasks._api.get_complete_graphs_deprecated(DB, SC, "SFC_ASYNC", result_limit=1,
+                                                         error_only=False)
+    assert len(complete) == 1 and complete[0].state == "SUCCEEDED"
+    both = tasks._api.get_complete_graphs(DB, SC, "SFC_ASYNC", result_limit=5, error_only=False)
+    assert len(both) == 2 and both[0].run_id > both[1].run_id  # newest first
+    assert tasks._api.get_current_graphs_deprecated(DB, SC, "SFC_ASYNC", result_limit=5) == []
