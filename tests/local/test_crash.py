@@ -2,15 +2,16 @@
 
     pytest tests/local/test_crash.py -q
 
-The server runs as ``tasknb server`` runs it (``tasknb.local.serve`` in a child process, real
-clock, a data directory of the test's own). After ``kill -9`` it restarts on the same directory
-and port, and the tests check that:
+The server is ``tasknb server --data-dir D --port P --token T`` in a child process (real clock
+unless a test needs the manual one). After ``kill -9`` it restarts on the same directory and
+port, and the tests check that:
 
 * a graph run that was executing is recorded as CANCELLED (graph run and per-task rows) with a
   message saying the server stopped, the embedded SQL engine's file still opens and runs SQL,
   and the interrupted run can be retried with ``retryLast``;
-* every write acknowledged with a 200 before the kill (creates, PUTs, deletes, resumes, schema
-  drops that cascade, from several threads at once) is present after the restart; a write in
+* every write acknowledged with a 200 before the kill (creates, PUTs, deletes and schema
+  drops that cascade, from five threads at once; a resume made before) is present after the
+  restart; a write in
   flight at the kill is either wholly there or wholly absent; no orphan rows on disk;
 * the manual clock: an acknowledged advance survives, and a kill mid-advance never makes a
   schedule tick fire twice;
