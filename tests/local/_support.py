@@ -35,43 +35,42 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 STATE_FILE = "tasknb-local.sqlite3"
 
 _OBJECT_TABLES = ("databases", "schemas", "tasks", "tags")
+_RUN_TABLES = ("graph_runs", "task_runs")
 
 
-def disk_objects(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the object tables, read through a separate SQLite connection."""
+def disk_objects(data_dir: Path) -> dict[str, Any]:
+    """Every row of the object tables and the run counts, read through a separate read-only
+    SQLite connection (what a restart would load)."""
     conn = sqlite3.connect(f"file:{data_dir / STATE_FILE}?mode=ro", uri=True, timeout=10)
     try:
-        return {table: sorted(tuple(row) for row in conn.execute(f"SELECT * FROM {table}"))
-                for table in _OBJECT_TABLES}
+        out: dict[str, Any] = {
+            table: sorted(tuple(row) for row in conn.execute(f"SELECT * FROM {table}"))
+            for table in _OBJECT_TABLES}
+        for table in _RUN_TABLES:
+            out[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        return out
     finally:
         conn.close()
 
 
 def state_snapshot(service: Any) -> dict[str, Any]:
-    """Objects in memory, the same on disk, and how many graph/task runs exist.
+    """Objects in memory (the store's public dicts), the same on disk, and run counts.
 
-    Call it while the server is idle (``service.wait_idle()``): a finishing run legitimately
-    updates its root (failure streak, auto-suspend).
+    Call it while the server is idle (no request in flight, ``service.wait_idle()``): a
+    finishing run legitimately updates its root (failure streak, auto-suspend).
     """
     store = service.store
-    with store._lock:  # a consistent view: writes hold this lock while they apply
-        memory = copy.deepcopy({"databases": store.databases, "schemas": store.schemas,
-                                "tasks": store.tasks, "tags": store.tags})
-        graph_runs = store._conn.execute("SELECT count(*) FROM graph_runs").fetchone()[0]
-        task_runs = store._conn.execute("SELECT count(*) FROM task_runs").fetchone()[0]
+    memory = copy.deepcopy({"databases": store.databases, "schemas": store.schemas,
+                            "tasks": store.tasks, "tags": store.tags})
     # empty containers left behind by deletes are not state
     memory["tasks"] = {k: v for k, v in memory["tasks"].items() if v}
     memory["tags"] = {k: v for k, v in memory["tags"].items() if v}
-    return {"memory": memory, "disk": disk_objects(Path(service.data_dir)),
-            "graph_runs": graph_runs, "task_runs": task_runs}
+    return {"memory": memory, "disk": disk_objects(Path(service.data_dir))}
 
 
 def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Human-readable differences between two :func:`state_snapshot` results."""
     out = []
-    for key in ("graph_runs", "task_runs"):
-        if before[key] != after[key]:
-            out.append(f"{key}: {before[key]} -> {after[key]}")
     for part in ("memory", "disk"):
         for kind, old in before[part].items():
             new = after[part][kind]
@@ -81,6 +80,8 @@ def snapshot_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def _short_diff(old: Any, new: Any) -> str:
+    if isinstance(old, int):
+        return f"{old} -> {new}"
     if isinstance(old, dict) and isinstance(new, dict):
         added = [k for k in new if k not in old]
         removed = [k for k in old if k not in new]
