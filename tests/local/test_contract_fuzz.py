@@ -533,3 +533,20 @@ def test_a_wrong_content_type_carries_a_snowflake_code(plain_server: LocalServer
     assert reply.status_code == 415, reply.text
     assert re.fullmatch(r"\d{6}", reply.json()["code"]), reply.text
     assert reply.json()["error_code"] == reply.json()["code"]
+
+
+def test_the_snapshot_check_is_not_blind(plain_server: LocalServer) -> None:
+    """The 'nothing changed' check above would notice a change: memory, disk and run counts."""
+    svc = plain_server.service
+    before = state_snapshot(svc)
+    svc.create_task("DB", "S", {"name": "SEEN", "definition": "select 1"})
+    diff = snapshot_diff(before, state_snapshot(svc))
+    assert any(d.startswith("memory.tasks") for d in diff), diff
+    assert any(d.startswith("disk.tasks") for d in diff), diff
+    before = state_snapshot(svc)
+    svc.execute_task("DB", "S", "SEEN", wait=True)
+    diff = snapshot_diff(before, state_snapshot(svc))
+    assert any(d.startswith("disk.graph_runs") for d in diff), diff
+    before = state_snapshot(svc)
+    svc.set_tags("DB", "S", "SEEN", [{"tag_name": "T", "tag_value": "v"}])
+    assert snapshot_diff(before, state_snapshot(svc)) != []
