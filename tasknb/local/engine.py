@@ -44,7 +44,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -642,6 +642,15 @@ def _missing_container(
     )
 
 
+def _missing_database(database: str) -> TaskSqlError:
+    """002003 for a database that is not there, in Snowflake's words."""
+    return TaskSqlError(
+        CODE_DOES_NOT_EXIST,
+        f"SQL compilation error:\nDatabase '{database}' does not exist or not authorized.",
+        "02000",
+    )
+
+
 def _position(statement: _Statement, needle: str) -> tuple[int, int]:
     found = statement.text.upper().find(needle.upper())
     if found < 0:
@@ -676,12 +685,7 @@ def _map_duckdb_error(
             )
         match = re.search(r'Catalog (?:with name )?"?([^"!]+?)"? does not exist', text)
         if match:
-            return TaskSqlError(
-                CODE_DOES_NOT_EXIST,
-                f"SQL compilation error:\nDatabase '{match.group(1).upper()}' does not exist or "
-                "not authorized.",
-                "02000",
-            )
+            return _missing_database(match.group(1).upper())
         match = re.search(r'with name "?([^"!]+?)"? already exists', text)
         if match:
             return TaskSqlError(
@@ -699,6 +703,10 @@ def _map_duckdb_error(
                 "42601",
             )
     if isinstance(error, duckdb.BinderException):
+        # the run's current database was dropped meanwhile: DuckDB names its (folded) catalog
+        match = re.search(r'Catalog "([^"]+)" does not exist', text)
+        if match:
+            return _missing_database(match.group(1))
         match = re.search(r'Referenced column "?([^"]+?)"? not found', text) or re.search(
             r'column "?([^"]+?)"? (?:not found|does not exist)', text
         )
@@ -989,10 +997,13 @@ class SqlEngine:
         True
 
     ``path`` is the main DuckDB file in the data directory (per-database files live next to it
-    in ``<path>.databases/``); None keeps everything in memory.
+    in ``<path>.databases/``); None keeps everything in memory. ``databases``, when given, are
+    the databases that exist (the service's store): files of any other database are deleted at
+    start-up instead of attached, so a dropped database never comes back.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 databases: Iterable[str] | None = None) -> None:
         self._lock = threading.RLock()
         self._runs: dict[str, _RunState] = {}
         self._return_values: dict[str, str | None] = {}
@@ -1036,10 +1047,15 @@ class SqlEngine:
             side_effects=True,
         )
         if self._dir is not None:
+            known = None if databases is None else set(databases)
             for file in sorted(self._dir.glob("*.duckdb")):
                 name = _decode_database_file(file.name)
-                if name is not None:
-                    self._attach(name)
+                if name is None:
+                    continue
+                if known is not None and name not in known:
+                    _remove_database_file(str(file))
+                    continue
+                self._attach(name)
 
     # -------------------------------------------------------------------------- containers
 
@@ -1074,11 +1090,7 @@ class SqlEngine:
             self._generation += 1
             self._con.execute(f"DETACH DATABASE IF EXISTS {_quote(database)}")
             if target != ":memory:":
-                for suffix in ("", ".wal"):
-                    try:
-                        os.remove(target + suffix)
-                    except FileNotFoundError:
-                        pass
+                _remove_database_file(target)
 
     def drop_schema(self, database: str, schema: str) -> None:
         """Drop a schema and everything in it (no error if absent)."""
@@ -1374,6 +1386,15 @@ def _sql_string(text: str) -> str:
 def _database_file(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9_]", "_", name)[:40]
     return f"{slug}-{name.encode('utf-8').hex()}.duckdb"
+
+
+def _remove_database_file(target: str) -> None:
+    """Delete a database file and its write-ahead log (no error if absent)."""
+    for suffix in ("", ".wal"):
+        try:
+            os.remove(target + suffix)
+        except FileNotFoundError:
+            pass
 
 
 def _decode_database_file(file_name: str) -> str | None:

@@ -119,6 +119,9 @@ class Service(GraphRunsMixin):
         self.runner = Runner(self.store, self.engine, self.clock.now, manual=self.manual,
                              on_complete=self._graph_run_finished, max_workers=max_workers)
         self.ticker = Ticker(self._fire_scheduled, self.clock, manual=self.manual)
+        # databases the store knows at start-up: the engine deletes the files of any other
+        # (dropped, possibly by a process killed between the store commit and the file removal)
+        self._known_at_start = frozenset(self.store.databases)
         self.recovered_runs = self.store.mark_interrupted(to_db(self.clock.now()),
                                                           INTERRUPTED_MESSAGE)
         for (database, schema), tasks in self.store.tasks.items():
@@ -149,8 +152,29 @@ class Service(GraphRunsMixin):
                 else:
                     from tasknb.local.engine import SqlEngine
 
-                    self._engine = SqlEngine(self.data_dir / ENGINE_FILE)
+                    self._engine = SqlEngine(self.data_dir / ENGINE_FILE,
+                                             databases=self._known_at_start)
             return self._engine
+
+    def _drop_in_engine(self, database: str, schema: str | None = None) -> None:
+        """Drop a database (or one schema) and its tables in the engine; call under the lock.
+
+            >>> svc._drop_in_engine("DEMO", "ELT")   # tables of DEMO.ELT are gone
+
+        Creates the engine if this process has none yet: a database file left behind would
+        bring its tables back when the engine attaches it.
+        """
+        try:
+            engine = self.engine()
+            if schema is None:
+                engine.drop_database(database)
+            else:
+                engine.drop_schema(database, schema)
+        except Exception:
+            log.warning("could not drop %s in the SQL engine", qualified(database, *(
+                [schema] if schema else [])), exc_info=True)
+        self._engine_schemas = {key for key in self._engine_schemas
+                                if key[0] != database or (schema is not None and key[1] != schema)}
 
     def _ensure_engine_schema(self, database: str, schema: str) -> None:
         if (database, schema) not in self._engine_schemas:
@@ -248,8 +272,9 @@ class Service(GraphRunsMixin):
                 tx.put_database({**spec, "created_on": now})
                 tx.put_schema({"database": name, "name": "PUBLIC", "created_on": now,
                                "kind": "PERMANENT", "comment": None, "managed_access": False})
-            if exists:
+            if exists:  # OR REPLACE: the new database starts empty
                 self._forget_schedules(lambda key: key[0] == name)
+                self._drop_in_engine(name)
         return f"Database {qualified(name)} successfully created."
 
     def create_or_alter_database(self, name: str, body: Any) -> str:
@@ -288,9 +313,7 @@ class Service(GraphRunsMixin):
             with self.store.transaction() as tx:
                 tx.delete_database(db)
             self._forget_schedules(lambda key: key[0] == db)
-        if self._engine is not None:
-            self._engine.drop_database(db)
-        self._engine_schemas = {k for k in self._engine_schemas if k[0] != db}
+            self._drop_in_engine(db)
         return f"{qualified(db)} successfully dropped."
 
     def create_schema(self, database: str, body: Any, create_mode: str | None = None) -> str:
@@ -311,8 +334,9 @@ class Service(GraphRunsMixin):
                 tx.put_schema({"database": db, "name": name, "created_on": to_db(self.clock.now()),
                                "kind": spec["kind"], "comment": spec["comment"],
                                "managed_access": spec["managed_access"]})
-            if exists:
+            if exists:  # OR REPLACE: the new schema starts empty
                 self._forget_schedules(lambda key: key[:2] == (db, name))
+                self._drop_in_engine(db, name)
         return f"Schema {qualified(name)} successfully created."
 
     def create_or_alter_schema(self, database: str, name: str, body: Any) -> str:
@@ -362,9 +386,7 @@ class Service(GraphRunsMixin):
             with self.store.transaction() as tx:
                 tx.delete_schema(db, sc)
             self._forget_schedules(lambda key: key[:2] == (db, sc))
-        if self._engine is not None:
-            self._engine.drop_schema(db, sc)
-        self._engine_schemas.discard((db, sc))
+            self._drop_in_engine(db, sc)
         return f"{qualified(sc)} successfully dropped."
 
     def _forget_schedules(self, match: Callable[[tuple[str, str, str]], bool]) -> None:
