@@ -6,7 +6,8 @@
 Routing reads the raw path so that percent-encoded names (``T%24A``, ``%22My%20Task%22``) are
 decoded per segment and a ``:verb`` suffix is split off only when it is unencoded. Every answer
 carries ``X-Snowflake-Request-ID``; errors carry ``{"code", "error_code", "message",
-"request_id"}``. Bodies are limited to :data:`MAX_BODY_BYTES`. Extension endpoints (same token)
+"request_id"}`` with a 6-digit code. Bodies are limited to :data:`MAX_BODY_BYTES` (a larger
+one is a 400 ``390400``: no operation documents 413). Extension endpoints (same token)
 live under ``/tasknb/v1``: ``GET clock``, ``POST clock:advance {"seconds": N}``,
 ``GET databases/{db}/schemas/{schema}/tasks/{name}/history`` (per-task runs) and
 ``.../graph-runs`` (every graph run of a root, no time window),
@@ -129,23 +130,23 @@ class LocalApp:
             return await self._api(request, parts[2:], method, query)
         if parts[:2] == ["tasknb", "v1"]:
             return await self._extension(request, parts[2:], method, query)
-        raise ApiError(404, "", f"No endpoint at {path}. The local server answers /api/v2/... "
-                       "(Snowflake REST API) and /tasknb/v1/... .")
+        raise _no_endpoint(f"No endpoint at {path}. The local server answers /api/v2/... "
+                           "(Snowflake REST API) and /tasknb/v1/... .")
 
     async def _json_body(self, request: Request, *, required: bool = True) -> Any:
         ctype = request.headers.get("content-type")
         if ctype and not ctype.lower().split(";")[0].strip().endswith("json"):
-            raise ApiError(415, "", f"Unsupported Content-Type {ctype!r}: send application/json.")
+            raise ApiError(415, rules.UNSUPPORTED_MEDIA_TYPE,
+                           f"Unsupported Content-Type {ctype!r}: send application/json.")
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            raise ApiError(413, "", f"The request body is {int(length):,} bytes; at most "
-                           f"{MAX_BODY_BYTES:,} are accepted.")
+            raise _too_large(f"is {int(length):,} bytes")
         chunks = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                raise ApiError(413, "", f"The request body exceeds {MAX_BODY_BYTES:,} bytes.")
+                raise _too_large(f"has more than {MAX_BODY_BYTES:,} bytes")
             chunks.append(chunk)
         raw = b"".join(chunks)
         if not raw.strip():
@@ -182,7 +183,7 @@ class LocalApp:
     # --- connector compatibility (snowflake-core) ----------------------------------------------
     async def _session(self, request: Request, parts: list[str], method: str) -> _Reply:
         if method != "POST":
-            raise ApiError(405, "", "Use POST for the session endpoints.")
+            raise ApiError(405, rules.METHOD_NOT_ALLOWED, "Use POST for the session endpoints.")
         if parts == ["session", "v1", "login-request"]:
             body = await self._json_body(request, required=False)
             if not auth.login_secret_matches(body, self._token):
@@ -213,7 +214,7 @@ class LocalApp:
                 "rowset": [["[]"]], "total": 1, "returned": 1, "statementTypeId": 4096,
                 "finalDatabaseName": None, "finalSchemaName": None, "finalWarehouseName": None,
                 "finalRoleName": "ACCOUNTADMIN"}})
-        raise ApiError(404, "", "No such session endpoint on the local server.")
+        raise _no_endpoint("No such session endpoint on the local server.")
 
     # --- /api/v2 -------------------------------------------------------------------------------
     async def _api(self, request: Request, parts: list[str], method: str,
@@ -225,14 +226,15 @@ class LocalApp:
                 return self._result(unquote(parts[1]), q)
             raise self._no_route(method)
         if not parts or parts[0] != "databases":
-            raise ApiError(404, "", "The local server implements databases, schemas, tasks and "
-                           "results under /api/v2.")
+            raise _no_endpoint("The local server implements databases, schemas, tasks and "
+                               "results under /api/v2.")
         listing = {"like": q.get("like"), "starts_with": q.get("startsWith"),
                    "from_name": q.get("fromName"),
                    "show_limit": parse_int(q.get("showLimit"), "showLimit", None, 1,
                                            rules.MAX_SHOW_LIMIT)} if method == "GET" else {}
         if n == 1:
             if method == "GET":
+                parse_bool(q.get("history"), "history", False)  # nothing dropped is kept
                 return self._list(svc.list_databases(**listing))
             if method == "POST":
                 body = await self._json_body(request)
@@ -252,9 +254,10 @@ class LocalApp:
                 return self._status(await self._call(svc.delete_database, db, if_exists))
             raise self._no_route(method)
         if parts[2] != "schemas":
-            raise ApiError(404, "", "Unknown path under /api/v2/databases/{database}.")
+            raise _no_endpoint("Unknown path under /api/v2/databases/{database}.")
         if n == 3:
             if method == "GET":
+                parse_bool(q.get("history"), "history", False)  # nothing dropped is kept
                 return self._list(svc.list_schemas(db, **listing))
             if method == "POST":
                 body = await self._json_body(request)
@@ -274,7 +277,7 @@ class LocalApp:
                 return self._status(await self._call(svc.delete_schema, db, sc, if_exists))
             raise self._no_route(method)
         if parts[4] != "tasks":
-            raise ApiError(404, "", "The local server implements tasks only inside a schema.")
+            raise _no_endpoint("The local server implements tasks only inside a schema.")
         if n == 5:
             if method == "GET":
                 root_only = parse_bool(q.get("rootOnly"), "rootOnly", False)
@@ -312,14 +315,14 @@ class LocalApp:
             error_only = parse_bool(q.get("errorOnly"), "errorOnly", False)
             return self._list(await self._call(svc.complete_graphs, db, sc, name, limit,
                                                error_only))
-        raise ApiError(404, "", "Unknown task endpoint.")
+        raise _no_endpoint("Unknown task endpoint.")
 
     async def _task_verb(self, request: Request, method: str, db: str, sc: str, name: str,
                          verb: str, q: dict[str, str]) -> _Reply:
         svc = self.service
         if verb not in TASK_VERBS:
-            raise ApiError(404, "", f"Unknown task action :{verb}. Known: "
-                           + ", ".join(":" + v for v in TASK_VERBS) + ".")
+            raise _no_endpoint(f"Unknown task action :{verb}. Known: "
+                               + ", ".join(":" + v for v in TASK_VERBS) + ".")
         expected = "GET" if verb == "get-tags" else "POST"
         if method != expected:
             raise self._no_route(method)
@@ -375,7 +378,8 @@ class LocalApp:
 
     @staticmethod
     def _no_route(method: str) -> ApiError:
-        return ApiError(405, "", f"Method {method} is not allowed on this endpoint.")
+        return ApiError(405, rules.METHOD_NOT_ALLOWED,
+                        f"Method {method} is not allowed on this endpoint.")
 
     # --- /tasknb/v1 ----------------------------------------------------------------------------
     async def _extension(self, request: Request, parts: list[str], method: str,
@@ -414,9 +418,22 @@ class LocalApp:
             if parts[6] == "history":
                 return _Reply(await self._call(svc.task_history, db, sc, name, limit))
             return _Reply(await self._call(svc.graph_runs, db, sc, name, limit))
-        raise ApiError(404, "", "Unknown tasknb extension endpoint. Known: GET /tasknb/v1/clock, "
-                       "POST /tasknb/v1/clock:advance, GET /tasknb/v1/databases/{db}/schemas/"
-                       "{schema}/tasks/{name}/history.")
+        raise _no_endpoint("Unknown tasknb extension endpoint. Known: GET /tasknb/v1/clock, "
+                           "POST /tasknb/v1/clock:advance, GET /tasknb/v1/databases/{db}/schemas/"
+                           "{schema}/tasks/{name}/history.")
+
+
+def _no_endpoint(message: str) -> ApiError:
+    """A 404 for a path the local server does not implement (Snowflake's gateway sends an empty
+    body there; the local server says what exists instead)."""
+    return ApiError(404, rules.NO_SUCH_ENDPOINT, message)
+
+
+def _too_large(size: str) -> ApiError:
+    """The refusal of an oversized body: a 400 (task.yaml documents no 413) naming both sizes."""
+    return bad_request(f"The request body {size}; the local server accepts at most "
+                       f"{MAX_BODY_BYTES:,} bytes (1 MiB). Send a smaller body (for example a "
+                       "shorter definition or comment).")
 
 
 def _execute_status(run: dict[str, Any] | None) -> str:

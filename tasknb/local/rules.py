@@ -29,6 +29,11 @@ RESULT_NOT_FOUND = "390404"
 UNAUTHORIZED = "390101"
 TASK_RULE = "091000"  # local: Snowflake's number for these refusals is not documented
 REQUEST_IN_PROGRESS = "392604"
+# local: Snowflake's gateway answers an unknown route or method with an empty body and a wrong
+# Content-Type without a documented number; tasknb sends a 6-digit code ending in the status
+NO_SUCH_ENDPOINT = "390404"
+METHOD_NOT_ALLOWED = "390405"
+UNSUPPORTED_MEDIA_TYPE = "390415"
 
 # --- limits ------------------------------------------------------------------------------------
 MAX_IDENTIFIER_LENGTH = 255
