@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ TIMEOUT_ERROR_CODE = 630  # Snowflake's "Statement reached its statement or ware
 
 STOPPED_MESSAGE = "The local server was stopped while this task was running."
 
+# The only SQL function that reads ancestors' return values (others are not computed).
+PREDECESSOR_VALUE_FUNCTION = "GET_PREDECESSOR_RETURN_VALUE"
 # Task-level states that let descendants run.
 _PASSING = ("SUCCEEDED", "PASSED")
 # A WHEN using these runs once every predecessor is done, whatever their outcome.
@@ -44,16 +47,28 @@ _COMPLETION_STATE = {"SUCCEEDED": "SUCCEEDED", "PASSED": "SUCCEEDED", "FAILED": 
 
 
 def _ancestors(name: str, tasks: dict[str, dict[str, Any]]) -> list[str]:
-    """Every task above ``name`` in the graph (nearest first)."""
-    seen: list[str] = []
-    queue = list(tasks[name].get("predecessors") or ())
+    """Every task above ``name`` in the graph (nearest first), in linear time.
+
+        >>> _ancestors("C", {"A": {}, "B": {"predecessors": ["A"]}, "C": {"predecessors": ["B"]}})
+        ['B', 'A']
+    """
+    order: list[str] = []
+    seen: set[str] = set()
+    queue = deque(tasks[name].get("predecessors") or ())
     while queue:
-        current = queue.pop(0)
+        current = queue.popleft()
         if current in seen or current not in tasks:
             continue
-        seen.append(current)
+        seen.add(current)
+        order.append(current)
         queue.extend(tasks[current].get("predecessors") or ())
-    return seen
+    return order
+
+
+def _reads_return_values(rec: dict[str, Any]) -> bool:
+    """Whether a task's SQL can read an ancestor's return value (only that function does)."""
+    text = f"{rec.get('definition') or ''} {rec.get('condition') or ''}".upper()
+    return PREDECESSOR_VALUE_FUNCTION in text
 
 log = logging.getLogger("tasknb.local")
 
@@ -314,7 +329,8 @@ class Runner:
             pred_states = {p: _COMPLETION_STATE.get(run.status.get(p, ""), "NOT_EXECUTED")
                            for p in preds}
             ancestors = {a: run.return_values.get(a) for a in _ancestors(name, plan.tasks)
-                         if a not in pred_values and a in run.return_values}
+                         if a not in pred_values and a in run.return_values
+                         } if _reads_return_values(rec) else {}
         own_timeout = rec.get("user_task_timeout_ms") if name != plan.root else None
         if own_timeout is not None:
             timeout_ms = own_timeout or rules.MAX_TASK_TIMEOUT_MS
