@@ -93,6 +93,8 @@ CODE_FUNCTION_ARGUMENT = 100357  # a SYSTEM$ function called with an argument it
 MAX_RETURN_VALUE_BYTES = 10 * 1024
 #: How often SYSTEM$WAIT looks whether its statement was interrupted.
 WAIT_POLL_SECONDS = 0.01
+# a database dropped while a statement ran in it is re-created once that statement has let go
+REATTACH_WAIT_SECONDS = 10.0
 REAL_SNOWFLAKE_HINT = "The same definition runs on a real Snowflake account."
 
 _SET_RETURN_UDF = "tasknb_set_return_value"
@@ -981,13 +983,25 @@ class _Watchdog:
 
 @dataclass
 class _RunState:
+    database: str = ""
     cursor: duckdb.DuckDBPyConnection | None = None
     timed_out: bool = False
     canceled: bool = False
+    dropped: bool = False  # its database was dropped while it ran
 
     @property
     def stopped(self) -> bool:
-        return self.timed_out or self.canceled
+        return self.timed_out or self.canceled or self.dropped
+
+
+_HANDLE_CONFLICT = "Unique file handle conflict"
+
+
+class _StillInUse(TaskSqlError):
+    """ATTACH refused: a detached catalog with the same file is still used by a statement."""
+
+    def __init__(self) -> None:
+        super().__init__(CODE_INTERNAL, "The database's previous file is still in use.")
 
 
 class SqlEngine:
@@ -1008,6 +1022,10 @@ class SqlEngine:
         self._runs: dict[str, _RunState] = {}
         self._return_values: dict[str, str | None] = {}
         self._databases: dict[str, str] = {}  # Snowflake database name -> attach target
+        # dropped since: a run still going there fails (002003) instead of re-creating them;
+        # ensure_schema (the service creating them again) lifts this
+        self._dropped_databases: set[str] = set()
+        self._dropped_schemas: set[tuple[str, str]] = set()
         self._closed = False
         self._local = threading.local()
         self._generation = 0  # bumped when a schema or database goes: pooled cursors expire
@@ -1066,6 +1084,8 @@ class SqlEngine:
         try:
             self._con.execute(f"ATTACH {_sql_string(target)} AS {_quote(database)}")
         except duckdb.Error as error:
+            if _HANDLE_CONFLICT in str(error):
+                raise _StillInUse() from error
             raise TaskSqlError(
                 CODE_INTERNAL,
                 f"The local SQL engine could not open database {database!r}: {_first_line(str(error))}. "
@@ -1076,6 +1096,26 @@ class SqlEngine:
     def ensure_schema(self, database: str, schema: str) -> None:
         """Create the database's catalog and the schema if missing (idempotent)."""
         with self._lock:
+            self._dropped_databases.discard(database)
+            self._dropped_schemas.discard((database, schema))
+        give_up = time.monotonic() + REATTACH_WAIT_SECONDS
+        while True:
+            try:
+                self._create_schema(database, schema)
+                return
+            except _StillInUse as error:
+                # the dropped database's last statement has not let go of its file yet
+                if time.monotonic() >= give_up:
+                    raise TaskSqlError(
+                        CODE_INTERNAL,
+                        f"The local SQL engine could not create database {database!r} again: "
+                        "a statement started before it was dropped is still running. Retry in "
+                        "a moment.",
+                    ) from error
+            time.sleep(WAIT_POLL_SECONDS)
+
+    def _create_schema(self, database: str, schema: str) -> None:
+        with self._lock:
             self._check_open()
             self._attach(database)
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database)}.{_quote(schema)}")
@@ -1084,10 +1124,16 @@ class SqlEngine:
         """Detach the database's catalog and delete its file (no error if absent)."""
         with self._lock:
             self._check_open()
+            self._dropped_databases.add(database)
+            self._dropped_schemas = {key for key in self._dropped_schemas if key[0] != database}
             target = self._databases.pop(database, None)
             if target is None:
                 return
             self._generation += 1
+            going = [call for call, state in self._runs.items() if state.database == database]
+        for call_id in going:  # they fail with 002003, as the next statement would
+            self._stop(call_id, "dropped")
+        with self._lock:
             self._con.execute(f"DETACH DATABASE IF EXISTS {_quote(database)}")
             if target != ":memory:":
                 _remove_database_file(target)
@@ -1098,6 +1144,7 @@ class SqlEngine:
             self._check_open()
             if database not in self._databases:
                 return
+            self._dropped_schemas.add((database, schema))
             self._generation += 1
             self._con.execute(f"DROP SCHEMA IF EXISTS {_quote(database)}.{_quote(schema)} CASCADE")
 
@@ -1134,7 +1181,7 @@ class SqlEngine:
         self._check_open()
         call_id = uuid.uuid4().hex
         statements = self._prepare(sql, ctx, call_id)
-        state = _RunState()
+        state = _RunState(database=ctx.database)
         deadline = None
         with self._lock:
             self._runs[call_id] = state
@@ -1263,8 +1310,16 @@ class SqlEngine:
         try:
             cursor.execute(use)
         except duckdb.Error:
+            with self._lock:
+                dropped_database = ctx.database in self._dropped_databases
+                dropped = dropped_database or (ctx.database, ctx.schema) in self._dropped_schemas
+            if dropped_database:
+                cursor.close()
+                raise _missing_database(ctx.database) from None
             try:
-                self.ensure_schema(ctx.database, ctx.schema)
+                if dropped:
+                    raise TaskSqlError(CODE_DOES_NOT_EXIST, "dropped while the run went on")
+                self._create_schema(ctx.database, ctx.schema)
                 cursor.execute(use)
             except (duckdb.Error, TaskSqlError) as error:
                 cursor.close()
@@ -1329,6 +1384,8 @@ class SqlEngine:
             return
         if why == "timeout":
             state.timed_out = True
+        elif why == "dropped":
+            state.dropped = True
         else:
             state.canceled = True
         if state.cursor is not None:
@@ -1339,6 +1396,8 @@ class SqlEngine:
 
     @staticmethod
     def _stopped_error(state: _RunState, ctx: TaskContext) -> TaskSqlError:
+        if state.dropped:
+            return _missing_database(ctx.database)
         if state.timed_out and ctx.timeout_ms:
             seconds = ctx.timeout_ms / 1000.0
             shown = f"{seconds:g}" if seconds != int(seconds) else f"{int(seconds):,}"
