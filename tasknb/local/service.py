@@ -107,6 +107,9 @@ class Service(GraphRunsMixin):
             self._dir_lock.close()
             raise
         self.lock = threading.RLock()
+        # databases the store knows at start-up: the engine deletes the files of any other
+        # (dropped, possibly by a process killed between the store commit and the file removal)
+        self._known_at_start = frozenset(self.store.databases)
         self._engine_factory = engine_factory
         self._engine: Any = None
         self._engine_lock = threading.Lock()
@@ -119,9 +122,6 @@ class Service(GraphRunsMixin):
         self.runner = Runner(self.store, self.engine, self.clock.now, manual=self.manual,
                              on_complete=self._graph_run_finished, max_workers=max_workers)
         self.ticker = Ticker(self._fire_scheduled, self.clock, manual=self.manual)
-        # databases the store knows at start-up: the engine deletes the files of any other
-        # (dropped, possibly by a process killed between the store commit and the file removal)
-        self._known_at_start = frozenset(self.store.databases)
         self.recovered_runs = self.store.mark_interrupted(to_db(self.clock.now()),
                                                           INTERRUPTED_MESSAGE)
         for (database, schema), tasks in self.store.tasks.items():
