@@ -102,8 +102,11 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
                        "predecessors": ["SLOW", "HEAVY"]})
         for child in ("SLOW", "HEAVY", "AFTER"):  # new tasks are suspended; children skip
             assert http.post(f"{BASE}/{child}:resume").status_code == 200
-        reply = http.post(f"{BASE}/ROOT:execute")
-        assert reply.status_code == 200, reply.text
+        reply = http.post(f"{BASE}/ROOT:execute", params={"asyncExec": "true"})
+        assert reply.status_code == 202, reply.text
+        location = reply.headers["Location"]
+        answered = http.get(location)
+        assert answered.status_code == 200, answered.text
         for name in ("SLOW", "HEAVY"):
             _wait_until(lambda name=name: any(r["state"] == "EXECUTING"
                                               for r in _history(http, name)),
@@ -121,6 +124,9 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
             [run] = runs
             assert run["run_id"] == run_id
             assert run["state"] == "CANCELLED", run
+            # the acknowledged 202's result handle survived too, with the same answer
+            assert http.get(location).json() == answered.json()
+            assert str(run_id) in answered.json()["status"]
             assert "stopped" in run["first_error_message"], run
             assert "killed" in run["first_error_message"] or "exited" in \
                 run["first_error_message"], run
