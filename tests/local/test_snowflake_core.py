@@ -7,8 +7,11 @@ password), then ``Root`` sends every Task call with ``Authorization: Snowflake T
 against a real account (task-semantics.md §12). Nothing here is mocked: a test passes only if
 snowflake-core's strict response parsing accepts what the server sends (lowercase task state,
 uppercase run state, integer run_id, string root_task_id, non-null next_scheduled_time, the
-``seconds`` field of minute schedules, ``Link`` paging). All calls are synchronous: a 202 would
-make snowflake-core sleep at least a second per poll.
+``seconds`` field of minute schedules, ``Link`` paging). Every call is answered at once (the
+one asyncExec 202 is returned unpolled, as snowflake-core does): a polled 202 would make
+snowflake-core sleep at least a second per poll. Covered: Task lifecycle, SHOW options, quoted
+and $ names, execute, graph runs, retry, tags, the DAG API (deploy, run, dependents, drop),
+databases and schemas.
 """
 
 from __future__ import annotations
