@@ -399,6 +399,11 @@ class TaskClient:
         subject: str | None,
         parse: Callable[[dict[str, Any]], T],
     ) -> Iterator[T]:
+        """The rows of a list answer, page by page, each read with ``parse``.
+
+        The rows are dicts decoded here and held by nobody else, so ``parse`` may build the
+        model on them (``Task._from_owned``) instead of copying.
+        """
         query = {k: v for k, v in params.items() if v is not None}
         describe = f"GET {path}"
         response = self._session.send(
@@ -440,7 +445,7 @@ class TaskClient:
             "showLimit": _limit("show_limit", show_limit),
             "fromName": from_name,
         }
-        return self._list(path, params, None, Task.from_api)
+        return self._list(path, params, None, Task._from_owned)
 
     def list_tasks(
         self,
@@ -528,7 +533,7 @@ class TaskClient:
         )
         if not isinstance(body, dict):
             raise InvalidResponse(f"GET {path}: expected a task object, got {_kind(body)}")
-        return Task.from_api(body)
+        return Task._from_owned(body)  # decoded here, nobody else holds it
 
     def create_or_alter_task(
         self,
@@ -671,7 +676,7 @@ class TaskClient:
         """
         path = self.path_for(name, database=database, schema=schema, sub="dependents")
         subject = self._subject(name, database, schema)
-        return list(self._list(path, {"recursive": _bool(recursive)}, subject, Task.from_api))
+        return list(self._list(path, {"recursive": _bool(recursive)}, subject, Task._from_owned))
 
     # -- graph runs -----------------------------------------------------------------------
 
@@ -690,14 +695,14 @@ class TaskClient:
             name, database=database, schema=schema, sub=legacy if use_legacy else modern
         )
         try:
-            return list(self._list(path, params, subject, TaskRun.from_api))
+            return list(self._list(path, params, subject, TaskRun._from_owned))
         except ApiError as exc:
             route_missing = exc.status == 405 or (exc.status == 404 and exc.body is None)
             if use_legacy or self.deprecated_graph_paths is False or not route_missing:
                 raise
         self.deprecated_graph_paths = True
         path = self.path_for(name, database=database, schema=schema, sub=legacy)
-        return list(self._list(path, params, subject, TaskRun.from_api))
+        return list(self._list(path, params, subject, TaskRun._from_owned))
 
     def get_current_graphs(
         self,

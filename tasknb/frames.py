@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import fields, is_dataclass
+from inspect import getattr_static
 from itertools import repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -227,24 +229,94 @@ def _frame(columns: Mapping[str, Sequence[Any]], spec: Mapping[str, Any]) -> pd.
     return pd.DataFrame(data, columns=list(spec), copy=False)
 
 
-def _transpose(items: list[Any], attrs: tuple[str, ...]) -> dict[str, Sequence[Any]]:
-    """``{attr: (values...)}`` for a list of model instances, one C-level pass per row.
+_NO_DEFAULT = object()
 
-    Fast path: instances of one dataclass hold their fields in ``__dict__`` in definition
-    order (``__init__``, ``copy`` and ``pickle`` all keep it), so the dict values are
-    transposed directly. Anything else goes through ``attrgetter``.
+
+def _stored_defaults(cls: type, attrs: tuple[str, ...]) -> dict[str, Any] | None:
+    """What each attribute reads as when an instance's ``__dict__`` lacks it.
+
+        >>> _stored_defaults(TaskRun, ("state",))
+        {'state': None}
+
+    That is the plain class attribute (a dataclass default), or ``_NO_DEFAULT`` when the
+    class has none. ``None`` (no fast path) when a class attribute is a descriptor or the
+    class customises attribute lookup: then only ``getattr`` tells the value.
+    """
+    if cls.__getattribute__ is not object.__getattribute__ or hasattr(cls, "__getattr__"):
+        return None
+    defaults: dict[str, Any] = {}
+    for name in attrs:
+        default = getattr_static(cls, name, _NO_DEFAULT)
+        if default is not _NO_DEFAULT and hasattr(type(default), "__get__"):
+            return None
+        defaults[name] = default
+    return defaults
+
+
+def _in_definition_order(
+    dicts: list[dict[str, Any]], cls: type, attrs: tuple[str, ...]
+) -> dict[str, Sequence[Any]] | None:
+    """Columns by transposing the dict values, when every dict holds all fields in order.
+
+    That is the shape ``__init__``, ``from_api``, ``copy`` and ``pickle`` leave: the first
+    dict lists every field in definition order and every dict has that many keys and ends
+    with the last field (``Task._from_owned`` dicts, in the server's key order, never do).
+    """
+    if not is_dataclass(cls):
+        return None
+    names = [f.name for f in fields(cls)]
+    if len(dicts[0]) != len(names) or list(dicts[0]) != names:
+        return None
+    if not all(name in names for name in attrs) or len(set(map(len, dicts))) != 1:
+        return None
+    if list(map(next, map(reversed, dicts))).count(names[-1]) != len(dicts):
+        return None
+    columns = list(zip(*map(dict.values, dicts)))
+    return {name: columns[names.index(name)] for name in attrs}
+
+
+def _by_key(
+    dicts: list[dict[str, Any]], cls: type, attrs: tuple[str, ...]
+) -> dict[str, Sequence[Any]] | None:
+    """Columns read key by key (``dict.get`` in C), absent keys as the class default."""
+    defaults = _stored_defaults(cls, attrs)
+    if defaults is None:
+        return None
+    columns: dict[str, Sequence[Any]] = {}
+    for name in attrs:
+        default = defaults[name]
+        if default is _NO_DEFAULT:  # no fallback: every instance must hold it
+            try:
+                columns[name] = list(map(itemgetter(name), dicts))
+            except KeyError:
+                return None
+        elif default is None:
+            columns[name] = list(map(dict.get, dicts, repeat(name)))
+        else:
+            columns[name] = list(map(dict.get, dicts, repeat(name), repeat(default)))
+    return columns
+
+
+def _transpose(items: list[Any], attrs: tuple[str, ...]) -> dict[str, Sequence[Any]]:
+    """``{attr: (values...)}`` for a list of model instances, without a Python-level loop.
+
+    Instances of one class are read from their ``__dict__``: transposed whole when every
+    dict holds all fields in definition order (``from_api``, ``__init__``), else column by
+    column with the class default for absent keys (``Task._from_owned`` rows hold only what
+    the server sent, in its order). Anything else goes through ``attrgetter``.
     """
     if not items:
         return {name: () for name in attrs}
-    try:
-        dicts = list(map(vars, items))
-    except TypeError:  # objects without a __dict__ (slots, proxies)
-        dicts = []
-    if dicts and len(set(map(type, items))) == 1 and len(set(map(len, dicts))) == 1:
-        keys = list(dicts[0])
-        if all(name in keys for name in attrs):
-            columns = list(zip(*map(dict.values, dicts)))
-            return {name: columns[keys.index(name)] for name in attrs}
+    cls = type(items[0])
+    if len(set(map(type, items))) == 1:
+        try:
+            dicts = list(map(vars, items))
+        except TypeError:  # objects without a __dict__ (slots, proxies)
+            dicts = []
+        if dicts:
+            columns = _in_definition_order(dicts, cls, attrs) or _by_key(dicts, cls, attrs)
+            if columns is not None:
+                return columns
     rows = list(map(attrgetter(*attrs), items))
     return dict(zip(attrs, zip(*rows)))
 

@@ -213,6 +213,17 @@ class Task:
             return _build_task(body)
         return _builder_for(cls, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))(body)
 
+    @classmethod
+    def _from_owned(cls, body: dict[str, Any]) -> Task:
+        """Like ``from_api``, but builds the instance on ``body`` itself (which it changes).
+
+        Only for a dict nobody else holds (the client's freshly decoded rows): no template
+        copy, the instance ``__dict__`` holds the body's keys (unknown ones moved to
+        ``extra``) and absent fields read as the class defaults (``None``). A subclass
+        takes the copying ``from_api`` path.
+        """
+        return _own_task(body) if cls is Task else cls.from_api(body)
+
     def to_api(self) -> dict[str, Any]:
         """The request body for create/create-or-alter: writable fields, ``None`` left out."""
         body: dict[str, Any] = {}
@@ -267,8 +278,9 @@ Task._FIELDS = frozenset(f.name for f in fields(Task) if f.name != "extra")
 def _template(cls: type) -> dict[str, Any]:
     """Every field in definition order with its default (``None`` for required/factory ones).
 
-    Instances built by ``_build`` hold exactly these keys in this order, as ``__init__``
-    would leave them (the frames module relies on that to transpose rows quickly).
+    Instances built by ``from_api`` hold exactly these keys in this order, as ``__init__``
+    would leave them (the frames module relies on that to transpose rows quickly; the
+    dicts of ``_from_owned`` instances never end with ``extra``, so it can tell them apart).
     """
     return {f.name: (None if f.default is MISSING else f.default) for f in fields(cls)}
 
@@ -281,6 +293,8 @@ def _compile_builder(
     timestamps: tuple[str, ...],
     schedules: tuple[str, ...],
     required: tuple[str, ...],
+    *,
+    owned: bool = False,
 ) -> Callable[[dict[str, Any]], _M]:
     """Generate ``from_api``'s body for one model as straight-line code (the hot path).
 
@@ -288,23 +302,46 @@ def _compile_builder(
     with the body; only present timestamps and schedules are converted; unknown keys go to
     ``extra``. ``__init__`` is not called: for 10,000 rows this is several times faster and
     gives the same instance.
+
+    ``owned=True`` builds ``_from_owned`` of ``Task``/``TaskRun`` instead: the body itself
+    becomes the instance dict (converted in place, unknown keys moved out to ``extra``,
+    ``predecessors`` and ``extra`` always set as they have no class default), so it holds
+    only the fields the server sent; the others read as the class attributes (``None``).
+    Attribute reads, ``==``, ``repr``, ``asdict`` and pickling match ``from_api``. Its dict
+    ends with the first required key, never with ``extra`` as a definition-order one does.
     """
+    target = "body" if owned else "values"
+
+    def read(key: str) -> str:  # the template copy holds every key; a body may lack some
+        return f"get({key!r})" if owned else f"values[{key!r}]"
+
     lines = [
         "def build(body):",
         "    if body.__class__ is not dict:",
         "        body = _as_dict(body)",
-        "    values = _copy()",
-        "    if _known_superset(body):",
-        "        values.update(body)",
-        "        extra = {}",
-        "    else:",
-        "        extra = _split(values, body)",
     ]
+    if owned:
+        lines += [
+            "    if _known_superset(body):",
+            "        extra = {}",
+            "    else:",
+            "        extra = _split_owned(body)",
+            "    get = body.get",
+        ]
+    else:
+        lines += [
+            "    values = _copy()",
+            "    if _known_superset(body):",
+            "        values.update(body)",
+            "        extra = {}",
+            "    else:",
+            "        extra = _split(values, body)",
+        ]
     for key in required:
-        lines += [f"    if values[{key!r}] is None:", f"        _missing({key!r})"]
+        lines += [f"    if {read(key)} is None:", f"        _missing({key!r})"]
     for key in timestamps:
         lines += [
-            f"    v = values[{key!r}]",
+            f"    v = {read(key)}",
             "    if v is not None:",
             "        if v.__class__ is str and not v.isdigit():",
             "            try:",
@@ -316,20 +353,25 @@ def _compile_builder(
             "                    v = v.replace(tzinfo=_UTC)",
             "        else:",
             "            v = _parse_timestamp(v)",
-            f"        values[{key!r}] = v",
+            f"        {target}[{key!r}] = v",
         ]
     for key in schedules:
         lines += [
-            f"    v = values[{key!r}]",
+            f"    v = {read(key)}",
             "    if v is not None:",
-            f"        values[{key!r}] = _parse_schedule(v)",
+            f"        {target}[{key!r}] = _parse_schedule(v)",
         ]
     if "predecessors" in cls._TEMPLATE:  # type: ignore[attr-defined]
-        lines += ["    if values['predecessors'] is None:", "        values['predecessors'] = []"]
+        lines += [
+            f"    if {read('predecessors')} is None:",
+            f"        {target}['predecessors'] = []",
+        ]
+    lines.append(f"    {target}['extra'] = extra")
+    if owned:  # end on a required key, not on "extra": frames._transpose tells the shapes apart
+        lines.append(f"    body[{required[0]!r}] = body.pop({required[0]!r})")
     lines += [
-        "    values['extra'] = extra",
         "    obj = _new(_cls)",
-        "    obj.__dict__ = values",
+        f"    obj.__dict__ = {target}",
         "    return obj",
     ]
     known = cls._FIELDS  # type: ignore[attr-defined]
@@ -343,6 +385,9 @@ def _compile_builder(
         values.update({k: v for k, v in body.items() if k in known})
         return {k: v for k, v in body.items() if k not in known}
 
+    def split_owned(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: body.pop(k) for k in [k for k in body if k not in known]}
+
     def missing(key: str) -> None:
         raise TypeError(f"{cls.__name__} body lacks the required field {key!r}")
 
@@ -351,6 +396,7 @@ def _compile_builder(
         "_copy": cls._TEMPLATE.copy,  # type: ignore[attr-defined]
         "_known_superset": known.issuperset,
         "_split": split,
+        "_split_owned": split_owned,
         "_missing": missing,
         "_fromisoformat": datetime.fromisoformat,
         "_parse_timestamp": parse_timestamp,
@@ -400,6 +446,11 @@ class TaskRun:
             return _build_run(body)
         return _builder_for(cls, _RUN_TIMESTAMPS, (), ("root_task_name",))(body)
 
+    @classmethod
+    def _from_owned(cls, body: dict[str, Any]) -> TaskRun:
+        """Like ``from_api``, but builds the instance on ``body`` itself (see ``Task``)."""
+        return _own_run(body) if cls is TaskRun else cls.from_api(body)
+
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
         for name in TaskRun._FIELDS:
@@ -448,6 +499,10 @@ Task._TEMPLATE = _template(Task)
 TaskRun._TEMPLATE = _template(TaskRun)
 _build_task = _compile_builder(Task, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))
 _build_run = _compile_builder(TaskRun, _RUN_TIMESTAMPS, (), ("root_task_name",))
+_own_task = _compile_builder(
+    Task, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"), owned=True
+)
+_own_run = _compile_builder(TaskRun, _RUN_TIMESTAMPS, (), ("root_task_name",), owned=True)
 
 
 @dataclass(frozen=True)
