@@ -282,18 +282,21 @@ def _by_key(
     defaults = _stored_defaults(cls, attrs)
     if defaults is None:
         return None
+    # Look keys up with the first dict's own key objects: a JSON decoder (orjson) shares one
+    # non-interned str per key across rows, and an identical object skips the string compare.
+    own_keys = {key: key for key in dicts[0]}
     columns: dict[str, Sequence[Any]] = {}
     for name in attrs:
-        default = defaults[name]
+        default, key = defaults[name], own_keys.get(name, name)
         if default is _NO_DEFAULT:  # no fallback: every instance must hold it
             try:
-                columns[name] = list(map(itemgetter(name), dicts))
+                columns[name] = list(map(itemgetter(key), dicts))
             except KeyError:
                 return None
         elif default is None:
-            columns[name] = list(map(dict.get, dicts, repeat(name)))
+            columns[name] = list(map(dict.get, dicts, repeat(key)))
         else:
-            columns[name] = list(map(dict.get, dicts, repeat(name), repeat(default)))
+            columns[name] = list(map(dict.get, dicts, repeat(key), repeat(default)))
     return columns
 
 
