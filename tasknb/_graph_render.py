@@ -22,6 +22,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from tasknb.errors import TasknbError
+
 __all__ = [
     "ENGINE_ENV",
     "RENDER_TIMEOUT_S",
@@ -44,8 +46,12 @@ _svg_cache: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 _cache_lock = threading.Lock()  # panels render from background threads
 
 
-class RenderError(RuntimeError):
-    """The graph could not be laid out: no engine, a failing engine or a timeout."""
+class RenderError(TasknbError, RuntimeError):
+    """The graph could not be laid out: no engine, a failing engine or a timeout.
+
+    Part of the one exception tree (``except tasknb.TasknbError`` catches it); still a
+    ``RuntimeError`` for code written against earlier versions.
+    """
 
 
 def _script_dirs() -> list[str]:
