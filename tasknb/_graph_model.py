@@ -15,40 +15,14 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tasknb.identifiers import split_parts
 from tasknb.models import Task
 
 __all__ = ["GraphModel", "display_name", "name_key"]
 
 
-def _split_qualified(name: str) -> list[str]:
-    """Split ``DB."my.schema".T`` into its parts, respecting double quotes."""
-    if '"' not in name:
-        return name.split(".")
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    index = 0
-    while index < len(name):
-        char = name[index]
-        if char == '"':
-            if quoted and index + 1 < len(name) and name[index + 1] == '"':
-                current.append('""')
-                index += 2
-                continue
-            quoted = not quoted
-            current.append(char)
-        elif char == "." and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    parts.append("".join(current))
-    return parts
-
-
 def _last_part(name: str) -> str:
-    return _split_qualified(name.strip())[-1].strip()
+    return split_parts(name.strip())[-1].strip()
 
 
 def name_key(name: str) -> str:

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import traitlets
 
 from tasknb.errors import TasknbError
+from tasknb.identifiers import split_parts
 from tasknb.models import Task, TaskRun
 
 __all__ = [
@@ -77,20 +78,7 @@ def short_name(name: str | None) -> str:
         >>> short_name('DB.SC."my.task"'), short_name("T1")
         ('"my.task"', 'T1')
     """
-    if not name:
-        return ""
-    parts: list[str] = []
-    current, quoted = "", False
-    for char in name:
-        if char == '"':
-            quoted = not quoted
-        if char == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return parts[-1]
+    return split_parts(name)[-1] if name else ""
 
 
 #: Longest error message shown in one line (the full text stays in tables and details).

@@ -23,6 +23,7 @@ __all__ = [
     "normalize",
     "path_segment",
     "quote_identifier",
+    "split_parts",
     "split_qualified",
 ]
 
@@ -111,16 +112,21 @@ def path_segment(name: str, *, kind: str = "task") -> str:
     return quote(normalize(name, kind=kind), safe="")
 
 
-def split_qualified(name: str, *, kind: str = "task") -> list[str]:
-    """Split ``DB.SCHEMA.NAME`` (any part may be quoted) into normalized parts.
+def split_parts(name: str) -> list[str]:
+    """Split a dotted name at the dots outside double quotes, as written (no checks).
 
-        >>> split_qualified('db."My Schema".nightly')
-        ['DB', '"My Schema"', 'NIGHTLY']
+        >>> split_parts('DB."my.schema".t')
+        ['DB', '"my.schema"', 't']
 
-    Dots inside quotes belong to the name. At most three parts are allowed.
+    For display and matching; :func:`split_qualified` also validates and folds.
     """
-    if not isinstance(name, str) or not name:
-        raise _refuse(name, kind, "it is empty")
+    return _split_dotted(name)[0]
+
+
+def _split_dotted(name: str) -> tuple[list[str], bool]:
+    """The parts of ``name`` split at unquoted dots, and whether every quote was closed."""
+    if '"' not in name:
+        return name.split("."), True
     parts: list[str] = []
     current: list[str] = []
     in_quotes = False
@@ -141,7 +147,21 @@ def split_qualified(name: str, *, kind: str = "task") -> list[str]:
             current.append(char)
         i += 1
     parts.append("".join(current))
-    if in_quotes:
+    return parts, not in_quotes
+
+
+def split_qualified(name: str, *, kind: str = "task") -> list[str]:
+    """Split ``DB.SCHEMA.NAME`` (any part may be quoted) into normalized parts.
+
+        >>> split_qualified('db."My Schema".nightly')
+        ['DB', '"My Schema"', 'NIGHTLY']
+
+    Dots inside quotes belong to the name. At most three parts are allowed.
+    """
+    if not isinstance(name, str) or not name:
+        raise _refuse(name, kind, "it is empty")
+    parts, closed = _split_dotted(name)
+    if not closed:
         raise _refuse(name, kind, "a quote is not closed")
     if len(parts) > 3:
         raise _refuse(
