@@ -684,35 +684,31 @@ class Service(GraphRunsMixin):
     def set_tags(self, database: str, schema: str, name: str, body: Any,
                  if_exists: bool = False) -> str:
         """POST .../tasks/{name}:set-tags."""
-        with self.lock:
-            try:
-                db, sc, folded, _ = self._task(database, schema, name)
-            except ApiError as exc:
-                if if_exists and exc.status == 404:
-                    bodies.parse_tags_body(body, "DB", "S", with_values=True)
-                    return "Statement executed successfully."
-                raise
-            tags = bodies.parse_tags_body(body, db, sc, with_values=True)
-            with self.store.transaction() as tx:
-                for tag_db, tag_sc, tag_name, value in tags:
-                    tx.set_tag((db, sc, folded), (tag_db, tag_sc, tag_name), value or "")
-        return "Statement executed successfully."
+        return self._change_tags(database, schema, name, body, if_exists, with_values=True)
 
     def unset_tags(self, database: str, schema: str, name: str, body: Any,
                    if_exists: bool = False) -> str:
         """POST .../tasks/{name}:unset-tags."""
+        return self._change_tags(database, schema, name, body, if_exists, with_values=False)
+
+    def _change_tags(self, database: str, schema: str, name: str, body: Any,
+                     if_exists: bool, *, with_values: bool) -> str:
+        """Set (``with_values``) or unset tags; the body is checked even when skipped."""
         with self.lock:
             try:
                 db, sc, folded, _ = self._task(database, schema, name)
             except ApiError as exc:
                 if if_exists and exc.status == 404:
-                    bodies.parse_tags_body(body, "DB", "S", with_values=False)
+                    bodies.parse_tags_body(body, "DB", "S", with_values=with_values)
                     return "Statement executed successfully."
                 raise
-            tags = bodies.parse_tags_body(body, db, sc, with_values=False)
+            tags = bodies.parse_tags_body(body, db, sc, with_values=with_values)
             with self.store.transaction() as tx:
-                for tag_db, tag_sc, tag_name, _ in tags:
-                    tx.unset_tag((db, sc, folded), (tag_db, tag_sc, tag_name))
+                for tag_db, tag_sc, tag_name, value in tags:
+                    if with_values:
+                        tx.set_tag((db, sc, folded), (tag_db, tag_sc, tag_name), value or "")
+                    else:
+                        tx.unset_tag((db, sc, folded), (tag_db, tag_sc, tag_name))
         return "Statement executed successfully."
 
     def get_tags(self, database: str, schema: str, name: str) -> list[dict[str, Any]]:
