@@ -5,7 +5,7 @@
 
 It wraps any inner transport (a ``MockTransport`` for faults, ``httpx.HTTPTransport`` for the
 local server over loopback) and validates with openapi-core against
-``../shared/specs/snowflake-rest-api/`` (task.yaml for the Task paths, result.yaml for
+``tests/specs/snowflake-rest-api/`` (task.yaml for the Task paths, result.yaml for
 ``/api/v2/results/{handle}``). A violation raises ``SpecViolation`` (an ``AssertionError``,
 which the client's retry loop never catches) and is recorded in ``violations``.
 
@@ -36,7 +36,8 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "specs" / "snowflake-rest-api"
+#: The repository's own copy of the official specifications (tests/specs/snowflake-rest-api/README.md)
+SPEC_DIR = Path(__file__).resolve().parent / "specs" / "snowflake-rest-api"
 SPEC_SERVER = "https://org-account.snowflakecomputing.com"
 # the spec's only server is a placeholder account; these let real targets match too
 EXTRA_SERVERS = [
@@ -71,7 +72,7 @@ def _load_yaml(name: str) -> dict[str, Any]:
     path = SPEC_DIR / name
     if not path.is_file():
         raise FileNotFoundError(
-            f"the official spec is expected at {path} (shared/ next to the repository)"
+            f"the official spec is expected at {path}: tests/specs/ is part of the repository"
         )
     return yaml.safe_load(path.read_text())
 

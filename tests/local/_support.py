@@ -6,8 +6,7 @@
     ...     proc.http().get("/tasknb/v1/ping").json()
     {'status': 'ok'}
 
-* :data:`SPEC_DIR`: the official OpenAPI files, found from the repository root (in CI the repo is
-  a fresh clone with ``shared/`` beside it).
+* :data:`SPEC_DIR`: the repository's own copy of the official OpenAPI files (``tests/specs/``).
 * :func:`state_snapshot`: every object the server holds (memory and disk) plus run counts, to
   prove that a refused request changed nothing.
 * :class:`ServerProcess`: ``tasknb server --data-dir D --port P --token T`` in a child process,
@@ -29,7 +28,7 @@ from typing import Any
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_DIR = (REPO_ROOT / ".." / "shared" / "specs" / "snowflake-rest-api").resolve()
+SPEC_DIR = REPO_ROOT / "tests" / "specs" / "snowflake-rest-api"
 TASK_SPEC = SPEC_DIR / "task.yaml"
 STARTUP_TIMEOUT_SECONDS = 30.0
 STATE_FILE = "tasknb-local.sqlite3"
