@@ -19,8 +19,10 @@ Rules (each a named constant below):
 * **202 Accepted**: ``Location`` (``/api/v2/results/<handle>``) is polled with GET and
   backoff until a final answer or ``result_timeout``; with ``wait=False`` the caller gets
   the handle instead.
-* **Paging**: ``Link: <...>; rel="next"`` is followed; a ``Link`` with only
-  ``rel="last"`` and ``?page=N`` URLs (snowflake-core style) is walked page by page; a
+* **Paging**: a ``Link`` with ``rel="last"`` and ``?page=N`` URLs (Snowflake's, sent on the
+  first answer only) is walked page by page up to the last; a ``Link`` with only
+  ``rel="next"`` is followed link by link; an answer whose pages cannot all be accounted for
+  raises ``InvalidResponse`` instead of returning part of the rows; a
   ``{"result_handler": ..., "message": "Large result set..."}`` body fetches the pages from
   the results endpoint.
 * **Errors** map to ``tasknb.errors`` with status, code, message and request id.
@@ -32,7 +34,6 @@ import email.utils
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ except ImportError:  # pragma: no cover - orjson is a dependency; json keeps it 
 from .errors import (
     ApiError,
     InvalidResponse,
+    Redirected,
     RequestMayHaveBeenApplied,
     ResultTimeout,
     TransportError,
@@ -91,7 +93,6 @@ DEFAULT_MAX_PAGES = 10_000  # a guard against a server that links pages in a cir
 RETRYABLE_STATUSES = frozenset({408, 429, 503, 504})
 ALWAYS_RETRYABLE_STATUSES = frozenset({429})  # refused before any work: safe for every request
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^",;]+)"?')
 _LARGE_RESULT = "large result set"
 
 
@@ -139,17 +140,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if when is None:
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def parse_link_header(value: str | None) -> dict[str, str]:
-    """``rel -> URL`` from a ``Link`` header.
-
-    >>> parse_link_header('</r/h?page=1>; rel="next", </r/h?page=3>; rel="last"')
-    {'next': '/r/h?page=1', 'last': '/r/h?page=3'}
-    """
-    if not value:
-        return {}
-    return {rel.strip().lower(): url.strip() for url, rel in _LINK.findall(value)}
 
 
 def _page_of(url: str) -> int | None:
@@ -267,6 +257,8 @@ class HttpSession:
                     attempt + 1,
                 )
                 status = response.status_code
+                if 300 <= status < 400:
+                    raise _redirected(response, describe)
                 if status not in RETRYABLE_STATUSES:
                     return response
                 if not idempotent and status not in ALWAYS_RETRYABLE_STATUSES:
@@ -411,33 +403,61 @@ class HttpSession:
         return self.send("GET", pending.location, idempotent=True, describe=describe)
 
     def next_pages(self, first: httpx.Response, *, describe: str) -> Iterator[Any]:
-        """Yield the decoded body of every page after ``first`` (``Link`` next/last)."""
-        response = first
-        current_url = str(first.request.url)
-        current_page = _page_of(current_url) or 0
-        seen = {current_url}
-        for _ in range(DEFAULT_MAX_PAGES):
-            links = parse_link_header(response.headers.get("Link"))
-            url = links.get("next")
-            if url is None and "last" in links:
-                last = _page_of(links["last"])
-                if last is not None and current_page < last:
-                    url = _with_page(links["last"], current_page + 1)
-            if url is None:
-                return
+        """Yield the decoded body of every page after ``first``, or raise: never a short answer.
+
+        Snowflake sends ``Link`` on the first answer only, with ``rel="last"`` naming the last
+        ``?page=N``: pages ``1..N`` are then fetched by number (what snowflake-core does). A
+        ``Link`` with only ``rel="next"`` is followed from page to page instead.
+        """
+        links = first.links
+        last = links.get("last", {}).get("url")
+        if last is not None:
+            last_page = _page_of(last)
+            if last_page is None:
+                raise InvalidResponse(
+                    f"{describe}: the Link header's rel=\"last\" URL {last!r} has no ?page=N, "
+                    "so the number of pages is unknown; refusing to return part of the answer"
+                )
+            if last_page >= DEFAULT_MAX_PAGES:
+                raise InvalidResponse(
+                    f"{describe}: the server announced {last_page + 1} pages, more than the "
+                    f"{DEFAULT_MAX_PAGES} this client reads; narrow the request (like=, "
+                    "starts_with=, result_limit=)"
+                )
+            self._check_same_origin(last, "GET", describe)
+            first_page = _page_of(str(first.request.url)) or 0
+            for page in range(first_page + 1, last_page + 1):
+                yield self._page(_with_page(last, page))
+            return
+        url = links.get("next", {}).get("url")
+        seen = {str(first.request.url)}
+        while url is not None:
             self._check_same_origin(url, "GET", describe)
-            absolute = str(self.client.base_url.join(url)) if url.startswith("/") else url
+            absolute = str(self.client.base_url.join(url))
             if absolute in seen:
-                return  # a server that links back to a page already read
+                raise InvalidResponse(
+                    f"{describe}: the server's rel=\"next\" links lead back to {url}, a page "
+                    "already read; refusing to return an answer that may be missing pages"
+                )
+            if len(seen) >= DEFAULT_MAX_PAGES:
+                raise InvalidResponse(
+                    f"{describe}: more than {DEFAULT_MAX_PAGES} linked pages; narrow the request"
+                )
             seen.add(absolute)
-            response = self.send("GET", url, idempotent=True, describe=f"GET {url}")
-            if response.status_code == 202:  # a page still being prepared
-                response = self.poll(self.pending_of(response, method="GET", path=url))
-            if response.status_code != 200:
-                raise self.api_error(response, method="GET", path=url)
-            page = _page_of(url)
-            current_page = page if page is not None else current_page + 1
+            response = self._fetch_page(url)
             yield self.decode(response, f"GET {url}")
+            url = response.links.get("next", {}).get("url")
+
+    def _fetch_page(self, url: str) -> httpx.Response:
+        response = self.send("GET", url, idempotent=True, describe=f"GET {url}")
+        if response.status_code == 202:  # a page still being prepared
+            response = self.poll(self.pending_of(response, method="GET", path=url))
+        if response.status_code != 200:
+            raise self.api_error(response, method="GET", path=url)
+        return response
+
+    def _page(self, url: str) -> Any:
+        return self.decode(self._fetch_page(url), f"GET {url}")
 
 
 def is_large_result_marker(body: Any) -> bool:
@@ -446,6 +466,30 @@ def is_large_result_marker(body: Any) -> bool:
         isinstance(body, dict)
         and bool(body.get("result_handler") or body.get("resultHandler"))
         and _LARGE_RESULT in str(body.get("message", "")).lower()
+    )
+
+
+def _redirected(response: httpx.Response, describe: str) -> Redirected:
+    """A 3xx as an error naming where it pointed (without its query, which may hold secrets)."""
+    location = response.headers.get("Location")
+    where = "without a Location"
+    if location:
+        target = response.request.url.join(location)
+        where = f"to {target.copy_with(query=None, fragment=None)}"
+    hint = (
+        "tasknb does not follow redirects (they could carry the credentials elsewhere) and the "
+        "request was not done there; point the connection at the final address "
+        "(account/host, or https:// for a http:// URL)"
+    )
+    return Redirected(
+        response.status_code,
+        None,
+        f"{describe} was redirected {where}",
+        request_id_of(response),
+        method=response.request.method,
+        path=response.request.url.path,
+        hint=hint,
+        location=location,
     )
 
 

@@ -417,8 +417,10 @@ class TaskClient:
         if is_large_result_marker(body):
             handler = body.get("result_handler") or body.get("resultHandler")
             url = f"{API_PREFIX}/results/{handler}"
-            response = self._session.send("GET", url, idempotent=True, describe=f"GET {url}")
-            body = self._final(response, "GET", url, subject)
+            page_zero = self._session.send("GET", url, idempotent=True, describe=f"GET {url}")
+            body = self._final(page_zero, "GET", url, subject)
+            if page_zero.links:  # else the marker's own Link tells the pages
+                response = page_zero
         yield from _rows(body, describe, parse)
         for page_body in self._session.next_pages(response, describe=describe):
             yield from _rows(page_body, describe, parse)

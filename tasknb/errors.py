@@ -28,6 +28,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "RateLimited",
+    "Redirected",
     "RequestMayHaveBeenApplied",
     "RequestTimeout",
     "ResultTimeout",
@@ -203,6 +204,23 @@ class Conflict(ApiError):
 
 class TaskAlreadyExists(Conflict):
     """409 on create: a task with that name exists (use ``create_mode="orReplace"``)."""
+
+
+class Redirected(ApiError):
+    """3xx: the server sent the request elsewhere; tasknb never follows a redirect.
+
+        >>> str(Redirected(302, message="moved to https://x.example/api", hint="use https"))
+        'moved to https://x.example/api (HTTP 302); use https'
+
+    Following it could send the credentials to another host, and a redirected action was not
+    done where it was asked: the error names the ``Location`` (``location``) instead.
+    """
+
+    default_message = "the server redirected the request"
+
+    def __init__(self, *args: Any, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.location = location
 
 
 class RateLimited(ApiError):

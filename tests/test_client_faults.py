@@ -17,6 +17,7 @@ from tasknb import (
     InvalidResponse,
     NotFound,
     RateLimited,
+    Redirected,
     RequestMayHaveBeenApplied,
     ResultTimeout,
     RetryPolicy,
@@ -295,6 +296,106 @@ def test_large_result_marker_fetches_the_result_pages(api) -> None:
         "/api/v2/results/big",
         "/api/v2/results/big?page=1",
     ]
+
+
+def _snowflake_pages(pages: int, per_page: int = 3, handle: str = "hs"):
+    """Pages shaped like Snowflake's: ``Link`` (first/next/last) on the first answer only,
+    later pages fetched by ``?page=N`` from the results endpoint and answered without one."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith(P):
+            base = f"/api/v2/results/{handle}"
+            link = (f'<{base}?page=0>; rel="first",<{base}?page=1>; rel="next",'
+                    f'<{base}?page={pages - 1}>; rel="last"')
+            return reply(200, _names(0, per_page), headers={"Link": link})
+        page = int(request.url.params["page"])
+        return reply(200, _names(page * per_page, per_page))
+
+    return handler
+
+
+def test_every_page_of_a_snowflake_shaped_listing_is_read(api) -> None:
+    """Five pages with Link on the first only: 15 rows, not the 6 of the first two pages."""
+    client = api.client(_snowflake_pages(5))
+    tasks = client.list_tasks()
+    assert [t.name for t in tasks] == [f"T{i:05d}" for i in range(15)]
+    assert [r.url.params.get("page") for r in api.requests] == [None, "1", "2", "3", "4"]
+
+
+def test_snowflake_shaped_dependents_and_graph_runs_are_complete(api) -> None:
+    client = api.client(_snowflake_pages(4, per_page=2))
+    assert len(client.fetch_task_dependents("t1")) == 8
+
+
+def test_a_next_only_chain_without_last_is_followed_to_its_end(api) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", 0))
+        headers = {}
+        if page < 3:
+            headers["Link"] = f'</api/v2/results/nx?page={page + 1}>; rel="next"'
+        return reply(200, _names(page * 2, 2), headers=headers)
+
+    client = api.client(handler)
+    assert len(client.list_tasks()) == 8
+    assert [r.url.params.get("page") for r in api.requests] == [None, "1", "2", "3"]
+
+
+def test_next_links_that_go_round_in_a_circle_raise(api) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", 0))
+        target = 1 if page == 2 else page + 1
+        return reply(200, _names(page, 1),
+                     headers={"Link": f'</api/v2/results/c?page={target}>; rel="next"'})
+
+    client = api.client(handler)
+    with pytest.raises(InvalidResponse, match="a page already read"):
+        client.list_tasks()
+
+
+def test_a_last_link_without_a_page_number_raises_instead_of_a_short_answer(api) -> None:
+    client = api.client(scripted(
+        reply(200, _names(0, 2), headers={"Link": '</api/v2/results/x>; rel="last"'})
+    ))
+    with pytest.raises(InvalidResponse, match="number of pages is unknown"):
+        client.list_tasks()
+
+
+def test_a_failing_later_page_raises_and_returns_nothing(api) -> None:
+    pages = _snowflake_pages(3)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("page") == "2":
+            return error(404, "000709", "Statement not found.")
+        return pages(request)
+
+    client = api.client(handler)
+    with pytest.raises(NotFound):
+        client.list_tasks()
+
+
+# -- redirects ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.list_tasks(),
+        lambda c: c.execute_task("t1"),
+        lambda c: c.suspend_task("t1"),
+        lambda c: c.delete_task("t1"),
+    ],
+    ids=["list", "execute", "suspend", "delete"],
+)
+def test_a_redirect_is_an_error_naming_the_location_and_is_not_followed(api, status, call):
+    location = "https://login.proxy.example/sso?token=SECRET123"
+    client = api.client(scripted(reply(status, headers={"Location": location})), from_a_proxy=True)
+    with pytest.raises(Redirected) as caught:
+        call(client)
+    text = str(caught.value)
+    assert "https://login.proxy.example/sso" in text and "SECRET123" not in text
+    assert caught.value.status == status and "not follow redirects" in text
+    assert len(api.requests) == 1  # never followed, never retried
 
 
 # -- errors -------------------------------------------------------------------------------

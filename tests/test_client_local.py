@@ -270,3 +270,18 @@ def test_pytest_plugin_fixtures(pytester) -> None:
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=2)
+
+
+def test_five_thousand_tasks_list_whole_through_the_local_server(server, validating) -> None:
+    """The local server pages like Snowflake (Link on the first answer only, 1,000 rows a page):
+    every one of 5,000 tasks comes back, from list_tasks and from tasks_df."""
+    schema = f"s{next(_schemas)}"
+    server.service.ensure_schema("itest", schema)
+    for i in range(5000):
+        server.service.create_task("itest", schema, {"name": f"T{i:04d}", "definition": "select 1"})
+    client = local_client(server, database="itest", schema=schema, transport=validating)
+    _close_later.append(client)
+    names = [task.name for task in client.list_tasks()]
+    assert names == [f"T{i:04d}" for i in range(5000)]
+    frame = tasknb.tasks_df(client)
+    assert len(frame) == 5000 and frame["name"].is_unique
