@@ -67,7 +67,8 @@ def test_api_errors_pickle_and_read_as_one_line() -> None:
         "tasknb.auth",
         "tasknb.config",
         "tasknb.client",
-        "tasknb._http",
+        "tasknb.client._http",
+        "tasknb.client._tasks",
         "tasknb.models",
     ],
 )

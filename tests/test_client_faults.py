@@ -486,7 +486,7 @@ def test_read_timeout_on_execute_is_never_resent(api) -> None:
 
 def test_timeouts_are_configurable_with_named_defaults() -> None:
     from tasknb import TaskClient
-    from tasknb._http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
+    from tasknb.client._http import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT
 
     default = TaskClient("https://a.snowflakecomputing.com", auth=None)
     assert default._http.timeout.connect == DEFAULT_CONNECT_TIMEOUT

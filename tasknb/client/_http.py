@@ -1,4 +1,4 @@
-"""The one request loop under ``TaskClient``: retries, 202 polling, paging, error mapping.
+"""The one request core under the client: retries, 202 polling, paging, error mapping.
 
     >>> RetryPolicy().max_retries
     4
@@ -47,7 +47,7 @@ try:  # orjson decodes 2-3x faster than json (its errors are ValueErrors too)
 except ImportError:  # pragma: no cover - orjson is a dependency; json keeps it working without
     _loads = json.loads
 
-from .errors import (
+from ..errors import (
     ApiError,
     InvalidResponse,
     Redirected,
@@ -56,17 +56,6 @@ from .errors import (
     TransportError,
     error_for_status,
 )
-
-__all__ = [
-    "DEFAULT_CONNECT_TIMEOUT",
-    "DEFAULT_MAX_PAGES",
-    "DEFAULT_READ_TIMEOUT",
-    "DEFAULT_RESULT_TIMEOUT",
-    "DEFAULT_TIMEOUT",
-    "HttpSession",
-    "Pending",
-    "RetryPolicy",
-]
 
 logger = logging.getLogger("tasknb.http")
 
@@ -177,14 +166,7 @@ class Pending:
 
 
 class HttpSession:
-    """Sends requests for ``TaskClient``; one instance per client.
-
-        >>> HttpSession  # doctest: +ELLIPSIS
-        <class 'tasknb._http.HttpSession'>
-
-    ``error_hook(error, context)`` lets the client refine an ``ApiError`` (e.g. turn a
-    404 on a task path into ``TaskNotFound``) before it is raised.
-    """
+    """Sends the requests of one ``TaskClient`` over its ``httpx.Client``."""
 
     def __init__(
         self,

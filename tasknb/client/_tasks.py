@@ -1,26 +1,4 @@
-"""``TaskClient``: one method per operation of the Snowflake REST API v2 Task endpoints.
-
-    >>> client = TaskClient("http://127.0.0.1:8080", auth=None, database="DB", schema="S")
-    >>> client.path_for("nightly", "execute")
-    '/api/v2/databases/DB/schemas/S/tasks/NIGHTLY:execute'
-
-Methods (snake_case of the spec's ``operationId``): ``list_tasks``, ``create_task``,
-``fetch_task``, ``create_or_alter_task``, ``delete_task``, ``execute_task``,
-``resume_task``, ``suspend_task``, ``fetch_task_dependents``, ``get_current_graphs``,
-``get_complete_graphs``, ``get_tags``, ``set_tags``, ``unset_tags``. Each takes
-``database=``/``schema=`` to override the client's defaults, and every query parameter of
-the spec as a keyword argument (``None`` = not sent, so the server default applies).
-A name may be qualified (``"DB.S.NIGHTLY"``). Booleans go on the wire as ``true``/``false``.
-
-Graph runs: the hyphenated paths (``current-graphs``, ``complete-graphs``) are used; with
-``deprecated_graph_paths=None`` (the default) a 404 with an empty body or a 405 on them
-(an older deployment without the route) falls back once to the deprecated underscore paths
-(``current_graphs``, ``complete_graphs``) and the client remembers it. ``True`` always uses
-the underscore paths, ``False`` never does.
-
-The request loop (retries, ``Retry-After``, 202 polling, ``Link`` paging, error mapping,
-never resending a non-idempotent request) lives in ``tasknb._http``.
-"""
+"""``TaskClient``: one thin method per operation of the Task endpoints, and ``connect``."""
 
 from __future__ import annotations
 
@@ -31,15 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from ._http import (
-    DEFAULT_TIMEOUT,
-    HttpSession,
-    Pending,
-    RetryPolicy,
-    is_large_result_marker,
-)
-from ._version import __version__ as _version
-from .errors import (
+from .._version import __version__ as _version
+from ..errors import (
     ApiError,
     InvalidResponse,
     NotFound,
@@ -47,13 +18,18 @@ from .errors import (
     TasknbError,
     TaskNotFound,
 )
-from .identifiers import display, normalize, path_segment, split_qualified
-from .models import Tag, Task, TaskRun
+from ..identifiers import display, normalize, path_segment, split_qualified
+from ..models import Tag, Task, TaskRun
+from ._http import (
+    DEFAULT_TIMEOUT,
+    HttpSession,
+    Pending,
+    RetryPolicy,
+    is_large_result_marker,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-__all__ = ["AsyncResult", "RetryPolicy", "TaskClient", "connect"]
 
 API_PREFIX = "/api/v2"
 USER_AGENT = f"tasknb/{_version}"
@@ -918,7 +894,7 @@ def connect(
     or client options (``timeout``, ``transport``, ``retry``, ``deprecated_graph_paths``).
     With ``base_url``/``account``/``host`` and no ``connection`` the files are not read.
     """
-    from .config import build_auth, resolve_connection
+    from ..config import build_auth, resolve_connection
 
     client_options = {k: overrides.pop(k) for k in list(overrides) if k in _CLIENT_OPTIONS}
     auth = overrides.pop("auth", None)
