@@ -19,9 +19,9 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from tasknb.local.engine import TaskContext
-from tasknb.local.scheduler import ManualClock
+from tasknb.local.schedule.cron import ManualClock
 from tasknb.local.service import Service
+from tasknb.local.sql.engine import TaskContext
 
 TARGET_MS = 10.0
 DB, SCHEMA = "BENCH_DB", "PUBLIC"

@@ -19,9 +19,9 @@ import statistics
 import tempfile
 import time
 
-from tasknb.local.bodies import from_db
-from tasknb.local.scheduler import RealClock
+from tasknb.local.schedule.cron import RealClock
 from tasknb.local.service import Service
+from tasknb.local.service.bodies import from_db
 
 TARGET_P99_S = 1.0
 DB, SCHEMA = "BENCH_DB", "PUBLIC"

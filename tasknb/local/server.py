@@ -29,11 +29,12 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from tasknb.local import auth, scheduler
-from tasknb.local.app import create_app
-from tasknb.local.bodies import from_db
-from tasknb.local.runner import DEFAULT_MAX_WORKERS
+from tasknb.local.api import auth
+from tasknb.local.api.app import create_app
+from tasknb.local.schedule import cron as scheduler
 from tasknb.local.service import DEFAULT_COMPLETE_WINDOW, Service
+from tasknb.local.service.bodies import from_db
+from tasknb.local.service.runner import DEFAULT_MAX_WORKERS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765  # for `tasknb server`; start() picks a free port by default

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasknb.local.engine import (
+from tasknb.local.sql.engine import (
     MAX_RETURN_VALUE_BYTES,
     SqlEngine,
     TaskContext,
@@ -513,7 +513,7 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "engine.duckdb"
     script = (
         "import os, sys\n"
-        "from tasknb.local.engine import SqlEngine, TaskContext\n"
+        "from tasknb.local.sql.engine import SqlEngine, TaskContext\n"
         "e = SqlEngine(sys.argv[1]); e.ensure_schema('DEMO', 'PUBLIC')\n"
         "e.run('CREATE TABLE t (v INT); INSERT INTO t VALUES (1), (2)',"
         " TaskContext('DEMO', 'PUBLIC', 'T', 'T'))\n"

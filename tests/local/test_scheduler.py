@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasknb.local.scheduler import (
+from tasknb.local.schedule.cron import (
     NEVER,
     LocalSchedule,
     ManualClock,

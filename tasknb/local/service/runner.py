@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tasknb.local import rules
-from tasknb.local.bodies import to_db
+from tasknb.local.service.bodies import to_db
 from tasknb.local.store import Store
 
 DEFAULT_MAX_WORKERS = 4
@@ -300,7 +300,7 @@ class Runner:
         return ready
 
     def _execute(self, run: GraphRun, name: str, ready_at: datetime) -> None:
-        from tasknb.local.engine import TaskContext, TaskSqlError
+        from tasknb.local.sql.engine import TaskContext, TaskSqlError
 
         plan = run.plan
         rec = plan.tasks[name]

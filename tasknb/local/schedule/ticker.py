@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasknb.local import scheduler
+from tasknb.local.schedule import cron as scheduler
 
 Key = tuple[str, str, str]
 # fire(list of (key, fire_time)) -> the graph runs started (objects with .wait()).

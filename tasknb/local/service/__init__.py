@@ -42,17 +42,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tasknb.local import bodies, rules, scheduler
-from tasknb.local.bodies import from_db, to_db
-from tasknb.local.graphruns import (  # noqa: F401 - re-exported for app.py
+from tasknb.local import rules
+from tasknb.local.rules import ApiError, fold_identifier, qualified, rule_error
+from tasknb.local.schedule import cron as scheduler
+from tasknb.local.schedule.ticker import Ticker
+from tasknb.local.service import bodies
+from tasknb.local.service.bodies import from_db, to_db
+from tasknb.local.service.graphruns import (  # noqa: F401 - re-exported for app.py
     DEFAULT_HISTORY_LIMIT,
     MAX_HISTORY_LIMIT,
     GraphRunsMixin,
 )
-from tasknb.local.rules import ApiError, fold_identifier, qualified, rule_error
-from tasknb.local.runner import DEFAULT_MAX_WORKERS, GraphRun, Runner, RunPlan
+from tasknb.local.service.runner import DEFAULT_MAX_WORKERS, GraphRun, Runner, RunPlan
 from tasknb.local.store import Store
-from tasknb.local.ticker import Ticker
 
 ENGINE_FILE = "tasknb-engine.duckdb"
 DEFAULT_COMPLETE_WINDOW = timedelta(minutes=60)  # COMPLETE_TASK_GRAPHS shows the past hour
@@ -150,7 +152,7 @@ class Service(GraphRunsMixin):
                 if self._engine_factory is not None:
                     self._engine = self._engine_factory()
                 else:
-                    from tasknb.local.engine import SqlEngine
+                    from tasknb.local.sql.engine import SqlEngine
 
                     self._engine = SqlEngine(self.data_dir / ENGINE_FILE,
                                              databases=self._known_at_start)
@@ -720,7 +722,7 @@ class Service(GraphRunsMixin):
     # --- SQL for seeding -----------------------------------------------------------------------
     def run_sql(self, database: str, schema: str, sql: str) -> None:
         """Run one statement in the embedded engine in ``database.schema`` (demo data setup)."""
-        from tasknb.local.engine import TaskContext
+        from tasknb.local.sql.engine import TaskContext
 
         db, sc = self._schema(database, schema)
         self._ensure_engine_schema(db, sc)

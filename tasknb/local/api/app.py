@@ -29,10 +29,11 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tasknb.local import auth, rules
-from tasknb.local.bodies import to_api_time, to_db
+from tasknb.local import rules
+from tasknb.local.api import auth
 from tasknb.local.rules import ApiError, bad_request, parse_bool, parse_int
 from tasknb.local.service import Service
+from tasknb.local.service.bodies import to_api_time, to_db
 
 MAX_BODY_BYTES = 1024 * 1024
 PAGE_SIZE = 1000  # lists longer than this are paged through /api/v2/results/<h>?page=N

@@ -17,10 +17,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasknb.local import bodies, rules
-from tasknb.local.bodies import from_db, to_db
+from tasknb.local import rules
 from tasknb.local.rules import ApiError, fold_identifier, qualified, rule_error
-from tasknb.local.runner import GraphRun, RunPlan
+from tasknb.local.service import bodies
+from tasknb.local.service.bodies import from_db, to_db
+from tasknb.local.service.runner import GraphRun, RunPlan
 
 log = logging.getLogger("tasknb.local")
 

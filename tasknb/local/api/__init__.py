@@ -1,0 +1,1 @@
+"""The HTTP face of the local server: routes, Snowflake-shaped answers, authentication."""

@@ -1,0 +1,1 @@
+"""Schedules: cron and minute schedules, clocks, and the ticker that fires them."""

@@ -1,0 +1,1 @@
+"""The embedded SQL engine: Snowflake SQL run on DuckDB (translation by sqlglot)."""
