@@ -22,8 +22,8 @@ from typing import Any
 
 import graphviz
 
-from tasknb._graph_render import _svg_cache, available_engines
 from tasknb.graph import graph_from_tasks, render_svg
+from tasknb.graph._render import _svg_cache, available_engines
 from tasknb.models import MinutesSchedule, Task, TaskRun
 
 TASKS = 1_000

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasknb._graph_model import GraphModel, display_name
+from tasknb.dag import GraphModel, display_name
 from tasknb.models import Task, TaskRun
 
 __all__ = [

@@ -12,9 +12,7 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from tasknb._graph_dot import COMPACT_ABOVE, LEGEND_ID, quote
-from tasknb._graph_model import GraphModel, display_name, name_key
-from tasknb._graph_render import ENGINE_ENV, available_engines, find_engine
+from tasknb.dag import GraphModel, display_name, name_key
 from tasknb.graph import (
     RenderError,
     TaskGraph,
@@ -23,6 +21,8 @@ from tasknb.graph import (
     graph_from_tasks,
     render_svg,
 )
+from tasknb.graph._dot import COMPACT_ABOVE, LEGEND_ID, quote
+from tasknb.graph._render import ENGINE_ENV, available_engines, find_engine
 from tasknb.models import CronSchedule, MinutesSchedule, Task, TaskRun
 
 T0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
@@ -374,14 +374,14 @@ def test_svg_renders_with_each_available_engine():
 
 def test_graph_modules_keep_their_import_boundaries():
     allowed = {
-        "graph.py": {"graphviz", "tasknb"},
-        "_graph_dot.py": {"tasknb"},
-        "_graph_model.py": {"tasknb"},
-        "_graph_render.py": {"tasknb"},
+        "graph/__init__.py": {"graphviz", "tasknb"},
+        "graph/_dot.py": {"tasknb"},
+        "graph/_render.py": {"tasknb"},
+        "dag.py": {"tasknb"},
         "frames.py": {"numpy", "pandas", "tqdm", "tasknb"},
     }
-    tasknb_allowed = {"tasknb.models", "tasknb._graph_model", "tasknb._graph_dot"}
-    tasknb_allowed |= {"tasknb._graph_render", "tasknb.errors", "tasknb.identifiers"}
+    tasknb_allowed = {"tasknb.models", "tasknb.dag", "tasknb.graph._dot"}
+    tasknb_allowed |= {"tasknb.graph._render", "tasknb.errors", "tasknb.identifiers"}
     package = Path(__file__).resolve().parents[1] / "tasknb"
     for filename, third_party in allowed.items():
         tree = ast.parse((package / filename).read_text(encoding="utf-8"))

@@ -23,7 +23,8 @@ from typing import Any
 
 import graphviz
 
-from tasknb._graph_dot import (
+from tasknb.dag import GraphModel, display_name, name_key
+from tasknb.graph._dot import (
     EDGE_ATTRS,
     GRAPH_ATTRS,
     NODE_ATTRS,
@@ -31,8 +32,7 @@ from tasknb._graph_dot import (
     graph_body,
     mark_runs,
 )
-from tasknb._graph_model import GraphModel, display_name, name_key
-from tasknb._graph_render import (
+from tasknb.graph._render import (
     RenderError,
     available_engines,
     find_engine,

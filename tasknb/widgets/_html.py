@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from tasknb._panel_state import format_seconds, one_line
 from tasknb.models import Task, TaskRun
+from tasknb.widgets._state import format_seconds, one_line
 
 __all__ = [
     "STATE_COLOURS",

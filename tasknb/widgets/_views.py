@@ -3,8 +3,8 @@
     >>> panel = TaskPanel(client, "NIGHTLY_ROOT")   # doctest: +SKIP
     >>> panel                                        # shows state, drawing, runs and buttons
 
-The panels are views over the plain-Python states in ``tasknb._panel_state`` and
-``tasknb._explorer_state`` (which call the client). Buttons are enabled only when the action
+The panels are views over the plain-Python states in ``tasknb.widgets._state`` and
+``tasknb.widgets._explorer`` (which call the client). Buttons are enabled only when the action
 is valid and say why when not (tooltip and hint line). Costly or destructive actions take two
 steps: the first shows what will be affected, the second (``Confirm …``) acts. After Execute
 or Retry the panel follows the graph run in a background thread (never blocking the kernel)
@@ -25,14 +25,26 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from tasknb._explorer_state import (
+from tasknb.frames import runs_frame
+from tasknb.models import Task, TaskRun
+from tasknb.widgets._explorer import (
     RUN_STATES,
     TIME_WINDOWS,
     RunExplorerState,
     run_key,
     run_label,
 )
-from tasknb._panel_state import (
+from tasknb.widgets._html import (
+    duration_chart_svg,
+    format_time,
+    run_history_html,
+    run_strip_svg,
+    runs_from,
+    runs_table_html,
+    state_badge,
+    task_details_html,
+)
+from tasknb.widgets._state import (
     ACTIONS,
     DEFAULT_RUN_LIMIT,
     FOLLOW_TIMEOUT_S,
@@ -43,18 +55,6 @@ from tasknb._panel_state import (
     error_line,
     execute_and_wait,
 )
-from tasknb._widget_html import (
-    duration_chart_svg,
-    format_time,
-    run_history_html,
-    run_strip_svg,
-    runs_from,
-    runs_table_html,
-    state_badge,
-    task_details_html,
-)
-from tasknb.frames import runs_frame
-from tasknb.models import Task, TaskRun
 
 __all__ = [
     "BUTTON_LABELS",

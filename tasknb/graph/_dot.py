@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from tasknb._graph_model import GraphModel, display_name, name_key
+from tasknb.dag import GraphModel, display_name, name_key
 from tasknb.models import CronSchedule, Task, TaskRun
 
 __all__ = [

@@ -3,7 +3,7 @@
     >>> state = RunExplorerState(client, "NIGHTLY_ROOT").refresh()       # doctest: +SKIP
     >>> state.states = ("FAILED",); state.select(state.filtered()[0])     # doctest: +SKIP
 
-Builds on :class:`tasknb._panel_state.TaskPanelState` (which fetches, acts and follows) and
+Builds on :class:`tasknb.widgets._state.TaskPanelState` (which fetches, acts and follows) and
 adds the filters and the selected run. REST tier: graph runs only, recent history.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import traitlets
 
-from tasknb._panel_state import (
+from tasknb.models import Task, TaskRun
+from tasknb.widgets._state import (
     FINISHED_STATES,
     RETRYABLE_STATES,
     Availability,
@@ -22,7 +23,6 @@ from tasknb._panel_state import (
     latest_run,
     short_name,
 )
-from tasknb.models import Task, TaskRun
 
 __all__ = [
     "EXPLORER_RUN_LIMIT",

@@ -1,0 +1,32 @@
+"""Notebook panels: ``TaskPanel`` (one task or graph), ``RunExplorer`` and run charts.
+
+The package keeps state apart from view: ``_state`` (what a panel knows and may do,
+traitlets, calls the client), ``_explorer`` (filters and the picked run), ``_html``
+(badges, tables, strips and charts as escaped HTML/SVG) and ``_views`` (the ipywidgets).
+"""
+
+from __future__ import annotations
+
+from tasknb.widgets._state import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
+from tasknb.widgets._views import (
+    BUTTON_LABELS,
+    Chart,
+    RunExplorer,
+    TaskPanel,
+    duration_chart,
+    execute_and_wait,
+    run_history,
+)
+
+__all__ = [
+    "BUTTON_LABELS",
+    "FOLLOW_TIMEOUT_S",
+    "MAX_POLL_INTERVAL_S",
+    "POLL_INTERVAL_S",
+    "Chart",
+    "RunExplorer",
+    "TaskPanel",
+    "duration_chart",
+    "execute_and_wait",
+    "run_history",
+]
