@@ -37,9 +37,6 @@ _schema_counter = itertools.count(1)
 def local_server(**kwargs: Any) -> Iterator[Any]:
     """Start a local Task server (``tasknb.local.start(**kwargs)``); stop it on exit.
 
-        >>> local_server.__name__
-        'local_server'
-
     Without ``data_dir`` the server uses a temporary directory that ``stop()`` removes.
     """
     from .local import start
@@ -59,9 +56,6 @@ def local_client(
     **options: Any,
 ) -> TaskClient:
     """A ``TaskClient`` for ``server`` (a ``LocalServer``) with its token.
-
-        >>> local_client.__name__
-        'local_client'
 
     ``database``/``schema`` are created on the server when missing (schema defaults to
     ``PUBLIC`` when only a database is given). ``options`` go to ``TaskClient``

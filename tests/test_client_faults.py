@@ -518,3 +518,16 @@ def test_a_page_answered_202_is_polled(api) -> None:
     )
     assert [t.name for t in client.list_tasks()] == [f"T{i:05d}" for i in range(4)]
     assert len(api.requests) == 3
+
+
+@pytest.mark.parametrize("rel", ["last", "next"])
+def test_a_cross_origin_link_is_refused_naming_the_request_once(api, rel) -> None:
+    """The refusal names the listing once ("GET /api/...", never "GET GET /api/...")."""
+    link = f'<https://evil.example.com/api/v2/results/h1?page=1>; rel="{rel}"'
+    client = api.client(scripted(reply(200, _names(0, 1), headers={"Link": link})))
+    with pytest.raises(InvalidResponse, match="another host") as caught:
+        client.list_tasks()
+    message = str(caught.value)
+    assert message.startswith(f"GET {P}: the server pointed to another host (evil.example.com)")
+    assert "GET GET" not in message
+    assert len(api.requests) == 1

@@ -35,9 +35,9 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -47,17 +47,26 @@ try:  # orjson decodes 2-3x faster than json (its errors are ValueErrors too)
 except ImportError:  # pragma: no cover - orjson is a dependency; json keeps it working without
     _loads = json.loads
 
+from .._version import __version__ as _version
 from ..errors import (
     ApiError,
     InvalidResponse,
     Redirected,
     RequestMayHaveBeenApplied,
     ResultTimeout,
+    TaskAlreadyExists,
+    TasknbError,
+    TaskNotFound,
     TransportError,
     error_for_status,
 )
 
 logger = logging.getLogger("tasknb.http")
+T = TypeVar("T")
+
+API_PREFIX = "/api/v2"
+USER_AGENT = f"tasknb/{_version}"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 DEFAULT_CONNECT_TIMEOUT = 10.0  # seconds to open a connection
 DEFAULT_READ_TIMEOUT = 60.0  # Snowflake answers 202 after ~45 s, so a read may take that long
@@ -155,7 +164,8 @@ def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
 class Pending:
     """A request the server accepted (``202``) and is still running.
 
-    ``location`` is the path to poll; ``handle`` the result handle.
+    ``location`` is the path to poll; ``handle`` the result handle; ``subject`` and
+    ``idempotent`` are those of the request, for reading its final answer.
     """
 
     location: str
@@ -163,6 +173,8 @@ class Pending:
     request_id: str | None
     method: str
     path: str
+    subject: str | None = None
+    idempotent: bool = True
 
 
 class HttpSession:
@@ -182,6 +194,53 @@ class HttpSession:
         self.sleep = sleep
         self.clock = clock
         self.rng = rng or random.Random()
+
+    @classmethod
+    def open(
+        cls,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None,
+        headers: Mapping[str, str] | None = None,
+        user_agent: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> HttpSession:
+        """A session over a new ``httpx.Client`` for ``base_url`` (JSON, no redirects followed).
+
+            >>> session = HttpSession.open("http://127.0.0.1:8765", auth=None)
+            >>> session.client.headers["Accept"], session.client.follow_redirects
+            ('application/json', False)
+
+        ``headers`` are added to every request; proxy variables are ignored for a loopback
+        server and for an injected ``transport``.
+        """
+        url = httpx.URL(base_url)
+        if url.scheme not in {"http", "https"} or not url.host:
+            raise TasknbError(
+                f"base_url must look like https://<account>.snowflakecomputing.com or "
+                f"http://127.0.0.1:<port>, got {base_url!r}"
+            )
+        if timeout is not None and not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout)
+        client = httpx.Client(
+            base_url=str(url).rstrip("/"),
+            auth=auth,
+            headers={
+                "Accept": "application/json",
+                "User-Agent": user_agent or USER_AGENT,
+                **(headers or {}),
+            },
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            # proxy variables are for the internet: never route a loopback server through one
+            trust_env=transport is None and url.host not in LOOPBACK_HOSTS,
+        )
+        return cls(client, retry=retry or RetryPolicy(), sleep=sleep, rng=rng)
 
     # -- one exchange, with retries -------------------------------------------------------
 
@@ -271,6 +330,113 @@ class HttpSession:
             self.sleep(wait)
             attempt += 1
 
+    # -- calls: send, follow 202, map errors, decode ------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool,
+        subject: str | None = None,
+        check_hint: str | None = None,
+        wait: bool = True,
+    ) -> Any:
+        """Send, follow a 202 (or return its ``Pending`` when ``wait`` is false), map errors;
+        return the decoded JSON body. ``subject`` names the task a 404/409 is about.
+
+        ``params`` entries that are ``None`` are not sent (the server default applies).
+        """
+        response = self.send(
+            method,
+            path,
+            params=_query(params),
+            json_body=json_body,
+            idempotent=idempotent,
+            describe=f"{method} {path}",
+            check_hint=check_hint,
+        )
+        if response.status_code == 202:
+            pending = self.pending_of(
+                response, method=method, path=path, subject=subject, idempotent=idempotent
+            )
+            return pending if not wait else self.result_of(pending)
+        return self.final(response, method, path, subject=subject, idempotent=idempotent)
+
+    def result_of(self, pending: Pending, *, timeout: float | None = None) -> Any:
+        """Poll a 202 until its final answer; return its body or raise its error."""
+        return self._final_of(pending, self.poll(pending, timeout=timeout))
+
+    def check(self, pending: Pending) -> tuple[bool, Any]:
+        """Poll once: ``(True, body)`` with the final answer, ``(False, None)`` while running."""
+        response = self.poll_once(pending)
+        if response.status_code == 202:
+            pending.location = self.pending_of(
+                response, method=pending.method, path=pending.path
+            ).location
+            return False, None
+        return True, self._final_of(pending, response)
+
+    def rows(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        parse: Callable[[dict[str, Any]], T],
+        *,
+        subject: str | None = None,
+    ) -> Iterator[T]:
+        """The rows of a list answer, every page, each read with ``parse`` (lazily).
+
+        The rows are dicts decoded here and held by nobody else, so ``parse`` may build the
+        model on them (``Task._from_owned``) instead of copying. A large-result marker body
+        (``{"result_handler": ..., "message": "Large result set..."}``) is followed to the
+        results endpoint.
+        """
+        describe = f"GET {path}"
+        response = self.send(
+            "GET", path, params=_query(params), idempotent=True, describe=describe
+        )
+        if response.status_code == 202:
+            pending = self.pending_of(response, method="GET", path=path, subject=subject)
+            response = self.poll(pending)
+        body = self.final(response, "GET", path, subject=subject)
+        if is_large_result_marker(body):
+            url = f"{API_PREFIX}/results/{body.get('result_handler') or body.get('resultHandler')}"
+            page_zero = self.send("GET", url, idempotent=True, describe=f"GET {url}")
+            body = self.final(page_zero, "GET", url, subject=subject)
+            if page_zero.links:  # else the marker's own Link tells the pages
+                response = page_zero
+        yield from _rows(body, describe, parse)
+        for page_body in self.next_pages(response, describe=describe):
+            yield from _rows(page_body, describe, parse)
+
+    def final(
+        self,
+        response: httpx.Response,
+        method: str,
+        path: str,
+        *,
+        subject: str | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """The decoded body of a final answer, or its error raised."""
+        if response.status_code >= 400:
+            raise self.error(response, method, path, subject=subject, idempotent=idempotent)
+        if response.status_code == 202:
+            raise InvalidResponse(f"{method} {path}: still running after polling")
+        return self.decode(response, f"{method} {path}")
+
+    def _final_of(self, pending: Pending, response: httpx.Response) -> Any:
+        return self.final(
+            response,
+            pending.method,
+            pending.path,
+            subject=pending.subject,
+            idempotent=pending.idempotent,
+        )
+
     # -- decoding and errors --------------------------------------------------------------
 
     @staticmethod
@@ -292,9 +458,30 @@ class HttpSession:
             ) from None
 
     @staticmethod
-    def api_error(
-        response: httpx.Response, *, method: str, path: str, hint: str | None = None
+    def error(
+        response: httpx.Response,
+        method: str,
+        path: str,
+        *,
+        subject: str | None = None,
+        idempotent: bool = True,
     ) -> ApiError:
+        """The ``ApiError`` of an error answer, with a hint on what to do.
+
+        With a ``subject`` (the task a path names), a 404 that is not about the database or
+        schema is a ``TaskNotFound`` and a 409 on create a ``TaskAlreadyExists``.
+        """
+        status = response.status_code
+        hint = None
+        if status in (408, 503, 504) and not idempotent:
+            hint = (
+                "not retried automatically because this request is not safe to repeat; "
+                "check the task's state and runs before sending it again"
+            )
+        elif status == 401:
+            hint = "check the token or key of this connection (it may have expired)"
+        elif status == 403:
+            hint = "check the role (role=/X-Snowflake-Role) and its privileges on the task"
         body: Any = None
         try:
             body = _loads(response.content) if response.content.strip() else None
@@ -304,11 +491,19 @@ class HttpSession:
         if isinstance(body, dict):
             code = body.get("error_code") or body.get("code")
             message = body.get("message")
+            message = None if message is None else str(message)
         elif response.content.strip():
             message = response.text.strip()[:300]
-        cls = error_for_status(response.status_code)
+        cls = error_for_status(status)
+        if subject and status == 404 and not _names_container(message or ""):
+            cls = TaskNotFound
+            if not (message or "").strip():
+                message = f"task {subject} does not exist or is not authorized"
+        elif subject and status == 409 and method == "POST" and path.endswith("/tasks"):
+            cls = TaskAlreadyExists
+            hint = hint or 'pass create_mode="orReplace" or "ifNotExists"'
         return cls(
-            response.status_code,
+            status,
             str(code) if code is not None else None,
             message,
             request_id_of(response, body),
@@ -320,7 +515,15 @@ class HttpSession:
 
     # -- 202 and paging -------------------------------------------------------------------
 
-    def pending_of(self, response: httpx.Response, *, method: str, path: str) -> Pending:
+    def pending_of(
+        self,
+        response: httpx.Response,
+        *,
+        method: str,
+        path: str,
+        subject: str | None = None,
+        idempotent: bool = True,
+    ) -> Pending:
         location = response.headers.get("Location")
         body: Any = None
         try:
@@ -331,30 +534,33 @@ class HttpSession:
         if isinstance(body, dict):
             handle = body.get("result_handler") or body.get("resultHandler")
         if not location and handle:
-            location = f"/api/v2/results/{handle}"
+            location = f"{API_PREFIX}/results/{handle}"
         if not location:
             raise InvalidResponse(
                 f"{method} {path} answered 202 Accepted without a Location header or result "
                 "handle, so its result cannot be fetched"
             )
-        self._check_same_origin(location, method, path)
+        self._check_same_origin(location, f"{method} {path}")
         if handle is None:
             handle = location.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or None
-        return Pending(location, handle, request_id_of(response, body), method, path)
+        return Pending(
+            location, handle, request_id_of(response, body), method, path, subject, idempotent
+        )
 
-    def _check_same_origin(self, url: str, method: str, path: str) -> None:
+    def _check_same_origin(self, url: str, describe: str) -> None:
+        """Refuse a link to another host (``describe`` names the request: "GET /api/...")."""
         target = httpx.URL(url)
         if target.is_relative_url:
             if not url.startswith("/"):
                 raise InvalidResponse(
-                    f"{method} {path}: the server sent a relative link {url!r} that does "
+                    f"{describe}: the server sent a relative link {url!r} that does "
                     "not start with '/'"
                 )
             return
         base = self.client.base_url
         if (target.scheme, target.host, target.port) != (base.scheme, base.host, base.port):
             raise InvalidResponse(
-                f"{method} {path}: the server pointed to another host ({target.host}); "
+                f"{describe}: the server pointed to another host ({target.host}); "
                 "refusing to send credentials there"
             )
 
@@ -363,7 +569,6 @@ class HttpSession:
         budget = self.retry.result_timeout if timeout is None else timeout
         deadline = self.clock() + budget
         wait = self.retry.poll_initial
-        describe = f"GET {pending.location} (result of {pending.method} {pending.path})"
         while True:
             remaining = deadline - self.clock()
             if remaining <= 0:
@@ -374,7 +579,7 @@ class HttpSession:
                 )
             self.sleep(min(wait, remaining))
             wait = min(wait * self.retry.poll_factor, self.retry.poll_cap)
-            response = self.send("GET", pending.location, idempotent=True, describe=describe)
+            response = self.poll_once(pending)
             if response.status_code != 202:
                 return response
             nxt = self.pending_of(response, method=pending.method, path=pending.path)
@@ -406,7 +611,7 @@ class HttpSession:
                     f"{DEFAULT_MAX_PAGES} this client reads; narrow the request (like=, "
                     "starts_with=, result_limit=)"
                 )
-            self._check_same_origin(last, "GET", describe)
+            self._check_same_origin(last, describe)
             first_page = _page_of(str(first.request.url)) or 0
             for page in range(first_page + 1, last_page + 1):
                 yield self._page(_with_page(last, page))
@@ -414,7 +619,7 @@ class HttpSession:
         url = links.get("next", {}).get("url")
         seen = {str(first.request.url)}
         while url is not None:
-            self._check_same_origin(url, "GET", describe)
+            self._check_same_origin(url, describe)
             absolute = str(self.client.base_url.join(url))
             if absolute in seen:
                 raise InvalidResponse(
@@ -435,7 +640,7 @@ class HttpSession:
         if response.status_code == 202:  # a page still being prepared
             response = self.poll(self.pending_of(response, method="GET", path=url))
         if response.status_code != 200:
-            raise self.api_error(response, method="GET", path=url)
+            raise self.error(response, "GET", url)
         return response
 
     def _page(self, url: str) -> Any:
@@ -473,6 +678,34 @@ def _redirected(response: httpx.Response, describe: str) -> Redirected:
         hint=hint,
         location=location,
     )
+
+
+def _query(params: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The query parameters that are set (``None`` means "not sent")."""
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    return query or None
+
+
+def _names_container(message: str) -> bool:
+    text = message.lower()
+    return text.startswith(("database ", "schema ")) or "database '" in text or "schema '" in text
+
+
+def kind_of(body: Any) -> str:
+    """How an unexpected body is named in an error ("nothing" for no body)."""
+    return "nothing" if body is None else type(body).__name__
+
+
+def _rows(body: Any, describe: str, parse: Callable[[dict[str, Any]], T]) -> list[T]:
+    """One page of rows as models (``map`` keeps the per-row cost to the parse itself)."""
+    if body is None:
+        return []
+    if not isinstance(body, list):
+        raise InvalidResponse(f"{describe}: expected a JSON array, got {kind_of(body)}")
+    try:
+        return list(map(parse, body))
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise InvalidResponse(f"{describe}: a row could not be read: {exc}") from exc
 
 
 def _exc_text(exc: BaseException | None) -> str:

@@ -5,34 +5,19 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._version import __version__ as _version
-from ..errors import (
-    ApiError,
-    InvalidResponse,
-    NotFound,
-    TaskAlreadyExists,
-    TasknbError,
-    TaskNotFound,
-)
+from ..errors import ApiError, InvalidResponse, TasknbError
 from ..identifiers import display, normalize, path_segment, split_qualified
 from ..models import Tag, Task, TaskRun
-from ._http import (
-    DEFAULT_TIMEOUT,
-    HttpSession,
-    Pending,
-    RetryPolicy,
-    is_large_result_marker,
-)
+from ._async import AsyncResult
+from ._http import API_PREFIX, DEFAULT_TIMEOUT, HttpSession, Pending, RetryPolicy, kind_of
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-API_PREFIX = "/api/v2"
-USER_AGENT = f"tasknb/{_version}"
 CREATE_MODES = {
     "errorifexists": "errorIfExists",
     "error_if_exists": "errorIfExists",
@@ -42,7 +27,6 @@ CREATE_MODES = {
     "if_not_exists": "ifNotExists",
 }
 MIN_LIMIT, MAX_LIMIT = 1, 10_000  # showLimit and resultLimit range
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _CLIENT_OPTIONS = {
     "timeout",
     "transport",
@@ -53,8 +37,6 @@ _CLIENT_OPTIONS = {
     "headers",
     "user_agent",
 }
-
-T = TypeVar("T")
 
 
 def _bool(value: bool | None) -> str | None:
@@ -73,81 +55,6 @@ def _limit(name: str, value: int | None) -> int | None:
             f"{name} must be an integer from {MIN_LIMIT} to {MAX_LIMIT}, got {value!r}"
         )
     return value
-
-
-class AsyncResult:
-    """A request the server is still running (``execute_task(..., async_exec=True)``).
-
-        >>> AsyncResult.__name__
-        'AsyncResult'
-
-    ``wait(timeout=None)`` polls until the final answer and returns it (or raises its
-    error); ``done()`` polls once; ``handle`` is Snowflake's result handle.
-    """
-
-    def __init__(
-        self,
-        client: TaskClient,
-        pending: Pending | None,
-        parse: Callable[[Any], Any],
-        *,
-        result: Any = None,
-        describe: str = "",
-    ) -> None:
-        self._client = client
-        self._pending = pending
-        self._parse = parse
-        self._result = result
-        self._done = pending is None
-        self._describe = describe
-
-    @property
-    def handle(self) -> str | None:
-        return self._pending.handle if self._pending else None
-
-    @property
-    def location(self) -> str | None:
-        return self._pending.location if self._pending else None
-
-    def done(self) -> bool:
-        """Poll once; ``True`` when the final answer arrived (``result`` is then set)."""
-        if self._done:
-            return True
-        assert self._pending is not None
-        session = self._client._session
-        response = session.poll_once(self._pending)
-        if response.status_code == 202:
-            p = self._pending
-            self._pending.location = session.pending_of(
-                response, method=p.method, path=p.path
-            ).location
-            return False
-        self._finish(response)
-        return True
-
-    def wait(self, timeout: float | None = None) -> Any:
-        """Block until the request finished and return its result (``timeout`` in s)."""
-        if not self._done:
-            assert self._pending is not None
-            response = self._client._session.poll(self._pending, timeout=timeout)
-            self._finish(response)
-        return self._result
-
-    @property
-    def result(self) -> Any:
-        if not self._done:
-            raise TasknbError("the request is still running: call wait() first")
-        return self._result
-
-    def _finish(self, response: httpx.Response) -> None:
-        assert self._pending is not None
-        p = self._pending
-        self._result = self._parse(self._client._final(response, p.method, p.path, None))
-        self._done = True
-
-    def __repr__(self) -> str:
-        state = "done" if self._done else "running"
-        return f"AsyncResult({self._describe}, handle={self.handle!r}, {state})"
 
 
 class TaskClient:
@@ -182,41 +89,28 @@ class TaskClient:
         headers: Mapping[str, str] | None = None,
         user_agent: str | None = None,
     ) -> None:
-        url = httpx.URL(base_url)
-        if url.scheme not in {"http", "https"} or not url.host:
-            raise TasknbError(
-                f"base_url must look like https://<account>.snowflakecomputing.com or "
-                f"http://127.0.0.1:<port>, got {base_url!r}"
-            )
-        self.base_url = str(url).rstrip("/")
-        self.database = normalize(database, kind="database") if database else None
-        self.schema = normalize(schema, kind="schema") if schema else None
+        default_database = normalize(database, kind="database") if database else None
+        default_schema = normalize(schema, kind="schema") if schema else None
+        self._session = HttpSession.open(
+            base_url,
+            auth=auth,
+            headers={
+                **({"X-Snowflake-Role": role} if role else {}),
+                **({"X-Snowflake-Warehouse": warehouse} if warehouse else {}),
+                **(headers or {}),
+            },
+            user_agent=user_agent,
+            timeout=timeout,
+            transport=transport,
+            retry=retry,
+            sleep=sleep,
+            rng=rng,
+        )
+        self._http = self._session.client
+        self.base_url = str(self._http.base_url).rstrip("/")
+        self.database, self.schema = default_database, default_schema
         self.auth = auth
         self.deprecated_graph_paths = deprecated_graph_paths
-        base_headers = {
-            "Accept": "application/json",
-            "User-Agent": user_agent or USER_AGENT,
-        }
-        if role:
-            base_headers["X-Snowflake-Role"] = role
-        if warehouse:
-            base_headers["X-Snowflake-Warehouse"] = warehouse
-        base_headers.update(headers or {})
-        if timeout is None or isinstance(timeout, httpx.Timeout):
-            http_timeout = timeout
-        else:
-            http_timeout = httpx.Timeout(timeout)
-        self._http = httpx.Client(
-            base_url=self.base_url,
-            auth=auth,
-            headers=base_headers,
-            timeout=http_timeout,
-            transport=transport,
-            follow_redirects=False,
-            # proxy variables are for the internet: never route a loopback server through one
-            trust_env=transport is None and url.host not in LOOPBACK_HOSTS,
-        )
-        self._session = HttpSession(self._http, retry=retry or RetryPolicy(), sleep=sleep, rng=rng)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -286,120 +180,9 @@ class TaskClient:
             path += ":" + verb
         return path
 
-    # -- the request core ----------------------------------------------------------------
-
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        idempotent: bool,
-        subject: str | None = None,
-        check_hint: str | None = None,
-        wait: bool = True,
-    ) -> Any:
-        """Send, follow 202 (unless ``wait`` is false), map errors; return the JSON body."""
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        describe = f"{method} {path}"
-        response = self._session.send(
-            method,
-            path,
-            params=query or None,
-            json_body=json_body,
-            idempotent=idempotent,
-            describe=describe,
-            check_hint=check_hint,
-        )
-        if response.status_code == 202:
-            pending = self._session.pending_of(response, method=method, path=path)
-            if not wait:
-                return pending
-            response = self._session.poll(pending)
-        return self._final(response, method, path, subject, idempotent=idempotent)
-
-    def _final(
-        self,
-        response: httpx.Response,
-        method: str,
-        path: str,
-        subject: str | None,
-        *,
-        idempotent: bool = True,
-    ) -> Any:
-        if response.status_code >= 400:
-            raise self._error(response, method, path, subject, idempotent=idempotent)
-        if response.status_code == 202:
-            raise InvalidResponse(f"{method} {path}: still running after polling")
-        return self._session.decode(response, f"{method} {path}")
-
-    def _error(
-        self,
-        response: httpx.Response,
-        method: str,
-        path: str,
-        subject: str | None,
-        *,
-        idempotent: bool,
-    ) -> ApiError:
-        status = response.status_code
-        hint = None
-        if status in (408, 503, 504) and not idempotent:
-            hint = (
-                "not retried automatically because this request is not safe to repeat; "
-                "check the task's state and runs before sending it again"
-            )
-        elif status == 401:
-            hint = "check the token or key of this connection (it may have expired)"
-        elif status == 403:
-            hint = "check the role (role=/X-Snowflake-Role) and its privileges on the task"
-        error = self._session.api_error(response, method=method, path=path, hint=hint)
-        if subject and status == 404 and not _names_container(error.message):
-            error = _recast(error, TaskNotFound)
-            if error.message == NotFound.default_message:
-                error.message = f"task {subject} does not exist or is not authorized"
-        elif subject and status == 409 and method == "POST" and path.endswith("/tasks"):
-            error = _recast(error, TaskAlreadyExists)
-            error.hint = error.hint or 'pass create_mode="orReplace" or "ifNotExists"'
-        return error
-
     def _subject(self, name: str | None, database: str | None, schema: str | None) -> str:
         db, sch, task = self._target(name, database, schema)
         return display(db, sch, task)
-
-    def _list(
-        self,
-        path: str,
-        params: Mapping[str, Any],
-        subject: str | None,
-        parse: Callable[[dict[str, Any]], T],
-    ) -> Iterator[T]:
-        """The rows of a list answer, page by page, each read with ``parse``.
-
-        The rows are dicts decoded here and held by nobody else, so ``parse`` may build the
-        model on them (``Task._from_owned``) instead of copying.
-        """
-        query = {k: v for k, v in params.items() if v is not None}
-        describe = f"GET {path}"
-        response = self._session.send(
-            "GET", path, params=query or None, idempotent=True, describe=describe
-        )
-        if response.status_code == 202:
-            response = self._session.poll(
-                self._session.pending_of(response, method="GET", path=path)
-            )
-        body = self._final(response, "GET", path, subject)
-        if is_large_result_marker(body):
-            handler = body.get("result_handler") or body.get("resultHandler")
-            url = f"{API_PREFIX}/results/{handler}"
-            page_zero = self._session.send("GET", url, idempotent=True, describe=f"GET {url}")
-            body = self._final(page_zero, "GET", url, subject)
-            if page_zero.links:  # else the marker's own Link tells the pages
-                response = page_zero
-        yield from _rows(body, describe, parse)
-        for page_body in self._session.next_pages(response, describe=describe):
-            yield from _rows(page_body, describe, parse)
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -423,7 +206,7 @@ class TaskClient:
             "showLimit": _limit("show_limit", show_limit),
             "fromName": from_name,
         }
-        return self._list(path, params, None, Task._from_owned)
+        return self._session.rows(path, params, Task._from_owned)
 
     def list_tasks(
         self,
@@ -437,9 +220,6 @@ class TaskClient:
         from_name: str | None = None,
     ) -> list[Task]:
         """All tasks of a schema (``GET .../tasks``; every page).
-
-            >>> TaskClient.list_tasks.__name__
-            'list_tasks'
 
         ``like`` is case-insensitive with ``%``/``_``; ``starts_with`` and ``from_name`` are
         case-sensitive; ``show_limit`` is 1..10000; ``root_only`` keeps tasks without
@@ -467,9 +247,6 @@ class TaskClient:
     ) -> str:
         """Create a task (``POST .../tasks``); returns the server's status text.
 
-            >>> TaskClient.create_task.__name__
-            'create_task'
-
         ``create_mode``: ``"errorIfExists"`` (server default), ``"orReplace"`` or
         ``"ifNotExists"`` (snake_case spellings accepted). Never resent after it may have
         reached the server.
@@ -486,7 +263,7 @@ class TaskClient:
         path = self.path_for(database=database, schema=schema)
         subject = self._subject(body["name"], database, schema)
         return _status(
-            self._call(
+            self._session.call(
                 "POST",
                 path,
                 params={"createMode": mode},
@@ -500,17 +277,13 @@ class TaskClient:
     def fetch_task(
         self, name: str, *, database: str | None = None, schema: str | None = None
     ) -> Task:
-        """One task (``GET .../tasks/{name}``).
-
-        >>> TaskClient.fetch_task.__name__
-        'fetch_task'
-        """
+        """One task (``GET .../tasks/{name}``)."""
         path = self.path_for(name, database=database, schema=schema)
-        body = self._call(
+        body = self._session.call(
             "GET", path, idempotent=True, subject=self._subject(name, database, schema)
         )
         if not isinstance(body, dict):
-            raise InvalidResponse(f"GET {path}: expected a task object, got {_kind(body)}")
+            raise InvalidResponse(f"GET {path}: expected a task object, got {kind_of(body)}")
         return Task._from_owned(body)  # decoded here, nobody else holds it
 
     def create_or_alter_task(
@@ -522,16 +295,13 @@ class TaskClient:
     ) -> str:
         """Create the task or replace its whole definition (``PUT .../tasks/{name}``).
 
-            >>> TaskClient.create_or_alter_task.__name__
-            'create_or_alter_task'
-
         Properties left out are reset to their defaults (full replacement); the state is
         not changed. Safe to repeat, so it is retried like a read.
         """
         body = _task_body(task)
         path = self.path_for(body["name"], database=database, schema=schema)
         return _status(
-            self._call(
+            self._session.call(
                 "PUT",
                 path,
                 json_body=body,
@@ -548,14 +318,10 @@ class TaskClient:
         database: str | None = None,
         schema: str | None = None,
     ) -> str:
-        """Drop a task (``DELETE .../tasks/{name}``); ``if_exists=True`` ignores a missing one.
-
-        >>> TaskClient.delete_task.__name__
-        'delete_task'
-        """
+        """Drop a task (``DELETE .../tasks/{name}``); ``if_exists=True`` ignores a missing one."""
         path = self.path_for(name, database=database, schema=schema)
         return _status(
-            self._call(
+            self._session.call(
                 "DELETE",
                 path,
                 params={"ifExists": _bool(if_exists)},
@@ -575,9 +341,6 @@ class TaskClient:
     ) -> Any:
         """Start one run of a task's graph now (``POST .../tasks/{name}:execute``).
 
-            >>> TaskClient.execute_task.__name__
-            'execute_task'
-
         ``retry_last=True`` retries the last failed graph run from its failed tasks.
         Returns the status text; with ``async_exec=True`` returns an ``AsyncResult`` to
         ``wait()`` on. Never resent after it may have reached the server (a resend could
@@ -585,7 +348,7 @@ class TaskClient:
         """
         path = self.path_for(name, "execute", database=database, schema=schema)
         subject = self._subject(name, database, schema)
-        result = self._call(
+        result = self._session.call(
             "POST",
             path,
             params={"retryLast": _bool(retry_last), "asyncExec": _bool(async_exec or None)},
@@ -599,16 +362,15 @@ class TaskClient:
         )
         if not async_exec:
             return _status(result)
+        describe = f"execute {subject}"
         if isinstance(result, Pending):
-            return AsyncResult(self, result, _status, describe=f"execute {subject}")
-        return AsyncResult(
-            self, None, _status, result=_status(result), describe=f"execute {subject}"
-        )
+            return AsyncResult.running(self._session, result, _status, describe=describe)
+        return AsyncResult.finished(_status(result), describe=describe)
 
     def _action(self, verb: str, name: str, database: str | None, schema: str | None) -> str:
         path = self.path_for(name, verb, database=database, schema=schema)
         return _status(
-            self._call(
+            self._session.call(
                 "POST",
                 path,
                 idempotent=False,
@@ -620,21 +382,13 @@ class TaskClient:
     def resume_task(
         self, name: str, *, database: str | None = None, schema: str | None = None
     ) -> str:
-        """Resume a task (``POST .../tasks/{name}:resume``); returns the status text.
-
-        >>> TaskClient.resume_task.__name__
-        'resume_task'
-        """
+        """Resume a task (``POST .../tasks/{name}:resume``); returns the status text."""
         return self._action("resume", name, database, schema)
 
     def suspend_task(
         self, name: str, *, database: str | None = None, schema: str | None = None
     ) -> str:
-        """Suspend a task (``POST .../tasks/{name}:suspend``); returns the status text.
-
-        >>> TaskClient.suspend_task.__name__
-        'suspend_task'
-        """
+        """Suspend a task (``POST .../tasks/{name}:suspend``); returns the status text."""
         return self._action("suspend", name, database, schema)
 
     def fetch_task_dependents(
@@ -647,14 +401,12 @@ class TaskClient:
     ) -> list[Task]:
         """The task and the tasks after it (``GET .../tasks/{name}/dependents``).
 
-            >>> TaskClient.fetch_task_dependents.__name__
-            'fetch_task_dependents'
-
         ``recursive=False`` keeps only direct children (the server default is recursive).
         """
         path = self.path_for(name, database=database, schema=schema, sub="dependents")
         subject = self._subject(name, database, schema)
-        return list(self._list(path, {"recursive": _bool(recursive)}, subject, Task._from_owned))
+        params = {"recursive": _bool(recursive)}
+        return list(self._session.rows(path, params, Task._from_owned, subject=subject))
 
     # -- graph runs -----------------------------------------------------------------------
 
@@ -673,14 +425,14 @@ class TaskClient:
             name, database=database, schema=schema, sub=legacy if use_legacy else modern
         )
         try:
-            return list(self._list(path, params, subject, TaskRun._from_owned))
+            return list(self._session.rows(path, params, TaskRun._from_owned, subject=subject))
         except ApiError as exc:
             route_missing = exc.status == 405 or (exc.status == 404 and exc.body is None)
             if use_legacy or self.deprecated_graph_paths is False or not route_missing:
                 raise
         self.deprecated_graph_paths = True
         path = self.path_for(name, database=database, schema=schema, sub=legacy)
-        return list(self._list(path, params, subject, TaskRun._from_owned))
+        return list(self._session.rows(path, params, TaskRun._from_owned, subject=subject))
 
     def get_current_graphs(
         self,
@@ -690,11 +442,7 @@ class TaskClient:
         database: str | None = None,
         schema: str | None = None,
     ) -> list[TaskRun]:
-        """Graph runs executing now or scheduled in the next 8 days (``current-graphs``).
-
-        >>> TaskClient.get_current_graphs.__name__
-        'get_current_graphs'
-        """
+        """Graph runs executing now or scheduled in the next 8 days (``current-graphs``)."""
         params = {"resultLimit": _limit("result_limit", result_limit)}
         return self._graphs("current", name, params, database, schema)
 
@@ -708,9 +456,6 @@ class TaskClient:
         schema: str | None = None,
     ) -> list[TaskRun]:
         """Finished graph runs of a root task (``complete-graphs``).
-
-            >>> TaskClient.get_complete_graphs.__name__
-            'get_complete_graphs'
 
         ``error_only=True`` keeps failed and cancelled runs (the server default is false;
         note that snowflake-core sends true by default).
@@ -731,14 +476,11 @@ class TaskClient:
         database: str | None = None,
         schema: str | None = None,
     ) -> list[Tag]:
-        """Tags on a task (``GET .../tasks/{name}:get-tags``).
-
-        >>> TaskClient.get_tags.__name__
-        'get_tags'
-        """
+        """Tags on a task (``GET .../tasks/{name}:get-tags``)."""
         path = self.path_for(name, "get-tags", database=database, schema=schema)
         subject = self._subject(name, database, schema)
-        return list(self._list(path, {"withLineage": _bool(with_lineage)}, subject, Tag.from_api))
+        params = {"withLineage": _bool(with_lineage)}
+        return list(self._session.rows(path, params, Tag.from_api, subject=subject))
 
     def _tags(
         self,
@@ -755,7 +497,7 @@ class TaskClient:
             raise ValueError("no tags given")
         path = self.path_for(name, verb, database=database, schema=schema)
         return _status(
-            self._call(
+            self._session.call(
                 "POST",
                 path,
                 params={"ifExists": _bool(if_exists)},
@@ -775,11 +517,7 @@ class TaskClient:
         database: str | None = None,
         schema: str | None = None,
     ) -> str:
-        """Set tag values on a task (``POST .../tasks/{name}:set-tags``).
-
-        >>> TaskClient.set_tags.__name__
-        'set_tags'
-        """
+        """Set tag values on a task (``POST .../tasks/{name}:set-tags``)."""
         return self._tags("set-tags", name, tags, if_exists, database, schema, True)
 
     def unset_tags(
@@ -791,38 +529,14 @@ class TaskClient:
         database: str | None = None,
         schema: str | None = None,
     ) -> str:
-        """Remove tags from a task (``POST .../tasks/{name}:unset-tags``).
-
-        >>> TaskClient.unset_tags.__name__
-        'unset_tags'
-        """
+        """Remove tags from a task (``POST .../tasks/{name}:unset-tags``)."""
         return self._tags("unset-tags", name, tags, if_exists, database, schema, False)
 
 
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _names_container(message: str) -> bool:
-    text = message.lower()
-    return text.startswith(("database ", "schema ")) or "database '" in text or "schema '" in text
 
-
-def _recast(error: ApiError, cls: type[ApiError]) -> ApiError:
-    new = cls(
-        error.status,
-        error.code,
-        error.message,
-        error.request_id,
-        method=error.method,
-        path=error.path,
-        hint=error.hint,
-        body=error.body,
-    )
-    return new
-
-
-def _kind(body: Any) -> str:
-    return "nothing" if body is None else type(body).__name__
 
 
 def _status(body: Any) -> str:
@@ -830,19 +544,8 @@ def _status(body: Any) -> str:
         return body["status"]
     if body is None:
         return ""
-    raise InvalidResponse(f"expected a status object like {{'status': '...'}}, got {_kind(body)}")
+    raise InvalidResponse(f"expected a status object like {{'status': '...'}}, got {kind_of(body)}")
 
-
-def _rows(body: Any, describe: str, parse: Callable[[dict[str, Any]], T]) -> list[T]:
-    """One page of rows as models (``map`` keeps the per-row cost to the parse itself)."""
-    if body is None:
-        return []
-    if not isinstance(body, list):
-        raise InvalidResponse(f"{describe}: expected a JSON array, got {_kind(body)}")
-    try:
-        return list(map(parse, body))
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise InvalidResponse(f"{describe}: a row could not be read: {exc}") from exc
 
 
 def _task_body(task: Task | Mapping[str, Any]) -> dict[str, Any]:
