@@ -1,0 +1,425 @@
+"""Soak: 8 clients of mixed writes, runs and lists against a local server, with a hostile
+``like=`` pattern and a runaway task among them.
+
+    .venv/bin/python benchmarks/bench_soak.py                # 8 clients for 60 s
+    .venv/bin/python benchmarks/bench_soak.py --seconds 10   # a shorter run
+
+The server runs in its own process (as ``tasknb server``, real clock). Each client owns its
+tasks and keeps a ledger of what the server acknowledged: creates, alters (``PUT`` of a new
+comment), resumes and suspends, and executes (``overlap_policy: ALLOW_ALL_OVERLAP``, so every
+execute is one graph run). Clients also list their tasks with ``like=``, fetch other clients'
+tasks, and client 0 sends ``like=%%%…%!`` (a pattern that backtracks exponentially when
+matched with a regular expression); client 7 executes a runaway task (a statement that runs
+for minutes) at the start and half way. A probe in a process of its own ``GET``s one task
+every 20 ms, first on the idle server (the baseline), then during the load.
+
+Afterwards every acknowledged write is read back: lost updates are acknowledged values not
+visible; duplicate runs are graph runs beyond the acknowledged executes (missing runs the
+reverse). A task with a write whose answer never came (timeout) is left out of those checks
+and counted as unsure. Prints a table; exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import multiprocessing
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server_proc import ServerProcess
+
+CLIENTS = 8
+SECONDS = 60.0
+BASELINE_SECONDS = 5.0
+PROBE_INTERVAL_S = 0.02
+REQUEST_TIMEOUT_S = 10.0            # an answer later than this counts as a frozen server
+DRAIN_TIMEOUT_S = 60.0              # how long the check waits for acknowledged runs to finish
+DB, SCHEMA = "SOAK_DB", "PUBLIC"
+TASKS = f"/api/v2/databases/{DB}/schemas/{SCHEMA}/tasks"
+RUNS = f"/tasknb/v1/databases/{DB}/schemas/{SCHEMA}/tasks"
+PROBE_TASK = "SOAK_PROBE_TASK_FETCHED_BY_THE_LATENCY_PROBE"
+RUNAWAY_TASK = "SOAK_RUNAWAY_TASK_THAT_RUNS_FOR_MINUTES"
+RUNAWAY_SQL = "select count(*) from range(1000000000000)"  # minutes of CPU in DuckDB
+RUNAWAY_CLIENT = CLIENTS - 1
+HOSTILE_CLIENT = 0
+HOSTILE_LIKE = "%" * 24 + "!"       # issue 7 item 4: 25 % needed kill -9
+HOSTILE_SHARE = 0.2                 # of the hostile client's requests
+TASKS_PER_CLIENT_AT_START = 5
+MAX_RUN_LIMIT = 10_000              # graph-runs ?limit= maximum
+# Operation mix of a client's loop (weights).
+MIX = {"create": 8, "alter": 25, "execute": 20, "toggle": 15, "list": 20, "fetch": 12}
+# Targets.
+TARGET_5XX = 0
+TARGET_TIMEOUTS = 0
+TARGET_LOST = 0
+TARGET_DUPLICATES = 0
+TARGET_MISSING_RUNS = 0
+TARGET_P99_RATIO = 100.0            # GET p99 under load within 100x the idle p99
+
+
+def _body(name: str, comment: str, sql: str = "select 1") -> dict[str, Any]:
+    return {"name": name, "definition": sql, "comment": comment,
+            "overlap_policy": "ALLOW_ALL_OVERLAP"}
+
+
+def _task_name(client: int, n: int) -> str:
+    """Long names (over 29 characters), so a backtracking LIKE would show."""
+    return f"SOAK_CLIENT_{client}_TASK_{n:05d}_WITH_A_LONG_NAME"
+
+
+@dataclass
+class Ledger:
+    """What the server acknowledged to one client, and which tasks it cannot vouch for."""
+
+    comments: dict[str, str] = field(default_factory=dict)
+    states: dict[str, str] = field(default_factory=dict)
+    executes: collections.Counter[str] = field(default_factory=collections.Counter)
+    unsure: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Tally:
+    """Answers seen by all clients."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+    ops: collections.Counter[str] = field(default_factory=collections.Counter)
+    timeouts: int = 0
+    server_errors: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    hostile_seconds: list[float] = field(default_factory=list)
+
+    def record(self, op: str, reply: httpx.Response | None, what: str) -> None:
+        with self.lock:
+            self.ops[op] += 1
+            if reply is None:
+                self.timeouts += 1
+                return
+            self.statuses[reply.status_code] += 1
+            if reply.status_code >= 500:
+                self.server_errors.append(f"{what} -> {reply.status_code} {reply.text[:200]}")
+            elif reply.status_code >= 300:
+                self.unexpected.append(f"{what} -> {reply.status_code} {reply.text[:200]}")
+
+
+class Client(threading.Thread):
+    """One client: its own tasks, its own keep-alive connection, its own ledger."""
+
+    def __init__(self, index: int, url: str, token: str, tally: Tally, seconds: float, *,
+                 hostile: bool = True, runaway: bool = True) -> None:
+        super().__init__(name=f"soak-client-{index}", daemon=True)
+        self.index, self.tally, self.seconds = index, tally, seconds
+        self.stop_at = time.monotonic() + seconds
+        self.hostile = hostile and index == HOSTILE_CLIENT
+        self.runaway = runaway and index == RUNAWAY_CLIENT
+        self.ledger = Ledger()
+        self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=REQUEST_TIMEOUT_S, trust_env=False)
+        self.random = random.Random(index)
+        self.created = 0
+        self.version = 0
+
+    def send(self, op: str, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+        try:
+            reply = self.http.request(method, path, **kwargs)
+        except httpx.TransportError:  # a timeout: the server did not answer in time
+            reply = None
+        self.tally.record(op, reply, f"{method} {path} {kwargs.get('params', '')}")
+        return reply
+
+    def run(self) -> None:
+        runaway_times = [0.0, self.seconds / 2] if self.runaway else []
+        started = time.monotonic()
+        ops, weights = list(MIX), list(MIX.values())
+        try:
+            while time.monotonic() < self.stop_at:
+                if runaway_times and time.monotonic() - started >= runaway_times[0]:
+                    runaway_times.pop(0)
+                    self.execute(RUNAWAY_TASK)
+                elif self.hostile and self.random.random() < HOSTILE_SHARE:
+                    t0 = time.perf_counter()
+                    self.send("hostile list", "GET", TASKS, params={"like": HOSTILE_LIKE})
+                    self.tally.hostile_seconds.append(time.perf_counter() - t0)
+                else:
+                    getattr(self, self.random.choices(ops, weights)[0])()
+        finally:
+            self.http.close()
+
+    # --- operations ----------------------------------------------------------------------------
+    def _mine(self, *, suspended: bool | None = None) -> str | None:
+        names = [n for n, s in self.ledger.states.items() if n not in self.ledger.unsure
+                 and (suspended is None or (s == "suspended") == suspended)]
+        return self.random.choice(names) if names else None
+
+    def create(self) -> None:
+        name = _task_name(self.index, self.created)
+        self.created += 1
+        reply = self.send("create", "POST", TASKS, json=_body(name, "v0"))
+        if reply is None:
+            self.ledger.unsure.add(name)
+            self.ledger.states.setdefault(name, "suspended")
+        elif reply.status_code == 200:
+            self.ledger.comments[name], self.ledger.states[name] = "v0", "suspended"
+
+    def alter(self) -> None:
+        name = self._mine(suspended=True)
+        if name is None:
+            return self.create()
+        self.version += 1
+        comment = f"v{self.version}"
+        reply = self.send("alter", "PUT", f"{TASKS}/{name}", json=_body(name, comment))
+        if reply is None:
+            self.ledger.unsure.add(name)
+        elif reply.status_code == 200:
+            self.ledger.comments[name] = comment
+        return None
+
+    def execute(self, name: str | None = None) -> None:
+        name = name or self._mine()
+        if name is None:
+            return self.create()
+        reply = self.send("execute", "POST", f"{TASKS}/{name}:execute")
+        if reply is None:
+            self.ledger.unsure.add(name)
+        elif reply.status_code == 200:
+            self.ledger.executes[name] += 1
+        return None
+
+    def toggle(self) -> None:
+        name = self._mine()
+        if name is None:
+            return self.create()
+        verb = "resume" if self.ledger.states[name] == "suspended" else "suspend"
+        reply = self.send(verb, "POST", f"{TASKS}/{name}:{verb}")
+        if reply is None:
+            self.ledger.unsure.add(name)
+        elif reply.status_code == 200:
+            self.ledger.states[name] = "started" if verb == "resume" else "suspended"
+        return None
+
+    def list(self) -> None:
+        reply = self.send("list", "GET", TASKS, params={"like": f"soak_client_{self.index}_%"})
+        if reply is not None and reply.status_code == 200:
+            listed = {t["name"] for t in reply.json()}
+            sure = {n for n in self.ledger.comments if n not in self.ledger.unsure}
+            missing = sure - listed
+            if missing:
+                with self.tally.lock:
+                    self.tally.unexpected.append(f"list misses acknowledged {sorted(missing)[:3]}")
+
+    def fetch(self) -> None:
+        other = self.random.randrange(CLIENTS)
+        self.send("fetch", "GET", f"{TASKS}/{_task_name(other, 0)}")
+
+
+def probe(url: str, token: str, seconds: float, out: Any) -> None:
+    """GET one task every PROBE_INTERVAL_S for ``seconds``; send the latencies (s) to ``out``
+    (None for a request that got no answer within REQUEST_TIMEOUT_S, or a 5xx)."""
+    latencies: list[float | None] = []
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                      timeout=REQUEST_TIMEOUT_S, trust_env=False) as http:
+        stop_at = time.monotonic() + seconds
+        while time.monotonic() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                ok = http.get(f"{TASKS}/{PROBE_TASK}").status_code == 200
+            except httpx.TransportError:
+                ok = False
+            latencies.append(time.perf_counter() - t0 if ok else None)
+            time.sleep(PROBE_INTERVAL_S)
+    out.put(latencies)
+
+
+def _probe_in_process(url: str, token: str, seconds: float) -> multiprocessing.Process:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=probe, args=(url, token, seconds, queue), daemon=True)
+    proc.start()
+    proc.queue = queue  # type: ignore[attr-defined]
+    return proc
+
+
+def _probe_result(proc: multiprocessing.Process, seconds: float) -> list[float | None]:
+    latencies = proc.queue.get(timeout=seconds + 4 * REQUEST_TIMEOUT_S)  # type: ignore[attr-defined]
+    proc.join(10)
+    return latencies or [None]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def setup(http: httpx.Client) -> None:
+    http.post("/api/v2/databases", json={"name": DB}).raise_for_status()
+    for name, sql in ((PROBE_TASK, "select 1"), (RUNAWAY_TASK, RUNAWAY_SQL)):
+        http.post(TASKS, json=_body(name, "fixture", sql)).raise_for_status()
+
+
+def seed_client(client: Client) -> None:
+    for _ in range(TASKS_PER_CLIENT_AT_START):
+        client.create()
+
+
+def drain(http: httpx.Client, expected: dict[str, int]) -> None:
+    """Wait until every acknowledged execute has its graph run recorded and finished."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    pending = dict(expected)
+    while pending and time.monotonic() < deadline:
+        for name in list(pending):
+            runs = http.get(f"{RUNS}/{name}/graph-runs", params={"limit": MAX_RUN_LIMIT}).json()
+            if len(runs) >= pending[name] and all(r["state"] != "EXECUTING" for r in runs):
+                del pending[name]
+        time.sleep(0.2)
+
+
+@dataclass
+class Verdict:
+    checked_tasks: int = 0
+    lost: list[str] = field(default_factory=list)
+    duplicates: int = 0
+    missing_runs: int = 0
+    examples: list[str] = field(default_factory=list)
+    runaway_states: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def verify(url: str, token: str, clients: list[Client]) -> Verdict:
+    verdict = Verdict()
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                      timeout=3 * REQUEST_TIMEOUT_S, trust_env=False) as http:
+        try:
+            expected = {n: c for cl in clients for n, c in cl.ledger.executes.items()
+                        if n not in cl.ledger.unsure and n != RUNAWAY_TASK}
+            drain(http, expected)
+            for cl in clients:
+                for name, comment in cl.ledger.comments.items():
+                    if name in cl.ledger.unsure:
+                        continue
+                    verdict.checked_tasks += 1
+                    reply = http.get(f"{TASKS}/{name}")
+                    if reply.status_code != 200:
+                        verdict.lost.append(f"{name}: acknowledged, now {reply.status_code}")
+                        continue
+                    task = reply.json()
+                    if task.get("comment") != comment:
+                        verdict.lost.append(f"{name}: comment {task.get('comment')!r}, "
+                                            f"acknowledged {comment!r}")
+                    if task.get("state") != cl.ledger.states[name]:
+                        verdict.lost.append(f"{name}: state {task.get('state')!r}, "
+                                            f"acknowledged {cl.ledger.states[name]!r}")
+            runaway_acks = clients[RUNAWAY_CLIENT].ledger.executes[RUNAWAY_TASK]
+            if RUNAWAY_TASK not in clients[RUNAWAY_CLIENT].ledger.unsure:
+                expected[RUNAWAY_TASK] = runaway_acks
+            for name, acks in expected.items():
+                listed = http.get(f"{RUNS}/{name}/graph-runs", params={"limit": MAX_RUN_LIMIT})
+                runs = len(listed.json())
+                if name == RUNAWAY_TASK:
+                    verdict.runaway_states = [r["state"] for r in listed.json()]
+                if runs != acks:
+                    verdict.examples.append(f"{name}: {acks} executes acknowledged, {runs} runs")
+                verdict.duplicates += max(0, runs - acks)
+                verdict.missing_runs += max(0, acks - runs)
+        except (httpx.TransportError, ValueError) as exc:
+            verdict.error = f"the server did not answer the checks: {type(exc).__name__} {exc}"
+    return verdict
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=SECONDS, help="length of the load")
+    parser.add_argument("--no-hostile", action="store_true",
+                        help="leave out the hostile like= lists (to see the rest)")
+    parser.add_argument("--no-runaway", action="store_true", help="leave out the runaway task")
+    args = parser.parse_args()
+    baseline_s = min(BASELINE_SECONDS, max(1.0, args.seconds / 4))
+    with ServerProcess() as (url, token):
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=30, trust_env=False) as http:
+            setup(http)
+        idle = _probe_result(_probe_in_process(url, token, baseline_s), baseline_s)
+        tally = Tally()
+        clients = [Client(i, url, token, tally, args.seconds, hostile=not args.no_hostile,
+                          runaway=not args.no_runaway)
+                   for i in range(CLIENTS)]
+        for cl in clients:
+            seed_client(cl)
+        load_probe = _probe_in_process(url, token, args.seconds)
+        started = time.monotonic()
+        for cl in clients:
+            cl.stop_at = started + args.seconds
+            cl.start()
+        for cl in clients:
+            cl.join(args.seconds + 3 * REQUEST_TIMEOUT_S)
+        elapsed = time.monotonic() - started
+        loaded = _probe_result(load_probe, args.seconds)
+        verdict = verify(url, token, clients)
+    unsure = sum(len(cl.ledger.unsure) for cl in clients)
+    return report(args, idle, loaded, tally, verdict, elapsed, unsure)
+
+
+def report(args: argparse.Namespace, idle: list[float | None], loaded: list[float | None],
+           tally: Tally, verdict: Verdict, elapsed: float, unsure: int) -> int:
+    idle_ok = [x for x in idle if x is not None]
+    load_ok = [x if x is not None else REQUEST_TIMEOUT_S for x in loaded]
+    probe_failures = sum(1 for x in loaded if x is None)
+    i50, i99 = _percentile(idle_ok, 0.5), _percentile(idle_ok, 0.99)
+    l50, l99 = _percentile(load_ok, 0.5), _percentile(load_ok, 0.99)
+    requests = sum(tally.ops.values())
+    timeouts = tally.timeouts + probe_failures
+    hostile = tally.hostile_seconds
+    rows = [
+        ("GET task p50, idle -> load", f"{i50 * 1000:.1f} ms -> {l50 * 1000:.1f} ms",
+         f"{l50 / i50:.1f}x", "(for information)", None),
+        ("GET task p99, idle -> load", f"{i99 * 1000:.1f} ms -> {l99 * 1000:.1f} ms",
+         f"{l99 / i99:.1f}x", f"<= {TARGET_P99_RATIO:.0f}x", l99 / i99 <= TARGET_P99_RATIO),
+        ("5xx answers", str(len(tally.server_errors)), "", f"{TARGET_5XX}",
+         len(tally.server_errors) <= TARGET_5XX),
+        ("requests without an answer in 10 s", f"{timeouts} (probe {probe_failures})", "",
+         f"{TARGET_TIMEOUTS}", timeouts <= TARGET_TIMEOUTS),
+        ("lost updates", "n/a" if verdict.error else str(len(verdict.lost)),
+         f"of {verdict.checked_tasks} tasks", f"{TARGET_LOST}",
+         not verdict.error and len(verdict.lost) <= TARGET_LOST),
+        ("duplicate runs", "n/a" if verdict.error else str(verdict.duplicates), "",
+         f"{TARGET_DUPLICATES}", not verdict.error and verdict.duplicates <= TARGET_DUPLICATES),
+        ("missing runs (acknowledged execute, no run)",
+         "n/a" if verdict.error else str(verdict.missing_runs), "", f"{TARGET_MISSING_RUNS}",
+         not verdict.error and verdict.missing_runs <= TARGET_MISSING_RUNS),
+    ]
+    print(f"soak: {len(MIX)} kinds of request from {CLIENTS} clients for {elapsed:.1f} s "
+          f"(asked {args.seconds:.0f} s); {requests} requests ({requests / elapsed:.0f}/s), "
+          f"probe GETs: {len(idle)} idle, {len(loaded)} under load")
+    print(f"statuses {dict(sorted(tally.statuses.items()))}; ops {dict(tally.ops)}")
+    if hostile:
+        print(f"hostile like= lists: {len(hostile)}, slowest {max(hostile):.2f} s")
+    if verdict.runaway_states:
+        print(f"runaway task runs at the end: {verdict.runaway_states}")
+    print(f"tasks left out of the checks (a write without an answer): {unsure}")
+    print()
+    print(f"| {'measure':44} | {'value':28} | {'ratio':16} | {'target':18} | met |")
+    print(f"|{'-' * 46}|{'-' * 30}|{'-' * 18}|{'-' * 20}|-----|")
+    for measure, value, ratio, target, met in rows:
+        shown = "-" if met is None else "yes" if met else "NO"
+        print(f"| {measure:44} | {value:28} | {ratio:16} | {target:18} | {shown:3} |")
+    for title, items in (("5xx", tally.server_errors), ("unexpected answers", tally.unexpected),
+                         ("lost updates", verdict.lost), ("run counts", verdict.examples)):
+        if items:
+            print(f"\n{title} ({len(items)}), first ones:")
+            for item in items[:5]:
+                print(f"  {item}")
+    if verdict.error:
+        print(f"\n{verdict.error}")
+    return 0 if all(row[-1] is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
