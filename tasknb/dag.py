@@ -1,12 +1,12 @@
-"""The shape of a task graph, shared by ``frames`` and ``graph``: who precedes whom.
+"""The shape of a task graph, shared by ``frames``, ``graph`` and ``widgets``: who precedes whom.
 
     >>> model = GraphModel.from_tasks([Task("R", "select 1"), Task("C", "select 2", predecessors=["R"])])
     >>> model.depths()
     {'R': 0, 'C': 1}
 
-Pure standard library over ``tasknb.models``: no pandas, no graphviz. Names are matched as
-Snowflake matches identifiers: the last part of a qualified name counts (``DB.SCH.T`` is ``T``),
-unquoted names are case-insensitive, quoted names (``"my task"``) are exact.
+Pure standard library over ``tasknb.models``: no pandas, no graphviz. Tasks are keyed by
+``tasknb.identifiers.name_key``: the last part of a qualified name counts (``DB.SCH.T`` is
+``T``), unquoted names fold to upper case, quoted names (``"my task"``) are exact.
 """
 
 from __future__ import annotations
@@ -15,38 +15,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tasknb.identifiers import split_parts
+from tasknb.identifiers import display_name, name_key
 from tasknb.models import Task
 
-__all__ = ["GraphModel", "display_name", "name_key"]
-
-
-def _last_part(name: str) -> str:
-    return split_parts(name.strip())[-1].strip()
-
-
-def name_key(name: str) -> str:
-    """The identity of a task name: unqualified, unquoted, upper-cased unless quoted.
-
-        >>> name_key("db.sch.load_orders"), name_key('"My Task"')
-        ('LOAD_ORDERS', 'My Task')
-    """
-    part = _last_part(name)
-    if len(part) >= 2 and part.startswith('"') and part.endswith('"'):
-        return part[1:-1].replace('""', '"')
-    return part.upper()
-
-
-def display_name(name: str) -> str:
-    """The name as a reader expects it: unqualified and without identifier quotes.
-
-        >>> display_name('DB.S."my ""x"" task"')
-        'my "x" task'
-    """
-    part = _last_part(name)
-    if len(part) >= 2 and part.startswith('"') and part.endswith('"'):
-        return part[1:-1].replace('""', '"')
-    return part
+__all__ = ["GraphModel", "display_name"]  # display_name: frames reads it from here
 
 
 @dataclass

@@ -19,10 +19,13 @@ from .errors import InvalidIdentifier
 __all__ = [
     "MAX_IDENTIFIER_LENGTH",
     "display",
+    "display_name",
     "is_valid",
+    "name_key",
     "normalize",
     "path_segment",
     "quote_identifier",
+    "same_name",
     "split_parts",
     "split_qualified",
 ]
@@ -121,6 +124,53 @@ def split_parts(name: str) -> list[str]:
     For display and matching; :func:`split_qualified` also validates and folds.
     """
     return _split_dotted(name)[0]
+
+
+def _last_part(name: str) -> str:
+    return split_parts(name.strip())[-1].strip()
+
+
+def _unquoted(part: str) -> str | None:
+    if len(part) >= 2 and part.startswith('"') and part.endswith('"'):
+        return part[1:-1].replace('""', '"')
+    return None
+
+
+def name_key(name: str) -> str:
+    """The identity of an object name, for matching: its last part, unquoted, folded.
+
+        >>> name_key("db.sch.load_orders"), name_key('"My Task"'), name_key('"LOAD"')
+        ('LOAD_ORDERS', 'My Task', 'LOAD')
+
+    Unquoted names fold to upper case (``my_task`` is ``MY_TASK``); quoted names are
+    case-sensitive (``"my task"`` is not ``"MY TASK"``). Lenient: no validation, since
+    names read back from a server are matched as they come.
+    """
+    part = _last_part(name)
+    inner = _unquoted(part)
+    return part.upper() if inner is None else inner
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Whether two (possibly qualified) names name the same object, as Snowflake resolves them.
+
+        >>> same_name("my_task", "MY_TASK"), same_name('"my task"', '"MY TASK"')
+        (True, False)
+    """
+    if not a or not b:
+        return False
+    return name_key(a) == name_key(b)
+
+
+def display_name(name: str) -> str:
+    """The name as a reader expects it: unqualified and without identifier quotes.
+
+        >>> display_name('DB.S."my ""x"" task"')
+        'my "x" task'
+    """
+    part = _last_part(name)
+    inner = _unquoted(part)
+    return part if inner is None else inner
 
 
 def _split_dotted(name: str) -> tuple[list[str], bool]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from .durations import parse_duration
 
 if TYPE_CHECKING:
     from .client import TaskClient
@@ -51,16 +52,6 @@ EMBEDDED_SEED = "demo"
 EMBEDDED_CLOCK = "manual"  # notebooks fast-forward time with advance()
 CLOCK_ADVANCE_PATH = "/tasknb/v1/clock:advance"
 CLOCK_REQUEST_TIMEOUT_S = 120.0  # advancing a day may run many graphs
-
-_UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
-}  # fmt: skip
-_DELTA = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
-
 
 @dataclass(frozen=True)
 class _Target:
@@ -172,34 +163,6 @@ def describe(connection: str | None = None) -> str:
     return f"embedded local server at {_start_embedded().url} (demo data, manual clock)"
 
 
-def seconds_of(delta: timedelta | float | str) -> float:
-    """Seconds in a delta given as timedelta, a number of seconds or text like "10 minutes".
-
-    >>> seconds_of("2 hours"), seconds_of(timedelta(minutes=1)), seconds_of(5)
-    (7200.0, 60.0, 5.0)
-    """
-    if isinstance(delta, timedelta):
-        seconds = delta.total_seconds()
-    elif isinstance(delta, (int, float)) and not isinstance(delta, bool):
-        seconds = float(delta)
-    elif isinstance(delta, str) and (match := _DELTA.match(delta)):
-        unit = match.group(2).lower()
-        if unit not in _UNITS:
-            raise ValueError(
-                f"unknown time unit {match.group(2)!r} in {delta!r}: "
-                "use seconds, minutes, hours, days or weeks"
-            )
-        seconds = float(match.group(1)) * _UNITS[unit]
-    else:
-        raise ValueError(
-            f"cannot read {delta!r} as a duration: pass a timedelta, a number of seconds "
-            'or text like "10 minutes"'
-        )
-    if seconds < 0:
-        raise ValueError(f"cannot go back in time ({delta!r}): pass a positive duration")
-    return seconds
-
-
 def advance(delta: timedelta | float | str, connection: str | None = None) -> list[Any]:
     """Fast-forward the local server's clock; on an account, wait for real.
 
@@ -207,13 +170,13 @@ def advance(delta: timedelta | float | str, connection: str | None = None) -> li
 
     Returns the runs produced (local server) or ``[]`` (account: time simply passes).
     """
-    seconds = seconds_of(delta)
+    duration = parse_duration(delta)
     target = _target(connection)
     if target.kind == "embedded":
-        return list(_start_embedded().advance(timedelta(seconds=seconds)))
+        return list(_start_embedded().advance(duration))
     if target.kind == "attached":
-        return _advance_attached(target, seconds)
-    time.sleep(seconds)
+        return _advance_attached(target, duration.total_seconds())
+    time.sleep(duration.total_seconds())
     return []
 
 

@@ -7,10 +7,13 @@ import pytest
 from tasknb import InvalidIdentifier
 from tasknb.identifiers import (
     display,
+    display_name,
     is_valid,
+    name_key,
     normalize,
     path_segment,
     quote_identifier,
+    same_name,
     split_qualified,
 )
 
@@ -90,3 +93,27 @@ def test_quote_identifier_and_display() -> None:
     assert quote_identifier("T1") == "T1"
     assert normalize(quote_identifier("mixed Case")) == '"mixed Case"'
     assert display("DB", "S", "T") == "DB.S.T"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("my_task", "MY_TASK", True),
+        ('"my task"', '"MY TASK"', False),  # quoted names are case-sensitive
+        ('"MY_TASK"', "my_task", True),  # a quoted upper-case name is the unquoted one
+        ('"my_task"', "my_task", False),
+        ("db.sch.load", "LOAD", True),  # the last part of a qualified name counts
+        ('DB."a.b".T', "t", True),
+        (None, "T", False),
+        ("", "", False),
+    ],
+)
+def test_same_name_matches_as_snowflake_resolves_names(a, b, same):
+    assert same_name(a, b) is same
+    if a and b:
+        assert (name_key(a) == name_key(b)) is same
+
+
+def test_display_name_drops_qualification_and_quotes():
+    assert display_name('DB.S."my ""x"" task"') == 'my "x" task'
+    assert display_name("db.s.load") == "load"

@@ -45,25 +45,11 @@ def test_no_settings_means_embedded():
     assert notebook._target(None).kind == "embedded"
 
 
-@pytest.mark.parametrize(
-    ("delta", "seconds"),
-    [
-        ("10 minutes", 600.0),
-        ("1 day", 86400.0),
-        ("90s", 90.0),
-        ("1.5 hours", 5400.0),
-        (timedelta(minutes=2), 120.0),
-        (30, 30.0),
-    ],
-)
-def test_seconds_of_reads_text_timedelta_and_numbers(delta, seconds):
-    assert notebook.seconds_of(delta) == seconds
-
-
-@pytest.mark.parametrize("bad", ["soon", "10 fortnights", -5, True, None])
-def test_seconds_of_rejects_what_it_cannot_read(bad):
-    with pytest.raises(ValueError, match="duration|unit|back in time"):
-        notebook.seconds_of(bad)
+def test_advance_refuses_what_it_cannot_read_before_touching_any_server(monkeypatch):
+    monkeypatch.setenv(notebook.URL_ENV, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv(notebook.TOKEN_ENV, "t")
+    with pytest.raises(ValueError, match="10 minutes"):
+        notebook.advance("soon")
 
 
 @pytest.fixture

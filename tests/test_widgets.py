@@ -510,6 +510,39 @@ def test_charts_draw_every_run_from_a_runs_frame(client):
     assert history.count("<rect") == 1 and "1 failed" in history
 
 
+# -- one "latest run" for the header and the drawing -------------------------------------------
+
+
+def test_header_and_drawing_agree_when_a_retry_finishes_before_its_original(client):
+    """A retry (attempt 2 of the same run group) is the latest run, whatever the clocks say."""
+    from datetime import datetime, timedelta, timezone
+
+    from tasknb.models import TaskRun
+
+    _graph(client)
+    panel = _panel(client, draw=True)
+    t0 = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
+    group = {"graph_run_group_id": "G-1"}
+    original = TaskRun(
+        "ROOT", state="FAILED", run_id=7, scheduled_time=t0, query_start_time=t0,
+        completed_time=t0 + timedelta(minutes=10), first_error_task_name="LOAD",
+        first_error_code=100038, first_error_message="Numeric value 'x' is not recognized",
+        extra={**group, "attempt_number": 1},
+    )
+    retry = TaskRun(
+        "ROOT", state="SUCCEEDED", run_id=7, scheduled_time=t0 + timedelta(minutes=1),
+        query_start_time=t0 + timedelta(minutes=1), completed_time=t0 + timedelta(minutes=5),
+        extra={**group, "attempt_number": 2},
+    )
+    panel.state.runs = [original, retry]  # complete-graphs order: newest completion first
+    assert panel.state.latest is retry
+    assert "latest run" in panel.header.value and "SUCCEEDED" in panel.header.value
+    assert "at <b>" not in panel.header.value  # no failing task named in the header
+    assert "last run: SUCCEEDED" in panel.drawing.value
+    assert "last run: FAILED" not in panel.drawing.value
+    assert "Numeric value" not in panel.drawing.value
+
+
 # -- execute_and_wait (for notebook cells) -----------------------------------------------------
 
 

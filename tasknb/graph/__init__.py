@@ -23,7 +23,7 @@ from typing import Any
 
 import graphviz
 
-from tasknb.dag import GraphModel, display_name, name_key
+from tasknb.dag import GraphModel
 from tasknb.graph._dot import (
     EDGE_ATTRS,
     GRAPH_ATTRS,
@@ -38,6 +38,7 @@ from tasknb.graph._render import (
     find_engine,
     render_dot_svg,
 )
+from tasknb.identifiers import display_name, name_key
 from tasknb.models import Task, TaskRun
 
 __all__ = [

@@ -12,21 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
-from tasknb.dag import GraphModel, display_name, name_key
+from tasknb.dag import GraphModel
+from tasknb.identifiers import display_name, name_key
 from tasknb.models import CronSchedule, Task, TaskRun
-
-__all__ = [
-    "COMPACT_ABOVE",
-    "EDGE_STYLES",
-    "NODE_STYLES",
-    "RunMarks",
-    "graph_body",
-    "latest_runs",
-    "mark_runs",
-    "quote",
-]
+from tasknb.runs import latest_runs
 
 COMPACT_ABOVE = 150
 """Above this many tasks, labels show the name only (details stay in the tooltips)."""
@@ -106,8 +97,6 @@ _ROOT_MARKS = {
     "CANCELLED": "cancelled",
     "FAILED": "run_failed",
 }
-_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-_FINISHED = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"})
 
 
 def quote(text: str) -> str:
@@ -141,32 +130,6 @@ class RunMarks:
     by_task: dict[str, str] = field(default_factory=dict)  # key -> style name
     errors: dict[str, str] = field(default_factory=dict)  # key -> error text
     root_runs: dict[str, TaskRun] = field(default_factory=dict)  # root key -> run
-
-
-def _run_time(run: TaskRun) -> datetime:
-    moment = run.completed_time or run.query_start_time or run.scheduled_time
-    return moment or _EARLIEST
-
-
-def latest_runs(runs: Iterable[TaskRun]) -> dict[str, TaskRun]:
-    """The run that describes each root now: an executing one, else the last finished one.
-
-    Scheduled (future) runs describe nothing yet and are ignored.
-    """
-    executing: dict[str, TaskRun] = {}
-    finished: dict[str, TaskRun] = {}
-    for run in runs:
-        key = name_key(run.root_task_name)
-        state = (run.state or "").upper()
-        if state == "EXECUTING":
-            best = executing.get(key)
-            if best is None or _run_time(run) > _run_time(best):
-                executing[key] = run
-        elif state in _FINISHED:
-            best = finished.get(key)
-            if best is None or _run_time(run) > _run_time(best):
-                finished[key] = run
-    return {**finished, **executing}
 
 
 def mark_runs(model: GraphModel, runs: Iterable[TaskRun]) -> RunMarks:

@@ -7,6 +7,7 @@ traitlets, calls the client), ``_explorer`` (filters and the picked run), ``_htm
 
 from __future__ import annotations
 
+from tasknb.runs import execute_and_wait
 from tasknb.widgets._state import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
 from tasknb.widgets._views import (
     BUTTON_LABELS,
@@ -14,7 +15,6 @@ from tasknb.widgets._views import (
     RunExplorer,
     TaskPanel,
     duration_chart,
-    execute_and_wait,
     run_history,
 )
 

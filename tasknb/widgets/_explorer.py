@@ -15,28 +15,11 @@ from typing import Any
 import traitlets
 
 from tasknb.models import Task, TaskRun
-from tasknb.widgets._state import (
-    FINISHED_STATES,
-    RETRYABLE_STATES,
-    Availability,
-    TaskPanelState,
-    latest_run,
-    short_name,
-)
-
-__all__ = [
-    "EXPLORER_RUN_LIMIT",
-    "RUN_STATES",
-    "TIME_WINDOWS",
-    "RunExplorerState",
-    "run_key",
-    "run_label",
-]
+from tasknb.runs import FINISHED_STATES, RETRYABLE_STATES, RUN_STATES, latest_run
+from tasknb.widgets._state import Availability, TaskPanelState, short_name
 
 #: How many complete graph runs the explorer asks for.
 EXPLORER_RUN_LIMIT = 200
-#: The graph-run states one can filter on.
-RUN_STATES = ("FAILED", "CANCELLED", "SUCCEEDED", "EXECUTING", "SCHEDULED")
 #: Time filters, measured back from the newest run shown (the server clock may be anywhere).
 TIME_WINDOWS: dict[str, timedelta | None] = {
     "all": None,

@@ -16,20 +16,9 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from tasknb.durations import format_duration
 from tasknb.models import Task, TaskRun
-from tasknb.widgets._state import format_seconds, one_line
-
-__all__ = [
-    "STATE_COLOURS",
-    "duration_chart_svg",
-    "format_time",
-    "run_history_html",
-    "run_strip_svg",
-    "runs_from",
-    "runs_table_html",
-    "state_badge",
-    "task_details_html",
-]
+from tasknb.widgets._state import one_line
 
 #: One colour per run or task state (shared with the legend of the drawings where possible).
 STATE_COLOURS = {
@@ -150,7 +139,7 @@ def _time(value: object) -> str:
 
 
 def _seconds(value: object) -> str:
-    return format_seconds(float(value)) if _present(value) else ""  # type: ignore[arg-type]
+    return format_duration(float(value)) if _present(value) else ""  # type: ignore[arg-type]
 
 
 def run_strip_svg(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
@@ -222,20 +211,20 @@ def duration_chart_svg(
         value = top * frac
         parts.append(
             f'<text x="{pad_l - 4}" y="{y(value) + 4:.1f}" text-anchor="end">'
-            f"{format_seconds(value)}</text>"
+            f"{format_duration(value)}</text>"
         )
     parts.append(
         f'<line x1="{pad_l}" x2="{pad_l + plot_w}" y1="{y(p95):.1f}" y2="{y(p95):.1f}" '
-        f'stroke="#ef6c00" stroke-dasharray="4 3"><title>p95 {format_seconds(p95)}</title></line>'
+        f'stroke="#ef6c00" stroke-dasharray="4 3"><title>p95 {format_duration(p95)}</title></line>'
     )
     parts.append(
         f'<text x="{pad_l + plot_w - 2}" y="{y(p95) - 3:.1f}" text-anchor="end" '
-        f'fill="#ef6c00">p95 {format_seconds(p95)}</text>'
+        f'fill="#ef6c00">p95 {format_duration(p95)}</text>'
     )
     for run, value in zip(done, seconds):
         colour = STATE_COLOURS.get(run.state or "", _FALLBACK_COLOUR)
         when = format_time(run.scheduled_time)
-        tip = f"{run.state} {when}: {format_seconds(value)} (run {run.run_id})"
+        tip = f"{run.state} {when}: {format_duration(value)} (run {run.run_id})"
         parts.append(
             f'<circle cx="{x(run.scheduled_time.timestamp()):.1f}" cy="{y(value):.1f}" r="4" '
             f'fill="{colour}"><title>{_e(tip)}</title></circle>'

@@ -17,36 +17,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import traitlets
 
+from tasknb.durations import format_duration
 from tasknb.errors import TasknbError
-from tasknb.identifiers import split_parts
+from tasknb.identifiers import name_key, same_name, split_parts
 from tasknb.models import Task, TaskRun
-
-__all__ = [
-    "ACTIONS",
-    "DEFAULT_RUN_LIMIT",
-    "FOLLOW_TIMEOUT_S",
-    "MAX_POLL_INTERVAL_S",
-    "POLL_BACKOFF",
-    "POLL_INTERVAL_S",
-    "Availability",
-    "FollowStatus",
-    "Preview",
-    "RunFollower",
-    "TaskPanelState",
-    "error_line",
-    "execute_and_wait",
-    "format_seconds",
-    "latest_run",
-    "one_line",
-    "short_name",
-]
+from tasknb.runs import ACTIVE_STATES, FINISHED_STATES, RETRYABLE_STATES, latest_run
 
 #: Seconds between two polls of ``current-graphs`` while following a run.
 POLL_INTERVAL_S = 2.0
@@ -61,13 +44,6 @@ DEFAULT_RUN_LIMIT = 25
 
 #: The actions a task panel offers, in button order.
 ACTIONS = ("execute", "suspend", "resume", "retry")
-
-FINISHED_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"})
-RETRYABLE_STATES = frozenset({"FAILED", "CANCELLED"})
-ACTIVE_STATES = frozenset({"EXECUTING"})
-#: Extension fields some servers add to a graph run (not in the REST schema).
-GROUP_FIELD = "graph_run_group_id"
-ATTEMPT_FIELD = "attempt_number"
 
 T = TypeVar("T")
 
@@ -95,26 +71,6 @@ def one_line(text: str | None, limit: int = ONE_LINE_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def format_seconds(seconds: float) -> str:
-    """Human duration: ``850 ms``, ``12.3 s``, ``4.5 min``, ``2.0 h``.
-
-        >>> format_seconds(0.0321), format_seconds(75)
-        ('32 ms', '75.0 s')
-    """
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _same(a: str | None, b: str | None) -> bool:
-    """Compare identifiers the way Snowflake resolves unquoted ones (case-insensitively)."""
-    return short_name(a).strip('"').upper() == short_name(b).strip('"').upper()
-
-
 def error_line(error: BaseException, *, doing: str = "") -> str:
     """One readable line for any exception, with the request id when the API gave one.
 
@@ -130,37 +86,6 @@ def error_line(error: BaseException, *, doing: str = "") -> str:
             line = f"{line} (request id {request_id})"
         return prefix + line
     return f"{prefix}{type(error).__name__}: {text}" if text else f"{prefix}{type(error).__name__}"
-
-
-def _run_time(run: TaskRun) -> datetime:
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
-    return run.completed_time or run.query_start_time or run.scheduled_time or epoch
-
-
-def latest_run(runs: Iterable[TaskRun]) -> TaskRun | None:
-    """The most recent graph run: an executing one first, else the newest completed one.
-
-        >>> latest_run([]) is None
-        True
-
-    ``runs`` are in the server's order (current runs, then complete runs newest first, as
-    ``complete-graphs`` sorts them), so the first finished run is the latest. When the server
-    also names the run group and attempt (the local server does), a later attempt of the same
-    group wins: a retry is newer than the run it retried even if the clock says otherwise.
-    """
-    runs = list(runs)
-    active = [r for r in runs if r.state in ACTIVE_STATES]
-    if active:
-        return active[0]
-    done = [r for r in runs if r.state in FINISHED_STATES]
-    if not done:
-        return None
-    latest = done[0]
-    group = latest.extra.get(GROUP_FIELD)
-    if group is not None:
-        same = [r for r in done if r.extra.get(GROUP_FIELD) == group]
-        latest = max(same, key=lambda r: int(r.extra.get(ATTEMPT_FIELD) or 1))
-    return latest
 
 
 @dataclass(frozen=True)
@@ -321,16 +246,16 @@ class TaskPanelState(traitlets.HasTraits):
 
     def _find_root(self, task: Task) -> Task | None:
         """Walk predecessors (or the finalizer link) up to the root task."""
-        seen = {task.name.upper()}
+        seen = {name_key(task.name)}
         current = task
         while True:
             parent = current.finalize or (current.predecessors[0] if current.predecessors else None)
             if not parent:
                 return current
             name = short_name(parent)
-            if name.upper() in seen:  # a cycle: only possible before the root is resumed
+            if name_key(name) in seen:  # a cycle: only possible before the root is resumed
                 return current
-            seen.add(name.upper())
+            seen.add(name_key(name))
             found = self._call(f"fetch {name}", self.client.fetch_task, name)
             if found is None:
                 return None
@@ -356,22 +281,22 @@ class TaskPanelState(traitlets.HasTraits):
         children: dict[str, list[str]] = {}
         for t in self.graph_tasks:
             for p in t.predecessors or []:
-                children.setdefault(short_name(p).upper(), []).append(t.name)
+                children.setdefault(name_key(p), []).append(t.name)
         order: list[str] = []
-        queue = [name.upper()]
-        seen = {name.upper()}
+        queue = deque([name_key(name)])
+        seen = {name_key(name)}
         while queue:
-            for child in children.get(queue.pop(0), []):
-                if child.upper() not in seen:
-                    seen.add(child.upper())
+            for child in children.get(queue.popleft(), []):
+                if name_key(child) not in seen:
+                    seen.add(name_key(child))
                     order.append(child)
-                    queue.append(child.upper())
+                    queue.append(name_key(child))
         return order
 
     @property
     def finalizer(self) -> Task | None:
         for t in self.graph_tasks:
-            if t.finalize and self.root is not None and _same(t.finalize, self.root.name):
+            if t.finalize and self.root is not None and same_name(t.finalize, self.root.name):
                 return t
         return None
 
@@ -450,13 +375,13 @@ class TaskPanelState(traitlets.HasTraits):
         if task is None:
             return Preview(action, f"{action} (task not loaded)", [], needs_confirm=False)
         name = task.name
-        graph = [t for t in self.graph_tasks if not _same(t.name, name)]
+        graph = [t for t in self.graph_tasks if not same_name(t.name, name)]
         active = self.active_run
         effects: list[str] = []
         if action == "execute":
             members = [t for t in self.graph_tasks if not t.finalize]
-            will_run = [t.name for t in members if t.state == "started" or _same(t.name, name)]
-            skipped = [t.name for t in members if t.state != "started" and not _same(t.name, name)]
+            will_run = [t.name for t in members if t.state == "started" or same_name(t.name, name)]
+            skipped = [t.name for t in members if t.state != "started" and not same_name(t.name, name)]
             effects.append(f"Starts a graph run of {name} now (uses its warehouse or serverless).")
             if len(members) > 1:
                 effects.append(f"Tasks that will run: {', '.join(will_run)}.")
@@ -756,7 +681,7 @@ def _finished_message(run: TaskRun, elapsed: float) -> str:
     """Short, for the follow line: ``run 123 · 40 ms · first error at LOAD``."""
     bits = [f"run {run.run_id}"]
     if run.duration is not None:
-        bits.append(format_seconds(run.duration.total_seconds()))
+        bits.append(format_duration(run.duration.total_seconds()))
     if run.first_error_task_name:
         bits.append(f"first error at {short_name(run.first_error_task_name)}")
     return " · ".join(bits)
@@ -770,52 +695,3 @@ def _finished_notice(run: TaskRun) -> str:
         text += f" at {short_name(run.first_error_task_name)}{code}: "
         text += one_line(run.first_error_message)
     return text + "."
-
-
-#: How long ``execute_and_wait`` waits for a graph run to finish (seconds).
-WAIT_TIMEOUT_S = 300.0
-#: Seconds between polls in ``execute_and_wait``.
-WAIT_POLL_S = 0.5
-
-
-def execute_and_wait(
-    client: Any,
-    name: str,
-    *,
-    retry_last: bool = False,
-    timeout: float = WAIT_TIMEOUT_S,
-    poll_interval: float = WAIT_POLL_S,
-    database: str | None = None,
-    schema: str | None = None,
-) -> TaskRun:
-    """Execute (or retry) a root task and block until that graph run completes.
-
-        >>> run = execute_and_wait(client, "NIGHTLY_ROOT")   # doctest: +SKIP
-        >>> run.state, run.first_error_task_name              # doctest: +SKIP
-        ('SUCCEEDED', None)
-
-    For notebook cells and scripts (panels follow runs in the background instead). Polls
-    ``current-graphs`` while a run executes, then ``complete-graphs`` for the new run. API
-    errors are raised as the client raised them; ``TimeoutError`` after ``timeout`` seconds
-    (the run itself goes on).
-    """
-    scope = {k: v for k, v in (("database", database), ("schema", schema)) if v}
-    before = {
-        (r.run_id, r.completed_time)
-        for r in client.get_complete_graphs(name, error_only=False, **scope)
-    }
-    client.execute_task(name, retry_last=retry_last, **scope)
-    deadline = time.monotonic() + timeout
-    while True:
-        time.sleep(poll_interval)
-        current = client.get_current_graphs(name, **scope)
-        if not any(r.state in ACTIVE_STATES for r in current):
-            complete = client.get_complete_graphs(name, error_only=False, result_limit=10, **scope)
-            new = [r for r in complete if (r.run_id, r.completed_time) not in before]
-            if new:
-                return latest_run(new) or new[0]
-        if time.monotonic() > deadline:
-            raise TimeoutError(
-                f"the graph run of {name} did not finish within {timeout:.0f} s; it goes on: "
-                f"check get_current_graphs({name!r}) or pass a longer timeout="
-            )

@@ -53,21 +53,7 @@ from tasknb.widgets._state import (
     FollowStatus,
     TaskPanelState,
     error_line,
-    execute_and_wait,
 )
-
-__all__ = [
-    "BUTTON_LABELS",
-    "FOLLOW_TIMEOUT_S",
-    "MAX_POLL_INTERVAL_S",
-    "POLL_INTERVAL_S",
-    "Chart",
-    "RunExplorer",
-    "TaskPanel",
-    "duration_chart",
-    "execute_and_wait",
-    "run_history",
-]
 
 #: Button captions, by action.
 BUTTON_LABELS = {
