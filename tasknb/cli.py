@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     conn.add_argument("--schema", help="schema (default: the connection's)")
     conn.add_argument(
         "--base-url",
-        help="target a server directly, e.g. http://127.0.0.1:8080 (token from SNOWFLAKE_TOKEN)",
+        help="target a server directly, e.g. http://127.0.0.1:8765 (token from SNOWFLAKE_TOKEN)",
     )
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
 
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("server", help="run the local Task server in the foreground")
     p.add_argument("--host", help="interface (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    p.add_argument("--port", type=int, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--data-dir", help="keep state here (default: a temporary directory)")
     p.add_argument("--token", help="the token clients must send (default: generated)")
     p.add_argument("--seed", choices=["demo"], help="load demo data")
@@ -288,7 +288,12 @@ def main(
 ) -> int:
     """Run the command line; return the exit code (``client_options`` go to ``connect``).
 
-    >>> main(["--help"])  # doctest: +SKIP
+        >>> import io
+        >>> err = io.StringIO()
+        >>> main(["show", "NIGHTLY", "--base-url", "ftp://nowhere"], err=err)
+        1
+        >>> err.getvalue().startswith("tasknb: error: TasknbError: base_url must look like")
+        True
     """
     out = out or sys.stdout
     err = err or sys.stderr

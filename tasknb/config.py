@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from ._secret import Secret, reveal
+from ._secret import Secret
 from .auth import KeyPairAuth, OAuthAuth, PatAuth
 from .errors import ConfigError
 
@@ -456,8 +456,3 @@ def _unsupported(what: str) -> str:
         "token = ...), OAuth (authenticator = 'OAUTH') or key-pair (authenticator = "
         "'SNOWFLAKE_JWT', private_key_file = ...)"
     )
-
-
-def secret_text(value: Any) -> str | None:
-    """Plain text of a value that may be a ``Secret``."""
-    return reveal(value)

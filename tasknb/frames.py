@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasknb.dag import GraphModel, display_name
-from tasknb.models import Task, TaskRun
+from tasknb.dag import GraphModel
+from tasknb.identifiers import display_name
+from tasknb.models import Task, TaskRun, call_scope
 
 __all__ = [
     "DEPENDENTS_COLUMNS",
@@ -443,15 +444,6 @@ def dependents_frame(tasks: Iterable[Task]) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- client side
 
 
-def _scope(database: str | None, schema: str | None) -> dict[str, str]:
-    scope: dict[str, str] = {}
-    if database is not None:
-        scope["database"] = database
-    if schema is not None:
-        scope["schema"] = schema
-    return scope
-
-
 def tasks_df(
     client: Any,
     *,
@@ -471,7 +463,7 @@ def tasks_df(
     predecessor lists of the models the client just returned (use ``tasks_frame`` on your own
     models to get copies). Tier: REST only.
     """
-    kwargs: dict[str, Any] = _scope(database, schema)
+    kwargs: dict[str, Any] = call_scope(database, schema)
     if like is not None:
         kwargs["like"] = like
     if starts_with is not None:
@@ -491,10 +483,7 @@ def _task_name(task: TaskRef) -> str:
 
 
 def _task_scope(task: TaskRef, database: str | None, schema: str | None) -> dict[str, str]:
-    if isinstance(task, Task):
-        database = database if database is not None else task.database_name
-        schema = schema if schema is not None else task.schema_name
-    return _scope(database, schema)
+    return call_scope(database, schema, task=task if isinstance(task, Task) else None)
 
 
 def dependents_df(

@@ -23,6 +23,7 @@ __all__ = [
     "Tag",
     "Task",
     "TaskRun",
+    "call_scope",
     "parse_timestamp",
 ]
 
@@ -57,10 +58,6 @@ def parse_timestamp(value: Any) -> datetime | None:
             number /= 1000.0
         return datetime.fromtimestamp(number, tz=timezone.utc)
     raise ValueError(f"not a timestamp: {value!r}")
-
-
-def _format_timestamp(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 @dataclass(frozen=True)
@@ -267,6 +264,29 @@ class Task:
     def fully_qualified_name(self) -> str:
         parts = [p for p in (self.database_name, self.schema_name) if p]
         return ".".join([*parts, self.name])
+
+
+def call_scope(
+    database: str | None = None, schema: str | None = None, *, task: Task | None = None
+) -> dict[str, str]:
+    """The ``database=``/``schema=`` keywords of a client call: only the parts given.
+
+        >>> call_scope("DB", None), call_scope("", "S"), call_scope()
+        ({'database': 'DB'}, {'schema': 'S'}, {})
+
+    ``None`` and ``""`` both mean "not given" (the client's defaults apply), which is how
+    ``TaskClient`` reads them. With a ``task``, a part not given is the task's own
+    ``database_name``/``schema_name`` (a task fetched elsewhere keeps its place).
+    """
+    if task is not None:
+        database = database or task.database_name
+        schema = schema or task.schema_name
+    scope: dict[str, str] = {}
+    if database:
+        scope["database"] = database
+    if schema:
+        scope["schema"] = schema
+    return scope
 
 
 _WRITABLE_TASK_FIELDS = tuple(

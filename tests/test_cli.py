@@ -146,3 +146,15 @@ def test_server_and_demo_delegate_lazily(monkeypatch) -> None:
     assert seen["serve"] == {"port": 0, "seed": "demo", "token": "x"}
     assert cli.main(["demo", "--check", "--port", "0"]) == 0
     assert seen["demo"] == ["--check", "--port", "0"]
+
+
+def test_server_help_names_the_real_defaults(capsys) -> None:
+    from tasknb.local.server import DEFAULT_HOST, DEFAULT_PORT
+
+    with pytest.raises(SystemExit) as info:
+        cli.main(["server", "--help"])
+    assert info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"port (default {DEFAULT_PORT};" in text
+    assert f"interface (default {DEFAULT_HOST})" in text
+    assert "8080" not in text

@@ -409,3 +409,23 @@ def test_dependents_df_passes_recursive_and_scope_and_handles_empty():
     assert client.calls[0] == ("fetch_task_dependents", ("ROOT",), {"recursive": False, "schema": "S"})
     assert len(frame) == 5
     assert empty.empty and empty.dtypes.equals(frame.dtypes)
+
+
+def test_an_empty_database_or_schema_is_not_given_as_the_client_reads_it():
+    """``""`` means "not given" (models.call_scope): a Task keeps its own place, and an empty
+    string is never sent on as a scope (the client would read it as its default anyway)."""
+    client = FakeClient(_graph())
+    placed = Task("ROOT", "select 1", database_name="ELT", schema_name="PUBLIC")
+
+    dependents_df(client, placed, database="", schema="")
+    tasks_df(client, database="", schema="S")
+    runs_df(client, [placed, placed, "ROOT"], database="", progress=False)
+
+    assert client.calls[0][2] == {"recursive": True, "database": "ELT", "schema": "PUBLIC"}
+    assert client.calls[1][2] == {"schema": "S"}
+    run_scopes = sorted(
+        (call[1][0], tuple(sorted(call[2].items())))
+        for call in client.calls[2:]
+        if call[0] == "get_current_graphs"
+    )
+    assert run_scopes == [("ROOT", ()), ("ROOT", (("database", "ELT"), ("schema", "PUBLIC")))]

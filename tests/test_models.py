@@ -169,3 +169,27 @@ def test_subclasses_get_their_own_class_and_fields() -> None:
     task = MyTask.from_api({"name": "T", "definition": "x", "note": "n", "other": 1})
     assert type(task) is MyTask and task.note == "n" and task.extra == {"other": 1}
     assert type(Task.from_api({"name": "T", "definition": "x"})) is Task
+
+
+def test_call_scope_is_the_one_reading_of_database_and_schema() -> None:
+    from tasknb.models import call_scope
+
+    assert call_scope() == {} and call_scope(None, None) == {}
+    assert call_scope("", "") == {}  # empty text is "not given", as TaskClient reads it
+    assert call_scope("DB", "S") == {"database": "DB", "schema": "S"}
+    placed = Task("T", "select 1", database_name="ELT", schema_name="PUBLIC")
+    assert call_scope(task=placed) == {"database": "ELT", "schema": "PUBLIC"}
+    assert call_scope("", "RAW", task=placed) == {"database": "ELT", "schema": "RAW"}
+    assert call_scope(task=Task("T", "select 1")) == {}
+
+
+def test_the_client_reads_an_empty_scope_as_its_default() -> None:
+    from tasknb import TaskClient, connect
+
+    client = TaskClient("http://127.0.0.1:1", auth=None, database="DB", schema="")
+    assert (client.database, client.schema) == ("DB", None)
+    assert client.path_for("t", database="", schema="S") == "/api/v2/databases/DB/schemas/S/tasks/T"
+    joined = connect(base_url="http://127.0.0.1:1", token="t", database="", schema="S")
+    assert (joined.database, joined.schema) == (None, "S")
+    client.close()
+    joined.close()

@@ -11,7 +11,7 @@ import httpx
 
 from ..errors import ApiError, InvalidResponse, TasknbError
 from ..identifiers import display, normalize, path_segment, split_qualified
-from ..models import Tag, Task, TaskRun
+from ..models import Tag, Task, TaskRun, call_scope
 from ._async import AsyncResult
 from ._http import API_PREFIX, DEFAULT_TIMEOUT, HttpSession, Pending, RetryPolicy, kind_of
 
@@ -89,8 +89,7 @@ class TaskClient:
         headers: Mapping[str, str] | None = None,
         user_agent: str | None = None,
     ) -> None:
-        default_database = normalize(database, kind="database") if database else None
-        default_schema = normalize(schema, kind="schema") if schema else None
+        default_database, default_schema = _normalized_scope(database, schema)
         self._session = HttpSession.open(
             base_url,
             auth=auth,
@@ -136,8 +135,7 @@ class TaskClient:
     ) -> tuple[str, str, str | None]:
         """Resolve (database, schema, name) from a possibly qualified name and defaults."""
         parts = split_qualified(name) if name is not None else []
-        given_db = normalize(database, kind="database") if database else None
-        given_schema = normalize(schema, kind="schema") if schema else None
+        given_db, given_schema = _normalized_scope(database, schema)
         task = parts[-1] if parts else None
         if len(parts) == 3:
             db, sch = parts[0], parts[1]
@@ -539,6 +537,15 @@ class TaskClient:
 
 
 
+def _normalized_scope(database: str | None, schema: str | None) -> tuple[str | None, str | None]:
+    """The database and schema given (``models.call_scope``: ``None``/``""`` are not), folded."""
+    given = call_scope(database, schema)
+    return (
+        normalize(given["database"], kind="database") if "database" in given else None,
+        normalize(given["schema"], kind="schema") if "schema" in given else None,
+    )
+
+
 def _status(body: Any) -> str:
     if isinstance(body, dict) and isinstance(body.get("status"), str):
         return body["status"]
@@ -608,8 +615,7 @@ def connect(
     return TaskClient(
         conn.base_url,
         auth=auth,
-        database=database or conn.database,
-        schema=schema or conn.schema,
+        **{**call_scope(conn.database, conn.schema), **call_scope(database, schema)},
         role=conn.get("role"),
         warehouse=conn.get("warehouse"),
         **client_options,
