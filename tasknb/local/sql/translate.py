@@ -1,0 +1,179 @@
+"""Snowflake SQL -> DuckDB SQL: parsing, context-free rewrites and a cache of both.
+
+    >>> [duck for _, _, duck in compile_definition("SELECT IFF(1 > 0, 'a', 'b')")]
+    ["SELECT CASE WHEN 1 > 0 THEN 'a' ELSE 'b' END"]
+
+A definition runs at every fire and parsing costs more than running, so parsed definitions
+are cached (:data:`COMPILE_CACHE_SIZE`); statements without a SYSTEM$ call or a clock
+function keep their DuckDB text too. What sqlglot could only translate by dropping meaning
+(e.g. TO_CHAR's format argument) raises :class:`UnsupportedSqlError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+
+from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
+from tasknb.local.sql.limits import guard_sizes
+from tasknb.local.sql.statements import Statement, split_statements, syntax_error
+
+#: Parsed definitions kept (a definition runs at every fire; parsing costs more than running).
+COMPILE_CACHE_SIZE = 2048
+
+ALLOWED_EXPRESSIONS = (
+    exp.Select,
+    exp.SetOperation,
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.TruncateTable,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Values,
+    exp.Subquery,
+)
+
+_DUCKDB = Dialect.get_or_raise("duckdb")
+_QUIET = threading.local()
+
+
+class _DropWhileParsing(logging.Filter):
+    """Drop sqlglot's warnings emitted while the engine parses (they would reach a notebook's
+    stderr); the engine reports what it cannot run as UnsupportedSqlError instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(_QUIET, "active", False)
+
+
+logging.getLogger("sqlglot").addFilter(_DropWhileParsing())
+
+
+@contextmanager
+def quiet_sqlglot() -> Iterator[None]:
+    """Silence sqlglot's log warnings in this thread while the block runs."""
+    _QUIET.active = True
+    try:
+        yield
+    finally:
+        _QUIET.active = False
+
+
+def parse_statement(statement: Statement) -> exp.Expression:
+    """The sqlglot tree of one statement; refuses kinds a task may not run."""
+    try:
+        with quiet_sqlglot():
+            tree = sqlglot.parse_one(statement.text, read="snowflake")
+    except (ParseError, TokenError) as error:
+        raise syntax_error(error, statement) from error
+    if isinstance(tree, exp.Command) or not isinstance(tree, ALLOWED_EXPRESSIONS):
+        word = statement.text.split(None, 1)[0].upper() if statement.text.strip() else "?"
+        raise UnsupportedSqlError(f"statements of the kind {word!r} are not supported.")
+    return tree
+
+
+def to_duckdb(tree: exp.Expression) -> str:
+    """DuckDB SQL for a Snowflake tree; refuses what would silently change the meaning.
+
+    Dropped table properties (TRANSIENT, CLUSTER BY, comments, retention) change nothing the
+    local server can observe and are accepted; anything else sqlglot cannot translate (an
+    argument it would drop, such as TO_CHAR's format) raises UnsupportedSqlError.
+    """
+    generator = _DUCKDB.generator(unsupported_level=ErrorLevel.IGNORE)
+    try:
+        with quiet_sqlglot():
+            sql = generator.generate(tree, copy=True)
+    except sqlglot.errors.UnsupportedError as error:
+        raise UnsupportedSqlError(f"this statement cannot be translated ({error}).") from error
+    except (ParseError, TokenError) as error:  # a name sqlglot parses while generating
+        raise syntax_error(error, Statement(tree.sql("snowflake"), 1)) from error
+    problems = [
+        m for m in generator.unsupported_messages if not m.startswith("Unsupported property")
+    ]
+    if problems:
+        raise UnsupportedSqlError(
+            f"the local engine cannot translate this statement: {problems[0]}"
+        )
+    return sql
+
+
+def needs_context(tree: exp.Expression) -> bool:
+    """Whether the tree calls a SYSTEM$ function or a clock function (rewritten per run)."""
+    for node in tree.walk():
+        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate)):
+            return True
+        if isinstance(node, exp.Anonymous) and str(node.name).upper().startswith("SYSTEM$"):
+            return True
+    return False
+
+
+def _semi_structured_as_json(node: exp.Expression) -> exp.Expression:
+    """VARIANT, OBJECT and untyped ARRAY columns become DuckDB JSON (``a:x`` paths work)."""
+    if isinstance(node, exp.DataType) and (
+        node.this in (exp.DataType.Type.VARIANT, exp.DataType.Type.OBJECT)
+        or (node.this == exp.DataType.Type.ARRAY and not node.expressions)
+    ):
+        return exp.DataType.build("JSON")
+    return node
+
+
+def _check_identifier(node: exp.DynamicIdentifier) -> None:
+    """IDENTIFIER('<name>') must hold an object name (001003 would point inside the string)."""
+    literal = node.this
+    if not isinstance(literal, exp.Literal) or not literal.is_string:
+        raise UnsupportedSqlError("IDENTIFIER() needs a string literal here (no variables).")
+    try:
+        with quiet_sqlglot():
+            sqlglot.parse_one(literal.this, into=exp.Table, read="snowflake")
+    except (ParseError, TokenError) as error:
+        raise TaskSqlError(
+            CODE_INVALID_IDENTIFIER,
+            f"SQL compilation error:\ninvalid identifier '{literal.this}'",
+            "42000",
+        ) from error
+
+
+def _normalise(tree: exp.Expression) -> list[exp.Expression]:
+    """Context-free rewrites Snowflake -> DuckDB that sqlglot does not do on its own."""
+    for node in tree.walk():
+        if isinstance(node, exp.Explode) and isinstance(node.parent, exp.Lateral):
+            raise UnsupportedSqlError("LATERAL FLATTEN is not supported by the local engine.")
+        if isinstance(node, exp.DynamicIdentifier):
+            _check_identifier(node)
+    tree = guard_sizes(tree.transform(_semi_structured_as_json))
+    if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
+        # INSERT OVERWRITE = empty the table and insert, in one transaction
+        target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        insert = tree.copy()
+        insert.set("overwrite", None)
+        return [
+            exp.Transaction(),
+            exp.Delete(this=target.copy()),
+            insert,
+            exp.Commit(),
+        ]
+    return [tree]
+
+
+@lru_cache(maxsize=COMPILE_CACHE_SIZE)
+def compile_definition(sql: str) -> tuple[tuple[Statement, exp.Expression, str | None], ...]:
+    """Split and parse a definition once: (statement, tree, DuckDB SQL if context-free)."""
+    compiled = []
+    for statement in split_statements(sql):
+        for tree in _normalise(parse_statement(statement)):
+            static_sql = None if needs_context(tree) else to_duckdb(tree)
+            compiled.append((statement, tree, static_sql))
+    return tuple(compiled)
