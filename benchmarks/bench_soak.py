@@ -5,18 +5,21 @@
     .venv/bin/python benchmarks/bench_soak.py --seconds 10   # a shorter run
 
 The server runs in its own process (as ``tasknb server``, real clock). Each client owns its
-tasks and keeps a ledger of what the server acknowledged: creates, alters (``PUT`` of a new
-comment), resumes and suspends, and executes (``overlap_policy: ALLOW_ALL_OVERLAP``, so every
-execute is one graph run). Clients also list their tasks with ``like=``, fetch other clients'
-tasks, and client 0 sends ``like=%%%…%!`` (a pattern that backtracks exponentially when
-matched with a regular expression); client 7 executes a runaway task (a statement that runs
-for minutes) at the start and half way. A probe in a process of its own ``GET``s one task
-every 20 ms, first on the idle server (the baseline), then during the load.
+tasks (standalone, so a run of one never waits for another task) and keeps a ledger of what the
+server acknowledged: creates, alters (``PUT`` of a new comment), resumes and suspends, and
+executes. Clients also list their tasks with ``like=``, fetch other clients' tasks, and
+client 0 sends ``like=%%%…%!`` (a pattern that backtracks exponentially when matched with a
+regular expression); client 7 executes a runaway task (a statement that runs for minutes) at
+the start and half way. A probe in a process of its own ``GET``s one task every 20 ms, first
+on the idle server (the baseline), then during the load.
 
-Afterwards every acknowledged write is read back: lost updates are acknowledged values not
-visible; duplicate runs are graph runs beyond the acknowledged executes (missing runs the
-reverse). A task with a write whose answer never came (timeout) is left out of those checks
-and counted as unsure. Prints a table; exits 1 when a target is missed.
+Afterwards every acknowledged write is read back. Lost updates: acknowledged values not
+visible. Runs: an execute answered "started (run_id N)" must give run N exactly once; an
+execute answered "queued" (a run of that task was in progress: Snowflake runs one pending
+execute after it, and a later execute replaces the pending one) must give one more run once
+that run is over, and at most one per queued answer. Duplicate runs are runs beyond that,
+missing runs the reverse. A task with a write whose answer never came (timeout) is left out
+of those checks and counted as unsure. Prints a table; exits 1 when a target is missed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import argparse
 import collections
 import multiprocessing
 import random
+import re
 import sys
 import threading
 import time
@@ -67,8 +71,7 @@ TARGET_P99_RATIO = 100.0            # GET p99 under load within 100x the idle p9
 
 
 def _body(name: str, comment: str, sql: str = "select 1") -> dict[str, Any]:
-    return {"name": name, "definition": sql, "comment": comment,
-            "overlap_policy": "ALLOW_ALL_OVERLAP"}
+    return {"name": name, "definition": sql, "comment": comment}
 
 
 def _task_name(client: int, n: int) -> str:
@@ -82,7 +85,8 @@ class Ledger:
 
     comments: dict[str, str] = field(default_factory=dict)
     states: dict[str, str] = field(default_factory=dict)
-    executes: collections.Counter[str] = field(default_factory=collections.Counter)
+    started: dict[str, list[int]] = field(default_factory=lambda: collections.defaultdict(list))
+    queued: collections.Counter[str] = field(default_factory=collections.Counter)
     unsure: set[str] = field(default_factory=set)
 
 
@@ -191,7 +195,11 @@ class Client(threading.Thread):
         if reply is None:
             self.ledger.unsure.add(name)
         elif reply.status_code == 200:
-            self.ledger.executes[name] += 1
+            run_id = re.search(r"run_id (\d+)", reply.json()["status"])
+            if run_id:
+                self.ledger.started[name].append(int(run_id.group(1)))
+            else:  # "queued: a run of this graph is in progress"
+                self.ledger.queued[name] += 1
         return None
 
     def toggle(self) -> None:
@@ -270,13 +278,19 @@ def seed_client(client: Client) -> None:
         client.create()
 
 
+def _runs(http: httpx.Client, name: str) -> list[dict[str, Any]]:
+    reply = http.get(f"{RUNS}/{name}/graph-runs", params={"limit": MAX_RUN_LIMIT})
+    reply.raise_for_status()
+    return reply.json()
+
+
 def drain(http: httpx.Client, expected: dict[str, int]) -> None:
-    """Wait until every acknowledged execute has its graph run recorded and finished."""
+    """Wait until each task has at least its expected number of runs and none is running."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     pending = dict(expected)
     while pending and time.monotonic() < deadline:
         for name in list(pending):
-            runs = http.get(f"{RUNS}/{name}/graph-runs", params={"limit": MAX_RUN_LIMIT}).json()
+            runs = _runs(http, name)
             if len(runs) >= pending[name] and all(r["state"] != "EXECUTING" for r in runs):
                 del pending[name]
         time.sleep(0.2)
@@ -292,15 +306,35 @@ class Verdict:
     runaway_states: list[str] = field(default_factory=list)
     error: str = ""
 
+    def count_runs(self, name: str, started: list[int], queued: int,
+                   runs: list[dict[str, Any]]) -> None:
+        """Compare one task's graph runs with the executes acknowledged for it."""
+        ids = collections.Counter(int(r["run_id"]) for r in runs)
+        doubled = sum(n - 1 for n in ids.values() if n > 1)
+        absent = sum(1 for run_id in started if run_id not in ids)
+        acknowledged = set(started)
+        from_queue = sum(1 for run_id in ids if run_id not in acknowledged)
+        running = any(r["state"] == "EXECUTING" for r in runs)
+        duplicates = doubled + max(0, from_queue - queued)
+        missing = absent + (1 if queued and not from_queue and not running else 0)
+        if duplicates or missing:
+            self.examples.append(f"{name}: started {len(started)}, queued {queued}; runs "
+                                 f"{len(runs)} ({from_queue} not started by an execute, "
+                                 f"{doubled} doubled)")
+        self.duplicates += duplicates
+        self.missing_runs += missing
+
 
 def verify(url: str, token: str, clients: list[Client]) -> Verdict:
     verdict = Verdict()
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                       timeout=3 * REQUEST_TIMEOUT_S, trust_env=False) as http:
         try:
-            expected = {n: c for cl in clients for n, c in cl.ledger.executes.items()
-                        if n not in cl.ledger.unsure and n != RUNAWAY_TASK}
-            drain(http, expected)
+            executed = {n: (cl.ledger.started.get(n, []), cl.ledger.queued[n])
+                        for cl in clients for n in set(cl.ledger.started) | set(cl.ledger.queued)
+                        if n not in cl.ledger.unsure}
+            drain(http, {n: len(started) + (1 if queued else 0)
+                         for n, (started, queued) in executed.items() if n != RUNAWAY_TASK})
             for cl in clients:
                 for name, comment in cl.ledger.comments.items():
                     if name in cl.ledger.unsure:
@@ -317,19 +351,12 @@ def verify(url: str, token: str, clients: list[Client]) -> Verdict:
                     if task.get("state") != cl.ledger.states[name]:
                         verdict.lost.append(f"{name}: state {task.get('state')!r}, "
                                             f"acknowledged {cl.ledger.states[name]!r}")
-            runaway_acks = clients[RUNAWAY_CLIENT].ledger.executes[RUNAWAY_TASK]
-            if RUNAWAY_TASK not in clients[RUNAWAY_CLIENT].ledger.unsure:
-                expected[RUNAWAY_TASK] = runaway_acks
-            for name, acks in expected.items():
-                listed = http.get(f"{RUNS}/{name}/graph-runs", params={"limit": MAX_RUN_LIMIT})
-                runs = len(listed.json())
+            for name, (started, queued) in executed.items():
+                runs = _runs(http, name)
                 if name == RUNAWAY_TASK:
-                    verdict.runaway_states = [r["state"] for r in listed.json()]
-                if runs != acks:
-                    verdict.examples.append(f"{name}: {acks} executes acknowledged, {runs} runs")
-                verdict.duplicates += max(0, runs - acks)
-                verdict.missing_runs += max(0, acks - runs)
-        except (httpx.TransportError, ValueError) as exc:
+                    verdict.runaway_states = [r["state"] for r in runs]
+                verdict.count_runs(name, started, queued, runs)
+        except (httpx.HTTPError, ValueError) as exc:
             verdict.error = f"the server did not answer the checks: {type(exc).__name__} {exc}"
     return verdict
 
@@ -363,12 +390,12 @@ def main() -> int:
         elapsed = time.monotonic() - started
         loaded = _probe_result(load_probe, args.seconds)
         verdict = verify(url, token, clients)
-    unsure = sum(len(cl.ledger.unsure) for cl in clients)
-    return report(args, idle, loaded, tally, verdict, elapsed, unsure)
+    return report(args, idle, loaded, tally, verdict, elapsed, clients)
 
 
 def report(args: argparse.Namespace, idle: list[float | None], loaded: list[float | None],
-           tally: Tally, verdict: Verdict, elapsed: float, unsure: int) -> int:
+           tally: Tally, verdict: Verdict, elapsed: float, clients: list[Client]) -> int:
+    unsure = sum(len(cl.ledger.unsure) for cl in clients)
     idle_ok = [x for x in idle if x is not None]
     load_ok = [x if x is not None else REQUEST_TIMEOUT_S for x in loaded]
     probe_failures = sum(1 for x in loaded if x is None)
@@ -399,6 +426,9 @@ def report(args: argparse.Namespace, idle: list[float | None], loaded: list[floa
           f"(asked {args.seconds:.0f} s); {requests} requests ({requests / elapsed:.0f}/s), "
           f"probe GETs: {len(idle)} idle, {len(loaded)} under load")
     print(f"statuses {dict(sorted(tally.statuses.items()))}; ops {dict(tally.ops)}")
+    started = sum(len(v) for c in clients for v in c.ledger.started.values())
+    queued = sum(sum(c.ledger.queued.values()) for c in clients)
+    print(f"executes acknowledged: {started} started, {queued} queued behind a running run")
     if hostile:
         print(f"hostile like= lists: {len(hostile)}, slowest {max(hostile):.2f} s")
     if verdict.runaway_states:
