@@ -25,8 +25,8 @@ def test_fold_and_render_identifiers() -> None:
 
 
 def test_like_and_filters() -> None:
-    assert rules.like_to_regex("a_c%").fullmatch("ABCDEF")
-    assert not rules.like_to_regex("a\\_c").fullmatch("abc")
+    assert rules.LikePattern("a_c%").matches("ABCDEF")
+    assert not rules.LikePattern("a\\_c").matches("abc")
     assert rules.filter_names(["b", "a", "c"], from_name="b") == ["b", "c"]
     assert rules.parse_bool("TRUE", "x", False) is True
     with pytest.raises(ApiError):

@@ -105,7 +105,7 @@ def _opt_size(body: dict[str, Any], key: str) -> str | None:
     if value is None:
         return None
     size = value.upper().replace("_", "-")
-    size = rules._SIZE_ALIASES.get(size, size.replace("-", ""))
+    size = rules.WAREHOUSE_SIZE_ALIASES.get(size, size.replace("-", ""))
     if size not in rules.WAREHOUSE_SIZES:
         raise bad_request(f"Field {key} must be a warehouse size such as XSMALL, SMALL, MEDIUM "
                           f"or XXLARGE, got {value!r}.")
