@@ -251,16 +251,19 @@ class Store:
 
     # --- runs ----------------------------------------------------------------------------------
     @contextmanager
-    def _run_write(self) -> Iterator[sqlite3.Connection]:
+    def _run_write(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
         """Run records commit with synchronous=NORMAL: in WAL mode that survives a killed
         process (the data is in the WAL file); only an OS crash or power loss can drop the
-        last few run records. Object writes (what an API call acknowledges) stay FULL."""
+        last few run records. Object writes (what an API call acknowledges) stay FULL, and so
+        does a task's outcome (``durable``): a retry must never repeat a task that succeeded."""
         with self._lock:
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            if not durable:
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             try:
                 yield self._conn
             finally:
-                self._conn.execute("PRAGMA synchronous=FULL")
+                if not durable:
+                    self._conn.execute("PRAGMA synchronous=FULL")
 
     def insert_graph_runs(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert graph runs in one commit; return their ids."""
@@ -285,18 +288,75 @@ class Store:
         """Change columns of one graph run (one commit)."""
         self._update("graph_runs", run_pk, fields)
 
-    def insert_task_run(self, row: dict[str, Any]) -> int:
-        """Insert one per-task run; return its id."""
+    def insert_task_runs(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert per-task runs in one commit; return their ids."""
+        with self._run_write():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = self._insert_task_runs(rows)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return ids
+
+    def _insert_task_runs(self, rows: list[dict[str, Any]]) -> list[int]:
         cols = ", ".join(TASK_RUN_COLUMNS)
         marks = ", ".join("?" for _ in TASK_RUN_COLUMNS)
+        return [int(self._conn.execute(f"INSERT INTO task_runs ({cols}) VALUES ({marks})",
+                                       tuple(_db_value(row.get(c)) for c in TASK_RUN_COLUMNS)
+                                       ).lastrowid or 0) for row in rows]
+
+    def start_task_run(self, task_pk: int | None, started: str,
+                       graph_run_pk: int | None = None) -> None:
+        """A task's SQL starts: EXECUTING from ``started``; with ``graph_run_pk`` (its run's
+        first task) the graph run's query start too (one commit)."""
         with self._run_write():
-            cur = self._conn.execute(f"INSERT INTO task_runs ({cols}) VALUES ({marks})",
-                                     tuple(_db_value(row.get(c)) for c in TASK_RUN_COLUMNS))
-            return int(cur.lastrowid or 0)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("UPDATE task_runs SET state = 'EXECUTING', "
+                                   "query_start_time = ? WHERE id = ?", (started, task_pk))
+                if graph_run_pk is not None:
+                    self._conn.execute("UPDATE graph_runs SET query_start_time = ? "
+                                       "WHERE id = ? AND query_start_time IS NULL",
+                                       (started, graph_run_pk))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def update_task_run(self, run_pk: int, **fields: Any) -> None:
         """Change columns of one per-task run (one commit)."""
         self._update("task_runs", run_pk, fields)
+
+    def finish_task_run(self, task_pk: int, graph_run_pk: int, outcomes: dict[str, list[Any]],
+                        scheduled: list[dict[str, Any]], **fields: Any) -> list[int]:
+        """Record a task run's end, merge ``outcomes`` (task name -> [state, return value])
+        into its graph run's ``task_states`` and insert the task runs it releases
+        (``scheduled``; their ids are returned), in one commit with synchronous=FULL: what a
+        retry after a crash skips is on disk before anything runs after it."""
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._run_write(durable=True):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if fields:
+                    self._conn.execute(f"UPDATE task_runs SET {assignments} WHERE id = ?",
+                                       (*(_db_value(v) for v in fields.values()), task_pk))
+                self._merge_task_states(graph_run_pk, outcomes)
+                ids = self._insert_task_runs(scheduled)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return ids
+
+    def _merge_task_states(self, graph_run_pk: int, outcomes: dict[str, list[Any]]) -> None:
+        """Merge per-task outcomes into a graph run's task_states (caller holds the lock and
+        a transaction); concurrent tasks of one run each add their own keys."""
+        if outcomes:
+            self._conn.execute(
+                "UPDATE graph_runs SET task_states = json_patch(COALESCE(task_states, '{}'), ?) "
+                "WHERE id = ?", (json.dumps(outcomes), graph_run_pk))
 
     def _update(self, table: str, run_pk: int, fields: dict[str, Any]) -> None:
         if not fields:
@@ -348,6 +408,15 @@ class Store:
                     "first_error_message = COALESCE(first_error_message, ?) "
                     "WHERE state IN ('EXECUTING', 'SCHEDULED')", (when, message))
                 count = cur.rowcount
+                # the interrupted tasks are CANCELLED in their run's task_states, so a retry
+                # re-runs them (and only them, with what they release)
+                cut: dict[int, dict[str, list[Any]]] = {}
+                for row in self._conn.execute(
+                        "SELECT graph_run_id, name FROM task_runs "
+                        "WHERE state IN ('EXECUTING', 'SCHEDULED')"):
+                    cut.setdefault(row["graph_run_id"], {})[row["name"]] = ["CANCELLED", None]
+                for graph_run_pk, outcomes in cut.items():
+                    self._merge_task_states(graph_run_pk, outcomes)
                 self._conn.execute(
                     "UPDATE task_runs SET state = 'CANCELLED', completed_time = ?, "
                     "error_message = ? WHERE state IN ('EXECUTING', 'SCHEDULED')",

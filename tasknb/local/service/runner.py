@@ -1,16 +1,39 @@
 """Graph runs: dependency order, parallel branches, WHEN, return values, timeouts, finalizer.
 
-    >>> runner = Runner(store, engine_getter, clock, on_complete=service.graph_run_finished)
-    >>> [run] = runner.start([plan]); run.wait(5.0)   # doctest: +SKIP
+    >>> from datetime import datetime, timezone
+    >>> from tasknb.local.sql.engine import SqlEngine
+    >>> from tasknb.local.store import Store
+    >>> engine = SqlEngine(); engine.ensure_schema("DB", "S")
+    >>> now = lambda: datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> runner = Runner(Store(":memory:"), lambda: engine, now, manual=False,
+    ...                 on_complete=lambda run: None)
+    >>> plan = RunPlan(database="DB", schema="S", root="ROOT", root_id="1", tasks={"ROOT": {
+    ...     "definition": "select 1", "state": "started"}}, finalizer=None, scheduled_time=now(),
+    ...     scheduled_from="EXECUTE_TASK", attempt=1, group_id="g", graph_version=1, run_id=1,
+    ...     config=None, fingerprint="f", next_scheduled_time=None)
+    >>> [run] = runner.start([plan]); run.wait(5.0)
     True
+    >>> run.final_state, runner.store.graph_runs()[0]["task_states"]
+    ('SUCCEEDED', {'ROOT': ['SUCCEEDED', None]})
+    >>> runner.shutdown()
 
-A graph run is event-driven: nothing waits in a thread of its own. The root goes to a bounded
-thread pool; each finished task releases the children whose predecessors are all done, and when
-nothing is running or waiting the finalizer runs, then the run is closed. Every task run is
-recorded (``task_runs``) when it starts and when it ends; the graph run (``graph_runs``) when it
-starts and when it ends. Children that are suspended are passed over as though they succeeded
-(no record); a task whose WHEN is false is SKIPPED and its descendants do not run; a failure
-blocks the failed task's descendants and the graph run ends FAILED.
+A graph run is event-driven: nothing waits in a thread of its own. The root goes to a fair
+pool (:class:`~tasknb.local.service.workers.FairPool`: at most ``max_workers`` tasks of one graph
+run at once, threads shared round-robin by the graph runs, more threads than long statements);
+each finished task releases the children whose predecessors are all done, and when nothing is
+running or waiting the finalizer runs, then the run is closed. Children that are suspended are
+passed over as though they succeeded (no record); a task whose WHEN is false is SKIPPED and its
+descendants do not run; a failure blocks the failed task's descendants and the graph run ends
+FAILED.
+
+Records (``task_runs``): a task is SCHEDULED (no query start) when it is released and waits
+for a thread, EXECUTING once its SQL starts, then final. Its end, its outcome in the graph run's
+``task_states`` and the rows of the tasks it releases are one commit with synchronous=FULL, so
+after a crash at any point a RETRY LAST skips exactly the tasks that succeeded.
+
+:meth:`Runner.cancel` stops a graph run for real: its running statements are interrupted in
+the engine, tasks waiting for a thread end CANCELLED without running, nothing new starts (no
+finalizer either) and the tasks that never became due are NOT_RUN in ``task_states``.
 """
 
 from __future__ import annotations
@@ -20,20 +43,28 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from tasknb.local import rules
 from tasknb.local.service.bodies import to_db
+from tasknb.local.service.workers import FairPool
 from tasknb.local.store import Store
 
-DEFAULT_MAX_WORKERS = 4
+DEFAULT_MAX_WORKERS = 4  # tasks of one graph run executing at once (independent branches)
+DEFAULT_MAX_THREADS = 32  # task runs executing at once, all graph runs together
 INTERNAL_ERROR_CODE = 100000  # local: the engine failed in a way it did not classify
 TIMEOUT_ERROR_CODE = 630  # Snowflake's "Statement reached its statement or warehouse timeout"
 
 STOPPED_MESSAGE = "The local server was stopped while this task was running."
+CANCELLED_CODE = 604  # Snowflake's 000604 "SQL execution canceled"
+CANCELLED_MESSAGE = ("The graph run was cancelled (SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS) "
+                     "while this task was {doing}.")
+# How long and how often a cancel keeps interrupting a statement that was just starting.
+CANCEL_REPEAT_SECONDS = 10.0
+CANCEL_REPEAT_INTERVAL = 0.1
 
 # The only SQL function that reads ancestors' return values (others are not computed).
 PREDECESSOR_VALUE_FUNCTION = "GET_PREDECESSOR_RETURN_VALUE"
@@ -115,6 +146,9 @@ class GraphRun:
         self.done = threading.Event()
         self.finalizer_started = False
         self.first_start: datetime | None = None  # when the run's first task query began
+        self.cancelled = False  # Runner.cancel: nothing new starts
+        self.executing: set[str] = set()  # tasks whose SQL has started (within ``running``)
+        self.task_pks: dict[str, int | None] = {}  # this run's task_runs rows by task name
         self.final_state: str | None = None
         self.result_row: dict[str, Any] | None = None
         self._mono0 = time.monotonic()
@@ -153,13 +187,14 @@ class Runner:
 
     def __init__(self, store: Store, engine: Callable[[], Any], clock_now: Callable[[], datetime],
                  *, manual: bool, on_complete: Callable[[GraphRun], None],
-                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+                 max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_threads: int = DEFAULT_MAX_THREADS) -> None:
         self.store = store
         self._engine = engine
         self._clock_now = clock_now
         self._manual = manual
         self._on_complete = on_complete
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="tasknb-run")
+        self._pool = FairPool(per_group=max_workers, max_threads=max(max_threads, max_workers))
         self._lock = threading.Lock()
         self.active: dict[int, GraphRun] = {}
         self._by_key: dict[tuple[str, str, str], dict[int, GraphRun]] = {}
@@ -194,7 +229,7 @@ class Runner:
                 "root_id": plan.root_id, "run_id": plan.run_id,
                 "graph_version": plan.graph_version, "state": "EXECUTING",
                 "scheduled_time": to_db(plan.scheduled_time),
-                "query_start_time": to_db(plan.scheduled_time),
+                "query_start_time": None,  # set when its first task starts
                 "next_scheduled_time": to_db(plan.next_scheduled_time or plan.scheduled_time),
                 "scheduled_from": plan.scheduled_from, "attempt": plan.attempt,
                 "group_id": plan.group_id, "config": plan.config, "fingerprint": plan.fingerprint,
@@ -227,11 +262,50 @@ class Runner:
         return self._closed
 
     def shutdown(self, wait: bool = True, cancel: Callable[[], None] | None = None) -> None:
-        """Stop taking work; interrupt running statements (``cancel``) and wait for them."""
+        """Stop taking work; interrupt running statements (``cancel``) and wait for them.
+        Tasks still waiting for a thread end CANCELLED without running."""
         self._closed = True
         if cancel is not None:
             cancel()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        for job in self._pool.shutdown(wait=False):
+            job()  # the server is stopping: the task records CANCELLED and starts nothing
+        self._pool.shutdown(wait=wait)
+
+    def cancel(self, run: GraphRun) -> list[tuple[str, int | None]]:
+        """Stop a graph run (see the module docstring); return the task runs marked for
+        cancellation (name, task run id), empty when it had already finished."""
+        with run.lock:
+            if run.final_state is not None or run.cancelled:
+                return []
+            run.cancelled = True
+            marked = [(name, run.task_pks.get(name)) for name in sorted(run.running)]
+        for job in self._pool.take_queued(run.pk):
+            job()  # waiting for a thread: records CANCELLED at once, in this thread
+        if marked:
+            self._interrupt(run)
+        return marked
+
+    def _interrupt(self, run: GraphRun) -> None:
+        """Interrupt a cancelled run's statements, again for a while: one that was starting
+        as the cancel came may not have been running yet at the first attempt."""
+        try:
+            engine = self._engine()
+        except Exception:  # noqa: BLE001 - no engine: nothing is running in it
+            return
+        interrupt = getattr(engine, "interrupt", None)
+        if interrupt is None:  # an engine without per-run interrupts (a test double)
+            return
+        interrupt(run.pk)
+
+        def repeat() -> None:
+            deadline = time.monotonic() + CANCEL_REPEAT_SECONDS
+            while not run.done.wait(CANCEL_REPEAT_INTERVAL) and time.monotonic() < deadline:
+                with run.lock:
+                    busy = bool(run.executing)
+                if busy:
+                    interrupt(run.pk)
+
+        threading.Thread(target=repeat, name="tasknb-cancel", daemon=True).start()
 
     # --- scheduling inside a run ---------------------------------------------------------------
     def _begin(self, run: GraphRun) -> None:
@@ -249,8 +323,9 @@ class Runner:
                 for name in sorted(rerun):
                     run.running.add(name)
                     to_submit.append(name)
-                if not to_submit:
-                    to_submit.extend(self._release_all(run))
+                # and whatever the carried successes release that never got a record (a task
+                # that was about to be scheduled when the server died)
+                to_submit.extend(self._release_all(run))
             else:
                 run.running.add(plan.root)
                 to_submit.append(plan.root)
@@ -265,10 +340,38 @@ class Runner:
         return ready
 
     def _submit(self, run: GraphRun, names: list[str]) -> None:
+        """Record ``names`` SCHEDULED (one commit) and queue them for a thread."""
+        if not names:
+            return
+        ready_at = run.now()
+        try:
+            pks: list[int | None] = list(self.store.insert_task_runs(
+                self._scheduled_rows(run, names, ready_at)))
+        except Exception:
+            log.debug("ignored error", exc_info=True)
+            pks = [None] * len(names)
+        self._enqueue(run, names, pks, ready_at)
+
+    def _scheduled_rows(self, run: GraphRun, names: list[str],
+                        ready_at: datetime) -> list[dict[str, Any]]:
+        plan = run.plan
+        return [{
+            "graph_run_id": run.pk, "database": plan.database, "schema": plan.schema,
+            "name": name, "root_name": plan.root, "state": "SCHEDULED",
+            "scheduled_time": to_db(plan.scheduled_time if name == plan.root else ready_at),
+            "query_start_time": None, "attempt": plan.attempt, "run_id": plan.run_id,
+            "graph_version": plan.graph_version, "scheduled_from": plan.scheduled_from,
+            "group_id": plan.group_id, "query_text": plan.tasks[name]["definition"],
+            "condition_text": plan.tasks[name].get("condition"),
+        } for name in names]
+
+    def _enqueue(self, run: GraphRun, names: list[str], pks: list[int | None],
+                 ready_at: datetime) -> None:
+        with run.lock:
+            run.task_pks.update(zip(names, pks))
         for name in names:
-            ready_at = run.now()
             try:
-                self._pool.submit(self._execute, run, name, ready_at)
+                self._pool.submit(run.pk, partial(self._execute, run, name, ready_at))
             except RuntimeError:  # pool shut down: the server is stopping
                 self._task_done(run, name, "CANCELLED", None, 0, STOPPED_MESSAGE)
 
@@ -305,20 +408,22 @@ class Runner:
         plan = run.plan
         rec = plan.tasks[name]
         start = run.now()
+        first = False
         with run.lock:
-            if run.first_start is None:
-                run.first_start = start
-        row = {
-            "graph_run_id": run.pk, "database": plan.database, "schema": plan.schema,
-            "name": name, "root_name": plan.root, "state": "EXECUTING",
-            "scheduled_time": to_db(plan.scheduled_time if name == plan.root else ready_at),
-            "query_start_time": to_db(start), "attempt": plan.attempt, "run_id": plan.run_id,
-            "graph_version": plan.graph_version, "scheduled_from": plan.scheduled_from,
-            "group_id": plan.group_id, "query_text": rec["definition"],
-            "condition_text": rec.get("condition"),
-        }
+            stopped = run.cancelled or self._closed
+            if not stopped:
+                run.executing.add(name)
+                first = run.first_start is None
+                if first:
+                    run.first_start = start
+            task_pk = run.task_pks.get(name)
+        if stopped:  # cancelled (or the server stopping) while it waited for a thread
+            message = (STOPPED_MESSAGE if self._closed and not run.cancelled
+                       else CANCELLED_MESSAGE.format(doing="waiting to start"))
+            self._task_done(run, name, "CANCELLED", None, CANCELLED_CODE, message)
+            return
         try:
-            task_pk = self.store.insert_task_run(row)
+            self.store.start_task_run(task_pk, to_db(start), run.pk if first else None)
         except Exception:  # noqa: BLE001 - store closed while stopping
             self._task_done(run, name, "CANCELLED", None, 0,
                             "The local server stopped before this task could run.")
@@ -356,10 +461,13 @@ class Runner:
             },
             now=start,
         )
+        ctx.interrupt_key = run.pk  # type: ignore[attr-defined]  # Runner.cancel interrupts it
         state, code, message, value = "SUCCEEDED", None, None, None
         try:
             engine = self._engine()
             condition = rec.get("condition")
+            if run.cancelled:
+                raise TaskSqlError(CANCELLED_CODE, "SQL execution canceled")
             if condition and name != plan.finalizer and not engine.condition_holds(condition, ctx):
                 state = "SKIPPED"
             else:
@@ -367,31 +475,43 @@ class Runner:
                 value = ctx.return_value
         except TaskSqlError as exc:
             state, code, message = "FAILED", int(exc.code), str(exc.message)
-            if self._closed:
+            if run.cancelled:
+                state, code = "CANCELLED", CANCELLED_CODE
+                message = CANCELLED_MESSAGE.format(doing="running")
+            elif self._closed:
                 state, message = "CANCELLED", STOPPED_MESSAGE
         except Exception as exc:  # noqa: BLE001 - never let a task crash the server
             state, code = "FAILED", INTERNAL_ERROR_CODE
             message = (f"The local SQL engine failed while running this task: "
                        f"{type(exc).__name__}: {exc}")
-        end = run.now()
-        try:
-            self.store.update_task_run(task_pk, state=state, completed_time=to_db(end),
-                                       error_code=code, error_message=message,
-                                       return_value=value)
-        except Exception:
-            log.debug("ignored error", exc_info=True)
         self._task_done(run, name, state, value, code, message)
 
     def _task_done(self, run: GraphRun, name: str, state: str, value: str | None,
                    code: int | None, message: str | None) -> None:
+        """Record a task's end durably with what it releases, then queue those."""
+        end = run.now()
         with run.lock:
             run.running.discard(name)
+            run.executing.discard(name)
             run.status[name] = state
             run.return_values[name] = value
             if state in ("FAILED", "CANCELLED") and run.first_error is None:
                 run.first_error = (name, int(code or 0), message or "")
+            known = set(run.status)
             ready = [] if name == run.plan.finalizer else self._release_children(run, name)
-        self._submit(run, ready)
+            # this task's outcome and the children it passed over (suspended, blocked)
+            outcomes = {n: [run.status[n], run.return_values.get(n)]
+                        for n in (set(run.status) - known) | {name}}
+            task_pk = run.task_pks.get(name)
+        rows = self._scheduled_rows(run, ready, end)
+        try:
+            pks: list[int | None] = list(self.store.finish_task_run(
+                task_pk or 0, run.pk, outcomes, rows, state=state, completed_time=to_db(end),
+                error_code=code, error_message=message, return_value=value))
+        except Exception:
+            log.debug("ignored error", exc_info=True)
+            pks = [None] * len(ready)
+        self._enqueue(run, ready, pks, end)
         self._maybe_finish(run)
 
     def _maybe_finish(self, run: GraphRun) -> None:
@@ -400,7 +520,7 @@ class Runner:
             if run.running or run.final_state is not None:
                 return
             fin = plan.finalizer
-            if fin and not run.finalizer_started:
+            if fin and not run.finalizer_started and not run.cancelled and not self._closed:
                 run.finalizer_started = True
                 root_state = run.status.get(plan.root)
                 if root_state != "SKIPPED" and plan.tasks[fin].get("state") == "started":
@@ -432,6 +552,9 @@ class Runner:
         end = run.now()
         error = run.first_error
         task_states = {n: [s, run.return_values.get(n)] for n, s in run.status.items()}
+        if run.cancelled:  # what never became due is recorded as not run
+            task_states.update({m: ["NOT_RUN", None] for m in run.plan.tasks
+                                if m not in task_states})
         fields: dict[str, Any] = {
             "state": run.final_state, "completed_time": to_db(end),
             "task_states": task_states,

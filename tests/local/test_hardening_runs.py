@@ -1,0 +1,210 @@
+"""Graph runs that crash, get cancelled or wait for a worker (issue 7, items 5 and 7).
+
+    pytest tests/local/test_hardening_runs.py -q
+
+* A retry after ``kill -9`` re-runs only the tasks that did not succeed: each task's outcome is
+  on disk as soon as it is known, so a payment recorded before the crash is not paid twice.
+* ``Service.cancel_ongoing_executions`` (SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS) really
+  interrupts the running DuckDB statements; the run ends CANCELLED with per-task states, and a
+  retry re-runs only the cancelled part. Suspending a root leaves its running run alone.
+* Long statements cannot take every worker: a trivial graph finishes at once next to four
+  long ones, and a task waiting for a worker is SCHEDULED (no query start), not EXECUTING.
+
+Long tasks wait only on their first attempt (``SYSTEM$TASK_RUNTIME_INFO`` attempt number), so
+the retries these tests make finish quickly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from _support import ServerProcess
+
+import tasknb.local
+from tasknb.local.server import LocalServer
+
+DB, SC = "RUNS_DB", "S"
+BASE = f"/api/v2/databases/{DB}/schemas/{SC}/tasks"
+EXT = f"/tasknb/v1/databases/{DB}/schemas/{SC}/tasks"
+TOKEN = "hardening-runs-token-0123456789abcdef"
+LONG_SECONDS = 120  # what a long task would take; every test stops it long before
+QUICK_SECONDS = 3.0  # what "at once" allows on a busy 2-core machine
+FIRST_ATTEMPT = "system$task_runtime_info('CURRENT_TASK_GRAPH_ATTEMPT_NUMBER')::int = 1"
+# waits LONG_SECONDS on the first attempt only
+WAIT_ON_FIRST_ATTEMPT = (f"select system$wait(w.seconds) from (select case when {FIRST_ATTEMPT} "
+                         f"then {LONG_SECONDS} else 0 end as seconds) w")
+# CPU-bound inside DuckDB on the first attempt (only an engine interrupt stops it)
+HEAVY_ON_FIRST_ATTEMPT = ("select count(*) from range(1000000) a, "
+                          f"range(case when {FIRST_ATTEMPT} then 1000000 else 1 end) b")
+DONE = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED")
+
+
+def _wait_until(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _ok(reply: httpx.Response) -> Any:
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def _create(http: httpx.Client, name: str, definition: str = "select 1", **props: Any) -> None:
+    _ok(http.post(BASE, json={"name": name, "definition": definition, **props}))
+
+
+def _resume(http: httpx.Client, *names: str) -> None:
+    for name in names:
+        _ok(http.post(f"{BASE}/{name}:resume"))
+
+
+def _history(http: httpx.Client, name: str) -> list[dict[str, Any]]:
+    return _ok(http.get(f"{EXT}/{name}/history"))  # type: ignore[no-any-return]
+
+
+def _graph_runs(http: httpx.Client, root: str) -> list[dict[str, Any]]:
+    return _ok(http.get(f"{EXT}/{root}/graph-runs"))  # type: ignore[no-any-return]
+
+
+def _execute(http: httpx.Client, root: str, **params: str) -> None:
+    reply = http.post(f"{BASE}/{root}:execute", params={"asyncExec": "true", **params})
+    assert reply.status_code == 202, reply.text
+
+
+def _state_of(http: httpx.Client, name: str) -> str | None:
+    rows = _history(http, name)
+    return rows[0]["state"] if rows else None
+
+
+def _finished_run(http: httpx.Client, root: str, attempt: int = 1,
+                  timeout: float = 30) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        runs = [r for r in _graph_runs(http, root) if r["attempt_number"] == attempt]
+        return runs[0] if runs and runs[0]["state"] in DONE else None
+    return _wait_until(done, timeout, f"attempt {attempt} of {root} to finish")  # type: ignore[no-any-return]
+
+
+def _count(http: httpx.Client, table: str) -> int:
+    """Read a table's row count through a task of its own (the server is a child process)."""
+    name = f"COUNT_{table}_{time.monotonic_ns()}"
+    _create(http, name, f"select system$set_return_value((select count(*) from {table})::text)")
+    _execute(http, name)
+    row = _wait_until(lambda: [r for r in _history(http, name) if r["state"] in DONE],
+                      30, f"the count of {table}")[0]
+    assert row["state"] == "SUCCEEDED", row
+    return int(row["return_value"])
+
+
+def _setup(http: httpx.Client, *tables: str) -> None:
+    _ok(http.post("/api/v2/databases", json={"name": DB}))
+    _ok(http.post(f"/api/v2/databases/{DB}/schemas", json={"name": SC}))
+    for table in tables:
+        name = f"MAKE_{table}"
+        _create(http, name, f"create table {table} (id int)")
+        _execute(http, name)
+        _wait_until(lambda name=name: _state_of(http, name) == "SUCCEEDED", 30,
+                    f"table {table}")
+
+
+# --- issue 7 item 7: retry after kill -9 -------------------------------------------------------
+def test_retry_after_kill_reruns_only_the_tasks_that_did_not_succeed(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", token=TOKEN).start()
+    try:
+        with server.http() as http:
+            _setup(http, "LEDGER", "SLOW_RUNS")
+            _create(http, "PAY", "insert into ledger values (1)")
+            # five children of the payment: more than one graph run executes at once, so
+            # some are still waiting for a worker when the server dies
+            children = [f"SLOW{i}" for i in range(5)]
+            for child in children:
+                _create(http, child, f"insert into slow_runs values (1); {WAIT_ON_FIRST_ATTEMPT}",
+                        predecessors=["PAY"])
+            _create(http, "AFTER", "select 1", predecessors=children)
+            _resume(http, *children, "AFTER")
+            _execute(http, "PAY")
+            _wait_until(lambda: _state_of(http, "PAY") == "SUCCEEDED", 30, "the payment")
+            _wait_until(lambda: sum(_state_of(http, c) in ("EXECUTING", "SCHEDULED")
+                                    for c in children) >= 4, 30, "the children to start")
+            _wait_until(lambda: _state_of(http, "SLOW0") == "EXECUTING", 30, "SLOW0 to start")
+        server.kill()
+
+        again = ServerProcess(server.data_dir, token=TOKEN, port=server.port).start()
+        server = again
+        with again.http() as http:
+            [crashed] = _graph_runs(http, "PAY")
+            assert crashed["state"] == "CANCELLED", crashed
+            _ok(http.post(f"{BASE}/PAY:execute", params={"retryLast": "true"}))
+            retry = _finished_run(http, "PAY", attempt=2)
+            assert retry["state"] == "SUCCEEDED", retry
+            assert _count(http, "LEDGER") == 1  # the payment was not made twice
+            assert [r["attempt_number"] for r in _history(http, "PAY")] == [1]
+            for child in children:  # every child that was interrupted ran again, and finished
+                rows = _history(http, child)
+                assert [r["state"] for r in rows] == ["SUCCEEDED", "CANCELLED"], (child, rows)
+                assert rows[0]["attempt_number"] == 2
+            assert [r["state"] for r in _history(http, "AFTER")] == ["SUCCEEDED"]
+    finally:
+        server.stop()
+
+
+# --- issue 7 item 5: workers a long statement cannot monopolise --------------------------------
+@pytest.fixture
+def local(tmp_path: Path) -> Iterator[LocalServer]:
+    with tasknb.local.start(data_dir=tmp_path / "data", token=TOKEN) as srv:
+        srv.service.ensure_schema(DB, SC)
+        yield srv
+
+
+def _http(server: LocalServer) -> httpx.Client:
+    return httpx.Client(base_url=server.url, timeout=30.0, trust_env=False,
+                        headers={"Authorization": f"Bearer {server.token}"})
+
+
+def test_a_trivial_graph_finishes_at_once_beside_four_long_ones(local: LocalServer) -> None:
+    longs = [f"LONG{i}" for i in range(4)]
+    with _http(local) as http:
+        for name in longs:
+            _create(http, name, WAIT_ON_FIRST_ATTEMPT)
+            _execute(http, name)
+        _wait_until(lambda: all(_state_of(http, n) == "EXECUTING" for n in longs), 30,
+                    "the long tasks to start")
+        _create(http, "TRIVIAL", "select 1")
+        started = time.monotonic()
+        _execute(http, "TRIVIAL")
+        run = _finished_run(http, "TRIVIAL", timeout=QUICK_SECONDS)
+        assert run["state"] == "SUCCEEDED", run
+        assert time.monotonic() - started < QUICK_SECONDS
+        assert all(_state_of(http, n) == "EXECUTING" for n in longs)
+
+
+def test_a_task_waiting_for_a_worker_is_scheduled_not_executing(tmp_path: Path) -> None:
+    # two tasks of one graph run at a time: the third child waits, and says so
+    with tasknb.local.start(data_dir=tmp_path / "data", token=TOKEN, max_workers=2) as srv:
+        srv.service.ensure_schema(DB, SC)
+        kids = ["K1", "K2", "K3"]
+        with _http(srv) as http:
+            _create(http, "ROOT", "select 1")
+            for kid in kids:
+                _create(http, kid, WAIT_ON_FIRST_ATTEMPT, predecessors=["ROOT"])
+            _resume(http, *kids)
+            _execute(http, "ROOT")
+            rows = _wait_until(
+                lambda: [r for k in kids for r in _history(http, k)]
+                if all(_history(http, k) for k in kids) else None, 10, "every child's record")
+            states = sorted(r["state"] for r in rows)
+            assert states == ["EXECUTING", "EXECUTING", "SCHEDULED"], rows
+            [waiting] = [r for r in rows if r["state"] == "SCHEDULED"]
+            assert waiting["query_start_time"] is None, waiting
+            assert waiting["scheduled_time"], waiting
+            [current] = _ok(http.get(f"{BASE}/ROOT/current-graphs"))
+            assert current["state"] == "EXECUTING", current
