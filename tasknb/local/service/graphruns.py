@@ -67,6 +67,24 @@ class GraphRunsMixin:
             return self._run_dict(run)
         return self._run_dict(run)
 
+    def cancel_ongoing_executions(self, database: str, schema: str, task: str) -> str:
+        """SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS: stop every executing graph run that
+        ``task`` is part of (``Runner.cancel``: statements interrupted, the run CANCELLED);
+        return Snowflake's answer text. Suspending a root does not do this (it lets runs end).
+        """
+        with self.lock:
+            db, sc, folded, _ = self._task(database, schema, task)
+            runs = [r for r in self.runner.all_active() if r.plan.database == db
+                    and r.plan.schema == sc and folded in r.plan.tasks]
+        marked = [pk for run in runs for _, pk in self.runner.cancel(run)]
+        if not marked:
+            return (f"Task {rules.render_identifier(folded)} has no currently running "
+                    "executions. If the task was dropped or replaced after a previous execution "
+                    "started, use SYSTEM$CANCEL_QUERY along with the query id to cancel the run.")
+        return (f"Marked {len(marked)} task runs for cancellation. It may take a few seconds for "
+                "cancellation to complete. Query ids canceled: "
+                f"[{', '.join(str(pk) for pk in marked)}]")
+
     def _blocked(self, key: tuple[str, str, str], plan: RunPlan) -> bool:
         active = self.runner.active_for(key)
         if not active:
