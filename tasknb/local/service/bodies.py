@@ -4,7 +4,8 @@
     >>> spec["name"], spec["predecessors"]
     ('T1', [])
 
-Parsing validates types and Snowflake's per-task rules (root-only properties, finalizer shape,
+Parsing first refuses text that is not valid Unicode anywhere in a body (naming the field), then
+validates types and Snowflake's per-task rules (root-only properties, finalizer shape,
 schedule grammar through scheduler.py) and returns the stored form. Unknown and read-only fields
 are ignored. Rendering leaves out absent values instead of sending nulls the spec does not allow.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from tasknb.local import rules
 from tasknb.local.rules import (
     bad_request,
+    check_text,
     fold_identifier,
     qualified,
     render_identifier,
@@ -73,9 +75,11 @@ def epoch_ms(moment: datetime) -> int:
 
 # --- small validators --------------------------------------------------------------------------
 def _require_object(body: Any, what: str) -> dict[str, Any]:
+    """The body as a dict whose every string is valid Unicode (a lone surrogate is refused)."""
     if not isinstance(body, dict):
         raise bad_request(f"The request body must be a JSON object describing the {what}, "
                           f"got {type(body).__name__}.")
+    check_text(body)
     return body
 
 
@@ -411,6 +415,7 @@ def parse_tags_body(body: Any, database: str, schema: str, *,
     if not isinstance(body, list):
         raise bad_request("The request body must be a JSON array of tags, e.g. "
                           '[{"tag_name": "OWNER_TEAM", "tag_value": "data"}].')
+    check_text(body, "tags")
     out = []
     for item in body:
         if not isinstance(item, dict) or item.get("tag_name") is None:
