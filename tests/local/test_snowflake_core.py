@@ -258,7 +258,7 @@ def test_dag_with_a_failing_task_reports_it(server: LocalServer, schema: Any) ->
 
 def test_listing_pages_through_link_headers(server: LocalServer, schema: Any) -> None:
     """More tasks than one page: snowflake-core follows the Link header (§12.6)."""
-    from tasknb.local.api.app import PAGE_SIZE
+    from tasknb.local.api.http import PAGE_SIZE
 
     server.service.ensure_schema(DB, "SFC_MANY")
     for n in range(PAGE_SIZE + 5):

@@ -23,12 +23,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tasknb.local import rules
+from tasknb.local.rules import ApiError
+
 TOKEN_BYTES = 32  # new_token(): 43 URL-safe characters
 MIN_TOKEN_LENGTH = 32  # a given token must be at least this long (item 10 of issue 7)
 FAILED_AUTH_BURST = 30  # failed authentications an address may make before it is slowed down
 FAILED_AUTH_PER_SECOND = 2.0  # ... and then at most this many per second
 MAX_TRACKED_ADDRESSES = 4096  # a flood of addresses cannot grow the table without bound
 TOO_MANY_FAILURES = "390429"  # local code (Snowflake documents none): the 429 of the limit
+TOKEN_HINT = ("tasknb.local.start() returns it as .token; `tasknb server` prints it")
 _TOKEN_CHARS = re.compile(r'[^\s"]+')
 _SNOWFLAKE_TOKEN = re.compile(r'^Snowflake\s+Token\s*=\s*"([^"]*)"\s*$', re.IGNORECASE)
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$", re.IGNORECASE)
@@ -81,18 +85,16 @@ def token_matches(header: str | None, expected: str) -> bool:
     return same_secret(presented_token(header), expected)
 
 
-def login_secret_matches(body: Any, expected: str) -> bool:
-    """Whether a connector login body (``{"data": {...}}``) carries the token."""
+def login_secrets(body: Any) -> list[str]:
+    """The secrets a connector login body (``{"data": {...}}``) carries, in field order.
+
+        >>> login_secrets({"data": {"LOGIN_NAME": "me", "PASSWORD": "pw", "TOKEN": 7}})
+        ['pw']
+    """
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
-        return False
-    matched = False
-    for key in LOGIN_SECRET_FIELDS:
-        value = data.get(key)
-        if isinstance(value, str) and same_secret(value, expected):
-            matched = True
-    return matched
-
+        return []
+    return [v for v in (data.get(key) for key in LOGIN_SECRET_FIELDS) if isinstance(v, str)]
 
 class FailedAuthLimit:
     """Per-address budget of failed authentications (a token bucket; no I/O, never sleeps).
@@ -146,3 +148,64 @@ class FailedAuthLimit:
         full = [a for a in by_left if self._left(a, now) >= self._burst]
         for address in full or by_left[: len(by_left) // 2]:
             del self._tries[address]
+
+
+class TooManyFailures(ApiError):
+    """The 429 of :class:`FailedAuthLimit`, with its ``Retry-After`` header."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(429, TOO_MANY_FAILURES,
+                         "Too many failed authentications from this address: wait "
+                         f"{retry_after} s, then send the local server's token ({TOKEN_HINT}).")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class TokenGate:
+    """The token of one server and the limit on failed attempts to present it.
+
+        >>> gate = TokenGate("s3cret" * 6)
+        >>> gate.require(f"Bearer {'s3cret' * 6}", "127.0.0.1", "Send the token.")
+        >>> gate.require("Bearer nope", "127.0.0.1", "Send the token.")
+        Traceback (most recent call last):
+        tasknb.local.rules.ApiError: Send the token.
+
+    A request that presents no secret at all is refused (401) without spending a try: it is
+    not a guess. While an address has no tries left, anything it presents is answered 429
+    without being compared.
+    """
+
+    def __init__(self, token: str, limit: FailedAuthLimit | None = None) -> None:
+        self._token = token
+        self.limit = limit or FailedAuthLimit()
+
+    def __repr__(self) -> str:  # never show the token
+        return "TokenGate(token=<hidden>)"
+
+    @property
+    def token(self) -> str:
+        """The server's token (for the connector's login answer)."""
+        return self._token
+
+    def require(self, header: str | None, address: str, message: str) -> None:
+        """Pass if the Authorization ``header`` carries the token, else raise 401 (or 429)."""
+        presented = presented_token(header)
+        if presented is None:
+            raise ApiError(401, rules.UNAUTHORIZED, message)
+        if not self._attempt([presented], address):
+            raise ApiError(401, rules.UNAUTHORIZED, message)
+
+    def login(self, body: Any, address: str) -> bool:
+        """Whether a connector login body carries the token (429 while ``address`` waits)."""
+        presented = login_secrets(body)
+        return bool(presented) and self._attempt(presented, address)
+
+    def _attempt(self, presented: list[str], address: str) -> bool:
+        wait = self.limit.retry_after(address)
+        if wait is not None:
+            raise TooManyFailures(wait)
+        matched = False
+        for secret in presented:  # compare every one: the time does not tell which matched
+            matched = same_secret(secret, self._token) or matched
+        if not matched:
+            self.limit.failed(address)
+        return matched
