@@ -47,7 +47,7 @@ case "${1:-}" in
     test)
         setup_python
         setup_browser
-        "$VENV/bin/ruff" check tasknb tests benchmarks
+        "$VENV/bin/ruff" check tasknb tests benchmarks notebooks
         exec "$VENV/bin/python" -m pytest "${@:2}"
         ;;
     *)

@@ -1,10 +1,14 @@
-"""The nbval wiring: the notebooks run in the test command, and the sanitize file works.
+"""The notebooks: jupytext pairs in sync, nbval wiring, a sanitize file that works.
 
     .venv/bin/pytest notebooks/          # every notebook, every cell, under nbval-lax
 
+Each notebook is a jupytext percent file (``notebooks/0N_*.py``, linted by ruff) paired with
+its ``.ipynb`` (what JupyterLab opens and nbval runs). Edit either one in JupyterLab with
+jupytext installed, or edit the ``.py`` and run ``jupytext --sync notebooks/0*.py``.
 The notebooks themselves run as nbval items (pyproject's addopts); this file checks what
-would otherwise fail silently: a notebook missing or not collected, a sanitize rule that
-does not match the volatile values the notebooks print, a stored output that leaks a token.
+would otherwise fail silently: a pair out of sync, a notebook missing or not collected, a
+sanitize rule that does not match the volatile values the notebooks print, a stored output
+that leaks a token.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import shlex
 import sys
 from pathlib import Path
 
+import jupytext
+import nbformat
 import pytest
 from nbval.plugin import get_sanitize_patterns
 
@@ -31,6 +37,49 @@ EXPECTED_NOTEBOOKS = (
     "02_investigate_failures.ipynb",
     "03_teaching_task_graphs.ipynb",
 )
+
+
+PAIRED_FORMATS = "ipynb,py:percent"
+SYNC_HINT = "run .venv/bin/jupytext --sync notebooks/0*.py (the newer file of the pair wins)"
+
+
+def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(cell.cell_type, cell.source) for cell in notebook.cells]
+
+
+def test_every_notebook_is_a_jupytext_pair_and_nothing_else_is():
+    sources = sorted(path.stem for path in NOTEBOOKS.glob("0*.py"))
+    notebooks = sorted(path.stem for path in NOTEBOOKS.glob("*.ipynb"))
+    assert notebooks == sorted(Path(name).stem for name in EXPECTED_NOTEBOOKS)
+    assert sources == notebooks, "each notebook needs its percent .py (and each .py a notebook)"
+
+
+@pytest.mark.parametrize("name", EXPECTED_NOTEBOOKS)
+def test_the_percent_file_and_the_notebook_hold_the_same_cells(name):
+    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
+    source = jupytext.read(NOTEBOOKS / name.replace(".ipynb", ".py"))
+    assert stored.metadata.get("jupytext", {}).get("formats") == PAIRED_FORMATS, name
+    assert source.metadata.get("jupytext", {}).get("formats") == PAIRED_FORMATS, name
+    assert _cells(source) == _cells(stored), f"{name} and its .py differ: {SYNC_HINT}"
+
+
+def test_the_sync_check_sees_a_changed_cell():
+    name = EXPECTED_NOTEBOOKS[0]
+    source = jupytext.read(NOTEBOOKS / name.replace(".ipynb", ".py"))
+    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
+    edited = jupytext.reads(
+        jupytext.writes(source, fmt="py:percent").replace("CONNECTION = None", "CONNECTION = 1"),
+        fmt="py:percent",
+    )
+    assert _cells(edited) != _cells(stored)
+
+
+@pytest.mark.parametrize("name", EXPECTED_NOTEBOOKS)
+def test_stored_notebooks_carry_no_outputs_and_start_with_the_connection_cell(name):
+    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
+    code = [cell for cell in stored.cells if cell.cell_type == "code"]
+    assert code[0].source.startswith("CONNECTION = None  # set to a connection name")
+    assert all(not c.outputs and c.execution_count is None for c in code), name
 
 
 def sanitize(text: str) -> str:

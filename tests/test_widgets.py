@@ -558,27 +558,3 @@ def test_execute_and_wait_returns_the_finished_run_and_retries_from_the_failure(
     assert retried.state == "SUCCEEDED"
     assert retried.run_id == failed.run_id  # RETRY LAST keeps the run's original id
     assert retried.extra.get("attempt_number") == 2
-
-
-# -- the notebooks that use the panels ---------------------------------------------------------
-
-
-def test_committed_notebooks_are_what_the_generator_writes_and_carry_no_outputs():
-    import importlib.util
-    from pathlib import Path
-
-    import nbformat
-
-    here = Path(__file__).resolve().parents[1] / "notebooks"
-    spec = importlib.util.spec_from_file_location("notebooks_build", here / "_build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    for name, cells in build.NOTEBOOKS.items():
-        committed = nbformat.read(here / name, as_version=4)
-        expected = build.build(name, cells)
-        assert [c.source for c in committed.cells] == [c.source for c in expected.cells], (
-            f"{name} differs from notebooks/_build.py: run .venv/bin/python notebooks/_build.py"
-        )
-        code = [c for c in committed.cells if c.cell_type == "code"]
-        assert code[0].source.startswith("CONNECTION = None  # set to a connection name")
-        assert all(not c.outputs and c.execution_count is None for c in code), name
