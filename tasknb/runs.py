@@ -138,11 +138,8 @@ def execute_and_wait(
 ) -> TaskRun:
     """Execute (or retry) a root task and block until that graph run completes.
 
-        >>> run = execute_and_wait(client, "NIGHTLY_ROOT")   # doctest: +SKIP
-        >>> run.state, run.first_error_task_name              # doctest: +SKIP
-        ('SUCCEEDED', None)
-
-    For notebook cells and scripts (panels follow runs in the background instead). Polls
+    ``execute_and_wait(client, "NIGHTLY_ROOT").state`` is ``'SUCCEEDED'`` once that run
+    succeeded. For notebook cells and scripts (panels follow runs in the background instead). Polls
     ``current-graphs`` while a run executes, then ``complete-graphs`` for the new run. API
     errors are raised as the client raised them; ``TimeoutError`` after ``timeout`` seconds
     (the run itself goes on).

@@ -1,9 +1,7 @@
 """Run-explorer state: filter a root task's graph runs, pick one, see why it failed, retry.
 
-    >>> state = RunExplorerState(client, "NIGHTLY_ROOT").refresh()       # doctest: +SKIP
-    >>> state.states = ("FAILED",); state.select(state.filtered()[0])     # doctest: +SKIP
-
-Builds on :class:`tasknb.widgets._state.TaskPanelState` (which fetches, acts and follows) and
+``RunExplorerState(client, "NIGHTLY_ROOT").refresh()``, then ``state.states = ("FAILED",)``
+and ``state.select(state.filtered()[0])``. Builds on :class:`tasknb.widgets._state.TaskPanelState` (which fetches, acts and follows) and
 adds the filters and the selected run. REST tier: graph runs only, recent history.
 """
 
@@ -51,8 +49,6 @@ def run_label(run: TaskRun) -> str:
 
 class RunExplorerState(traitlets.HasTraits):
     """Filters, the selected run and its failing task, over a :class:`TaskPanelState`.
-
-        >>> state = RunExplorerState(client, "NIGHTLY_ROOT", poll_interval=0.1)  # doctest: +SKIP
 
     Traits: ``states`` (tuple of run states; empty means all), ``window`` (a key of
     :data:`TIME_WINDOWS`), ``selected`` (a ``TaskRun``), ``failing_task`` (a ``Task``),

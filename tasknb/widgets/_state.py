@@ -1,10 +1,7 @@
 """Panel state: what a task panel knows and may do, apart from how it is drawn.
 
-    >>> state = TaskPanelState(client, "NIGHTLY_ROOT")      # doctest: +SKIP
-    >>> state.refresh(); state.availability["resume"].reason  # doctest: +SKIP
-    'NIGHTLY_ROOT is already started'
-
-Plain Python plus traitlets, no ipywidgets: the view in ``tasknb.widgets`` observes these
+``TaskPanelState(client, "NIGHTLY_ROOT").refresh().availability["resume"].reason`` says, for
+example, ``'NIGHTLY_ROOT is already started'``. Plain Python plus traitlets, no ipywidgets: the view in ``tasknb.widgets`` observes these
 traits and renders them. Every client call goes through :meth:`TaskPanelState._call`, which
 turns any failure into one readable line (with the request id) on the ``error`` trait instead
 of raising, so a notebook panel never shows a traceback.
@@ -142,9 +139,7 @@ class FollowStatus:
 class TaskPanelState(traitlets.HasTraits):
     """The state of one task (and the graph it belongs to), with its valid actions.
 
-        >>> state = TaskPanelState(client, "NIGHTLY_ROOT", poll_interval=0.1)  # doctest: +SKIP
-        >>> state.refresh().execute()                                         # doctest: +SKIP
-
+    ``TaskPanelState(client, "NIGHTLY_ROOT").refresh().execute()`` starts a run and follows it.
     Traits the view observes: ``task``, ``root``, ``graph_tasks``, ``runs``, ``availability``,
     ``error``, ``notice``, ``follow``, ``last_refreshed``. Actions return ``True`` on success;
     on failure they leave one line in ``error`` and return ``False``.
@@ -366,8 +361,8 @@ class TaskPanelState(traitlets.HasTraits):
     def preview(self, action: str) -> Preview:
         """Say what ``action`` will do and which tasks and runs it affects.
 
-            >>> state.preview("suspend").effects[0]  # doctest: +SKIP
-            'NIGHTLY_ROOT stops being scheduled: no new runs of the graph start (4 tasks)'
+        For a root: ``'NIGHTLY_ROOT stops being scheduled: no new runs of the graph start (4 tasks)'``
+        is the first effect of ``preview("suspend")``.
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}: expected one of {', '.join(ACTIONS)}")
@@ -555,9 +550,7 @@ class TaskPanelState(traitlets.HasTraits):
 class RunFollower(threading.Thread):
     """Background poller of one graph's runs; never blocks the kernel.
 
-        >>> follower = state.start_following(); follower.join(10)  # doctest: +SKIP
-
-    Each tick reads only ``current-graphs`` (cheap); ``complete-graphs`` is read once no run
+    Started by ``TaskPanelState.start_following()``. Each tick reads only ``current-graphs`` (cheap); ``complete-graphs`` is read once no run
     is executing, to find the finished run. Polls slow down (×:data:`POLL_BACKOFF`, at most
     ``max_poll_interval``) while nothing changes.
     """
