@@ -34,6 +34,7 @@ __all__ = [
     "ResultTimeout",
     "ServerError",
     "ServiceUnavailable",
+    "SqlError",
     "TaskAlreadyExists",
     "TaskNotFound",
     "TasknbError",
@@ -245,6 +246,48 @@ class GatewayTimeout(ServerError):
     """504: a gateway timed out before the server answered."""
 
     default_message = "a gateway timed out waiting for the server"
+
+
+class SqlError(ApiError):
+    """A SQL statement failed (SQL API ``422``, or ``408`` when it reached its timeout).
+
+        >>> e = SqlError(422, "002003", "SQL compilation error:\\nObject 'T' does not exist.",
+        ...              sql_state="42S02", statement_handle="e4ce975e-f7ff-4b5e-b15e-bf25f59371ae")
+        >>> str(e)
+        "SQL compilation error: Object 'T' does not exist. (code 002003, SQL state 42S02, statement e4ce975e-f7ff-4b5e-b15e-bf25f59371ae)"
+
+    ``sql_state`` is the statement's SQLSTATE, ``statement_handle`` its handle (look it up
+    again with ``GET /api/v2/statements/{handle}``).
+    """
+
+    default_message = "the SQL statement failed"
+
+    def __init__(
+        self,
+        *args: Any,
+        sql_state: str | None = None,
+        statement_handle: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_state = sql_state or None
+        self.statement_handle = statement_handle or None
+
+    def __str__(self) -> str:
+        details = [f"code {self.code}"] if self.code else []
+        if self.sql_state:
+            details.append(f"SQL state {self.sql_state}")
+        if self.statement_handle:
+            details.append(f"statement {self.statement_handle}")
+        elif self.request_id:
+            details.append(f"request {self.request_id}")
+        text = " ".join(self.message.split())
+        return f"{text} ({', '.join(details or [f'HTTP {self.status}'])})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        rebuild, args, state = super().__reduce__()
+        return rebuild, args, {**state, "sql_state": self.sql_state,
+                               "statement_handle": self.statement_handle}
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {

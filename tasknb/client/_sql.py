@@ -17,6 +17,7 @@ the SQL text.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from collections.abc import Sequence
@@ -30,6 +31,8 @@ from ._http import API_PREFIX, HttpSession
 
 if TYPE_CHECKING:
     import pandas as pd
+
+logger = logging.getLogger("tasknb.http")
 
 STATEMENTS_PATH = f"{API_PREFIX}/statements"
 DEFAULT_SQL_TIMEOUT = 600.0  # seconds a statement may run (sent as the body's timeout)
@@ -117,8 +120,8 @@ def _timestamps(values: Sequence[str | None], *, with_offset: bool) -> Any:
 def decode_column(kind: str, scale: int, values: Sequence[str | None]) -> Any:
     """One column of ``jsonv2`` strings as a pandas array of the matching dtype.
 
-        >>> list(decode_column("fixed", 0, ["1", None]))
-        [1, <NA>]
+        >>> decode_column("fixed", 0, ["1", None]).dtype
+        Int64Dtype()
         >>> str(decode_column("timestamp_tz", 9, ["0.5 1500"])[0])
         '1970-01-01 01:00:00.500000+01:00'
 
@@ -281,8 +284,8 @@ class StatementCall:
         path = f"{self._status_path()}/cancel"
         try:
             self.session.send("POST", path, idempotent=True, describe=f"POST {path}")
-        except Exception:  # noqa: BLE001 - a failed cancel must not hide the first error
-            pass
+        except Exception:  # a failed cancel must not hide the error that led to it
+            logger.debug("cancelling statement %s failed", self.handle, exc_info=True)
 
     def _frame(self, first: dict[str, Any]) -> pd.DataFrame:
         meta = first.get("resultSetMetaData")

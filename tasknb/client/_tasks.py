@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,8 +14,10 @@ from ..identifiers import display, normalize, path_segment, split_qualified
 from ..models import Tag, Task, TaskRun, call_scope
 from ._async import AsyncResult
 from ._http import API_PREFIX, DEFAULT_TIMEOUT, HttpSession, Pending, RetryPolicy, kind_of
+from ._sql import DEFAULT_SQL_TIMEOUT, run_statement
 
 if TYPE_CHECKING:
+    import pandas as pd
     from typing_extensions import Self
 
 CREATE_MODES = {
@@ -529,6 +531,38 @@ class TaskClient:
     ) -> str:
         """Remove tags from a task (``POST .../tasks/{name}:unset-tags``)."""
         return self._tags("unset-tags", name, tags, if_exists, database, schema, False)
+
+    # -- SQL API --------------------------------------------------------------------------
+
+    def sql(
+        self,
+        statement: str,
+        *,
+        bindings: Sequence[Any] | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+        warehouse: str | None = None,
+        role: str | None = None,
+        timeout: float = DEFAULT_SQL_TIMEOUT,
+    ) -> pd.DataFrame:
+        """Run one SQL statement (``POST /api/v2/statements``); its result as a DataFrame.
+
+        ``bindings`` are the values of the ``?`` placeholders, in order, sent typed (never
+        spliced into the SQL). ``timeout`` (seconds) bounds the statement on the server; past
+        it, or on KeyboardInterrupt, the statement is cancelled. A failed statement raises
+        ``SqlError`` (``code``, ``sql_state``, ``statement_handle``). On Snowflake a statement
+        needs a warehouse: pass ``warehouse=`` or set one on the connection.
+        """
+        return run_statement(
+            self._session,
+            statement,
+            bindings=bindings,
+            database=database or self.database,
+            schema=schema or self.schema,
+            warehouse=warehouse,
+            role=role,
+            timeout=timeout,
+        )
 
 
 # -- helpers ------------------------------------------------------------------------------
