@@ -30,6 +30,10 @@ class TaskContext:
     shared by the tasks of one run). ``session_parameters["STATEMENT_TIMEOUT_IN_SECONDS"]``
     bounds each statement (default: the engine's). ``interrupt_key`` (any hashable, e.g. a
     graph run id) names the run for :meth:`SqlEngine.interrupt`.
+
+    SQL API statements: ``bindings`` are the values of the statement's ``?`` placeholders
+    (DuckDB parameters, never spliced into the text); with ``keep_result`` the run sets
+    ``result`` to the last statement's ``(columns, rows)``, columns as ``(name, DuckDB type)``.
     """
 
     database: str
@@ -47,3 +51,6 @@ class TaskContext:
     now: datetime | None = None
     deadline: float | None = None
     interrupt_key: Hashable | None = None
+    bindings: list[Any] | None = None
+    keep_result: bool = False
+    result: tuple[list[tuple[str, str]], list[tuple[Any, ...]]] | None = None

@@ -388,6 +388,9 @@ class SqlEngine:
         try:
             for statement, duck_sql in statements:
                 self._run_statement(call_id, state, cursor, statement, duck_sql, ctx)
+            if ctx.keep_result:  # the SQL API's answer: the last statement's columns and rows
+                ctx.result = ([(d[0], str(d[1])) for d in cursor.description or []],
+                              cursor.fetchall())
             # a session-bound leftover (open transaction, temporary table) must not leak into
             # the next run: Snowflake gives every task run a new session
             clean = not any(
@@ -413,7 +416,7 @@ class SqlEngine:
             deadline = min(deadline, state.deadline)
         self._watchdog.watch(deadline, call_id)
         try:
-            cursor.execute(duck_sql)
+            cursor.execute(duck_sql, ctx.bindings or None)
         except duckdb.InterruptException as error:
             raise state.error(ctx.database) from error
         except duckdb.Error as error:
