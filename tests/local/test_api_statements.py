@@ -1,0 +1,309 @@
+"""The local server's SQL API (sqlapi.yaml) over real HTTP, every exchange spec-validated.
+
+Submit, poll, partitions, cancel, bindings, error codes, timeouts, idempotent requestId, and
+that refused requests change nothing; tables written by tasks are read back through SQL.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from local_api import Api
+
+from tasknb.local.api import statements as server_statements
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the spec validator
+from spec_validation import SpecValidatingTransport
+
+STATEMENTS = "/api/v2/statements"
+
+
+class Sql:
+    """httpx over the validating transport, placed in one database and schema."""
+
+    def __init__(self, api: Api, transport: SpecValidatingTransport) -> None:
+        self.api = api
+        self.http = httpx.Client(base_url=api.server.url, transport=transport, timeout=30.0,
+                                 headers={"Authorization": f"Bearer {api.server.token}",
+                                          "Accept": "application/json",
+                                          "User-Agent": "tasknb-tests/1"})
+        # for requests the spec does not allow (the server must refuse them with a 400)
+        self.raw = httpx.Client(base_url=api.server.url, timeout=30.0,
+                                headers={"Authorization": f"Bearer {api.server.token}"})
+
+    def submit(self, statement: str, *, expect: int = 200, params: dict[str, str] | None = None,
+               raw: bool = False, **body: Any) -> dict[str, Any]:
+        body = {"statement": statement, "database": self.api.database,
+                "schema": self.api.schema, **body}
+        http = self.raw if raw else self.http
+        response = http.post(STATEMENTS, params=params, json=body)
+        assert response.status_code == expect, response.text
+        return response.json()
+
+    def status(self, handle: str, *, expect: int = 200, **params: str) -> httpx.Response:
+        response = self.http.get(f"{STATEMENTS}/{handle}", params=params or None)
+        assert response.status_code == expect, response.text
+        return response
+
+    def wait(self, handle: str, expect: int = 200) -> dict[str, Any]:
+        deadline = time.monotonic() + 20
+        while True:
+            response = self.http.get(f"{STATEMENTS}/{handle}")
+            if response.status_code != 202 or time.monotonic() > deadline:
+                assert response.status_code == expect, response.text
+                return response.json()
+            time.sleep(0.02)
+
+    def rows(self, statement: str) -> list[list[str | None]]:
+        return self.submit(statement)["data"]
+
+
+@pytest.fixture
+def validating() -> Iterator[SpecValidatingTransport]:
+    transport = SpecValidatingTransport(httpx.HTTPTransport())
+    yield transport
+    transport.assert_clean()
+
+
+@pytest.fixture
+def sql(api: Api, validating: SpecValidatingTransport) -> Iterator[Sql]:
+    client = Sql(api, validating)
+    yield client
+    client.http.close()
+    client.raw.close()
+
+
+def test_result_set_shape_types_and_encodings(sql: Sql) -> None:
+    body = sql.submit(
+        "SELECT 42 AS n, 12.50::NUMBER(10,2) AS amount, 2.5::FLOAT AS ratio, 'x' AS label, "
+        "TRUE AS ok, '1970-01-11'::DATE AS day, '1970-01-01 00:00:01.5'::TIMESTAMP_NTZ AS at, "
+        "CURRENT_TIMESTAMP() AS now, PARSE_JSON('{\"a\": 1}') AS doc, NULL AS nothing")
+    assert body["code"] == "090001" and body["sqlState"] == "00000"
+    uuid.UUID(body["statementHandle"])
+    assert body["statementStatusUrl"].endswith(f"{STATEMENTS}/{body['statementHandle']}")
+    assert isinstance(body["createdOn"], int)
+    meta = body["resultSetMetaData"]
+    assert meta["format"] == "jsonv2" and meta["numRows"] == 1
+    types = {c["name"]: (c["type"], c["precision"], c["scale"]) for c in meta["rowType"]}
+    assert types["N"][0] == "fixed" and types["N"][2] == 0
+    assert types["AMOUNT"] == ("fixed", 10, 2)
+    assert types["RATIO"][0] == "real" and types["LABEL"][0] == "text"
+    assert types["OK"][0] == "boolean" and types["DAY"][0] == "date"
+    assert types["AT"] == ("timestamp_ntz", 0, 9) and types["NOW"][0] == "timestamp_ltz"
+    assert types["DOC"][0] == "variant"
+    assert meta["partitionInfo"] == [{"rowCount": 1, "uncompressedSize": pytest.approx(
+        meta["partitionInfo"][0]["uncompressedSize"])}]
+    row = dict(zip([c["name"] for c in meta["rowType"]], body["data"][0], strict=True))
+    assert row["N"] == "42" and row["AMOUNT"] == "12.50" and row["RATIO"] == "2.5"
+    assert row["OK"] == "true" and row["DAY"] == "10" and row["AT"] == "1.500000000"
+    assert row["NOTHING"] is None and '"a"' in row["DOC"]
+    assert float(row["NOW"]) == sql.api.server.service.now().timestamp()
+
+
+def test_nullable_false_sends_the_string_null(sql: Sql) -> None:
+    body = sql.submit("SELECT NULL AS x", params={"nullable": "false"})
+    assert body["data"] == [["null"]] and body["resultSetMetaData"]["nullable"] is False
+
+
+def test_tables_written_by_a_task_are_read_through_sql(sql: Sql) -> None:
+    sql.submit("CREATE TABLE ledger (id INT, note TEXT)")
+    sql.api.create("writer", "INSERT INTO ledger VALUES (1, 'from the task')")
+    run = sql.api.execute("writer")
+    assert run["state"] == "SUCCEEDED"
+    assert sql.rows(f"SELECT * FROM {sql.api.database}.{sql.api.schema}.ledger") == [
+        ["1", "from the task"]]
+
+
+def test_dml_answers_count_and_stats(sql: Sql) -> None:
+    created = sql.submit("CREATE TABLE t (id INT)")
+    assert created["data"] == [["Statement executed successfully."]]
+    inserted = sql.submit("INSERT INTO t VALUES (1), (2), (3)")
+    assert inserted["data"] == [["3"]] and inserted["stats"] == {"numRowsInserted": 3}
+    deleted = sql.submit("DELETE FROM t WHERE id > 1")
+    assert deleted["stats"] == {"numRowsDeleted": 2}
+    assert sql.rows("SELECT id FROM t") == [["1"]]
+
+
+def test_bindings_are_parameters_not_text(sql: Sql) -> None:
+    sql.submit("CREATE TABLE people (name TEXT, age INT, born DATE)")
+    hostile = "x'); DROP TABLE people; --"
+    sql.submit("INSERT INTO people VALUES (?, ?, ?)", bindings={
+        "1": {"type": "TEXT", "value": hostile}, "2": {"type": "FIXED", "value": "41"},
+        "3": {"type": "DATE", "value": "1985-02-03"}})
+    assert sql.rows("SELECT name, age, born FROM people") == [[hostile, "41", "5512"]]
+    found = sql.submit("SELECT COUNT(*) FROM people WHERE age > ? AND name = ?", bindings={
+        "1": {"type": "FIXED", "value": "40"}, "2": {"type": "TEXT", "value": hostile}})
+    assert found["data"] == [["1"]]
+    missing = sql.submit("SELECT ?, ?", expect=422, bindings={"1": {"type": "TEXT",
+                                                                     "value": "a"}})
+    assert missing["code"] == "002049" and missing["statementHandle"]
+
+
+@pytest.mark.parametrize("bindings, fragment", [
+    ({"1": {"type": "FIXED", "value": "twelve"}}, "bindings.1"),
+    ({"1": {"type": "NOPE", "value": "1"}}, "bindings.1: type"),
+    ({"2": {"type": "TEXT", "value": "x"}}, "without gaps"),
+    ({"1": "x"}, "bindings.1 must be an object"),
+    ([1, 2], "must be an object"),
+])
+def test_malformed_bindings_are_400_and_run_nothing(sql: Sql, bindings: Any,
+                                                    fragment: str) -> None:
+    sql.submit("CREATE TABLE kept (id INT)")
+    body = sql.submit("INSERT INTO kept VALUES (?)", expect=400, bindings=bindings, raw=True)
+    assert fragment in body["message"]
+    assert sql.rows("SELECT COUNT(*) FROM kept") == [["0"]]
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({}, "'statement'"),
+    ({"statement": "   "}, "'statement'"),
+    ({"statement": "SELECT 1", "timeout": -1}, "'timeout'"),
+    ({"statement": "SELECT 1", "timeout": "10"}, "'timeout'"),
+    ({"statement": "SELECT 1", "database": 5}, "'database'"),
+    ({"statement": "SELECT 1", "parameters": {"multi_statement_count": "2"}},
+     "multi_statement_count"),
+])
+def test_malformed_bodies_are_400(sql: Sql, body: dict[str, Any], fragment: str) -> None:
+    response = sql.raw.post(STATEMENTS, json=body)
+    assert response.status_code == 400 and fragment in response.json()["message"]
+
+
+def test_invalid_json_is_400(sql: Sql) -> None:
+    response = sql.raw.post(STATEMENTS, content=b"{not json",
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("statement, code", [
+    ("SELECT * FROM no_such_table", "002003"),
+    ("SELECT 1 +* FROM", "001003"),
+    ("SELECT 1 / 0", "100051"),
+    ("CALL some_procedure()", "000002"),
+])
+def test_sql_errors_are_422_with_snowflake_codes(sql: Sql, statement: str, code: str) -> None:
+    body = sql.submit(statement, expect=422)
+    assert body["code"] == code and body["sqlState"] and body["message"]
+    again = sql.status(body["statementHandle"], expect=422).json()
+    assert again["code"] == code and again["statementHandle"] == body["statementHandle"]
+
+
+def test_unsupported_statement_names_what_is_not_supported(sql: Sql) -> None:
+    body = sql.submit("CALL some_procedure()", expect=422)
+    assert "CALL" in body["message"] and "not supported" in body["message"]
+
+
+def test_missing_database_and_schema(sql: Sql) -> None:
+    assert sql.submit("SELECT 1", database="NO_SUCH_DB", expect=422)["code"] == "002003"
+    assert sql.submit("SELECT 1", schema="NO_SUCH_SCHEMA", expect=422)["code"] == "002003"
+    no_db = sql.http.post(STATEMENTS, json={"statement": "SELECT 1"})
+    assert no_db.status_code == 422 and no_db.json()["code"] == "090105"
+
+
+def test_multi_statement_needs_the_count(sql: Sql) -> None:
+    refused = sql.submit("CREATE TABLE m (id INT); INSERT INTO m VALUES (1)", expect=422)
+    assert refused["code"] == "000008"
+    assert sql.submit("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'M'"
+                      )["data"] == [["0"]]  # nothing ran
+    done = sql.submit("CREATE TABLE m (id INT); INSERT INTO m VALUES (1)",
+                      parameters={"multi_statement_count": 2})
+    assert done["stats"] == {"numRowsInserted": 1}
+    assert sql.rows("SELECT id FROM m") == [["1"]]
+
+
+def test_async_answers_202_then_the_result(sql: Sql, validating) -> None:
+    accepted = sql.submit("SELECT SYSTEM$WAIT(200, 'MILLISECONDS') AS w", expect=202,
+                          params={"async": "true"})
+    assert accepted["code"] == "333334"
+    handle = accepted["statementHandle"]
+    assert accepted["statementStatusUrl"].endswith(handle)
+    body = sql.wait(handle)
+    assert body["data"] == [["waited 200 milliseconds"]]
+    assert ("GetStatementStatus", 202) in [(op, s) for _, op, s in validating.exchanges]
+
+
+def test_a_slow_statement_answers_202(sql: Sql, monkeypatch) -> None:
+    monkeypatch.setattr(server_statements, "SYNC_WAIT_SECONDS", 0.05)
+    accepted = sql.submit("SELECT SYSTEM$WAIT(300, 'MILLISECONDS')", expect=202)
+    assert sql.wait(accepted["statementHandle"])["resultSetMetaData"]["numRows"] == 1
+
+
+def test_cancel_interrupts_a_running_statement(sql: Sql) -> None:
+    started = time.monotonic()
+    accepted = sql.submit("SELECT SYSTEM$WAIT(30)", expect=202, params={"async": "true"})
+    handle = accepted["statementHandle"]
+    time.sleep(0.2)
+    cancelled = sql.http.post(f"{STATEMENTS}/{handle}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["message"] == "successfully canceled"
+    body = sql.wait(handle, expect=422)
+    assert body["code"] == "000604" and time.monotonic() - started < 10
+    again = sql.http.post(f"{STATEMENTS}/{handle}/cancel")
+    assert again.status_code == 200 and "nothing to cancel" in again.json()["message"]
+
+
+def test_timeout_cancels_with_000630(sql: Sql) -> None:
+    started = time.monotonic()
+    body = sql.submit("SELECT SYSTEM$WAIT(30)", timeout=1, expect=408)
+    assert body["code"] == "000630" and time.monotonic() - started < 10
+    assert sql.status(body["statementHandle"], expect=422).json()["code"] == "000630"
+
+
+def test_partitions(sql: Sql, monkeypatch) -> None:
+    monkeypatch.setattr(server_statements, "PARTITION_CELLS", 100)
+    body = sql.submit("SELECT range AS n, range * 2 AS twice FROM range(120) ORDER BY n")
+    meta = body["resultSetMetaData"]
+    assert meta["numRows"] == 120
+    assert [p["rowCount"] for p in meta["partitionInfo"]] == [50, 50, 20]
+    assert body["data"][0] == ["0", "0"] and len(body["data"]) == 50
+    handle = body["statementHandle"]
+    second = sql.status(handle, partition="1")
+    assert second.json()["data"][0] == ["50", "100"] and "resultSetMetaData" not in second.json()
+    assert 'rel="next"' in second.headers["link"] and 'rel="prev"' in second.headers["link"]
+    assert sql.status(handle, partition="2").json()["data"][-1] == ["119", "238"]
+    refused = sql.status(handle, partition="3", expect=400)
+    assert "3 partition(s)" in refused.json()["message"]
+
+
+def test_request_id_makes_a_submission_idempotent(sql: Sql) -> None:
+    sql.submit("CREATE TABLE once (id INT)")
+    request_id = str(uuid.uuid4())
+    first = sql.submit("INSERT INTO once VALUES (1)", params={"requestId": request_id})
+    second = sql.submit("INSERT INTO once VALUES (1)", params={"requestId": request_id})
+    assert first["statementHandle"] == second["statementHandle"]
+    assert sql.rows("SELECT COUNT(*) FROM once") == [["1"]]
+    bad = sql.raw.post(STATEMENTS, params={"requestId": "not-a-uuid"},
+                        json={"statement": "SELECT 1"})
+    assert bad.status_code == 400
+
+
+def test_unknown_and_invalid_handles(sql: Sql) -> None:
+    assert sql.status(str(uuid.uuid4()), expect=404).json()["message"]
+    invalid = sql.raw.get(f"{STATEMENTS}/nope")
+    assert invalid.status_code == 400 and "not a statement handle" in invalid.json()["message"]
+    response = sql.http.post(f"{STATEMENTS}/{uuid.uuid4()}/cancel")
+    assert response.status_code == 404
+
+
+def test_too_many_pending_statements_is_429(sql: Sql, monkeypatch) -> None:
+    monkeypatch.setattr(server_statements, "MAX_PENDING_STATEMENTS", 1)
+    busy = sql.submit("SELECT SYSTEM$WAIT(30)", expect=202, params={"async": "true"})
+    try:
+        refused = sql.http.post(STATEMENTS, json={"statement": "SELECT 1",
+                                                  "database": sql.api.database})
+        assert refused.status_code == 429 and "cancel" in refused.json()["message"]
+    finally:
+        sql.http.post(f"{STATEMENTS}/{busy['statementHandle']}/cancel")
+
+
+def test_the_token_is_required(sql: Sql) -> None:
+    response = httpx.post(sql.api.server.url + STATEMENTS, json={"statement": "SELECT 1"})
+    assert response.status_code == 401
+    wrong = httpx.post(sql.api.server.url + STATEMENTS, json={"statement": "SELECT 1"},
+                       headers={"Authorization": "Bearer wrong"})
+    assert wrong.status_code == 401
