@@ -19,7 +19,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 
-from tasknb.local.schedule.cron import ManualClock
+from tasknb.local.schedule.clock import ManualClock
 from tasknb.local.service import Service
 from tasknb.local.sql.engine import TaskContext
 

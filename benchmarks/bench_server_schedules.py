@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 
-from tasknb.local.schedule.cron import RealClock
+from tasknb.local.schedule.clock import RealClock
 from tasknb.local.service import Service
 from tasknb.local.service.bodies import from_db
 

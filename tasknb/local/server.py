@@ -31,7 +31,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tasknb.local.api import auth
 from tasknb.local.api.app import create_app
-from tasknb.local.schedule import cron as scheduler
+from tasknb.local.schedule import clock as scheduler
 from tasknb.local.service import DEFAULT_COMPLETE_WINDOW, Service
 from tasknb.local.service.bodies import from_db
 from tasknb.local.service.runner import DEFAULT_MAX_WORKERS

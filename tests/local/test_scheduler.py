@@ -10,16 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasknb.local.schedule.cron import (
-    NEVER,
+from tasknb.local.schedule.clock import ManualClock, RealClock
+from tasknb.local.schedule.cron import NEVER, ScheduleError, parse_cron, resolve_timezone
+from tasknb.local.schedule.schedules import (
     LocalSchedule,
-    ManualClock,
-    RealClock,
-    ScheduleError,
     next_fire_after,
-    parse_cron,
     parse_schedule,
-    resolve_timezone,
     schedule_text,
     schedule_to_api,
 )
@@ -29,6 +25,10 @@ UTC = timezone.utc
 FRI_1310 = datetime(2026, 9, 11, 13, 10, 17, tzinfo=UTC)
 FRI_1312 = datetime(2026, 9, 11, 13, 12, 52, tzinfo=UTC)
 FRI_1314 = datetime(2026, 9, 11, 13, 14, 52, tzinfo=UTC)
+
+
+def every(minutes: int) -> LocalSchedule:
+    return parse_schedule({"schedule_type": "MINUTES_TYPE", "minutes": minutes})
 
 
 def cron(expr: str, tz: str = "UTC") -> LocalSchedule:
@@ -87,7 +87,7 @@ def test_bounds_are_inclusive() -> None:
 
 
 def test_interval_fires_in_fixed_steps_from_the_anchor() -> None:
-    s = LocalSchedule.every(minutes=10)
+    s = every(10)
     anchor = datetime(2026, 1, 1, 12, 0, 7, tzinfo=UTC)
     assert next_fire_after(s, anchor, anchor=anchor) == anchor + timedelta(minutes=10)
     assert next_fire_after(s, anchor + timedelta(minutes=10), anchor=anchor) == anchor + timedelta(
@@ -104,14 +104,14 @@ def test_interval_fires_in_fixed_steps_from_the_anchor() -> None:
 
 def test_interval_is_real_time_across_dst() -> None:
     # an interval is counted in elapsed time, never in wall-clock time
-    s = LocalSchedule.every(minutes=60)
+    s = every(60)
     anchor = datetime(2026, 3, 8, 9, 0, tzinfo=UTC)  # 01:00 PST, the night clocks spring forward
     assert next_fire_after(s, anchor, anchor=anchor) - anchor == timedelta(hours=1)
 
 
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        next_fire_after(LocalSchedule.every(minutes=1), datetime(2026, 1, 1))
+        next_fire_after(every(1), datetime(2026, 1, 1))
 
 
 # ---------------------------------------------------------------------------- cron schedules

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasknb.local.schedule.cron import ManualClock, RealClock
+from tasknb.local.schedule.clock import ManualClock, RealClock
 from tasknb.local.seed import (
     DEMO_DATABASE,
     FAILING_ROOT,

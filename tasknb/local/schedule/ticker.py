@@ -1,9 +1,17 @@
 """The scheduling loop: fires started roots' schedules on the clock, and ``advance`` for a manual one.
 
-    >>> ticker = Ticker(fire=service.fire_scheduled, clock=clock, manual=True)  # doctest: +SKIP
-    >>> ticker.arm(("DB", "S", "ROOT"), schedule, anchor=clock.now())            # doctest: +SKIP
-    >>> ticker.advance(timedelta(hours=1))                                       # doctest: +SKIP
-    [...graph runs produced, in order...]
+    >>> from datetime import timezone
+    >>> from tasknb.local.schedule.clock import ManualClock
+    >>> clock = ManualClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> fired = []
+    >>> ticker = Ticker(lambda due: fired.extend(due) or [], clock, manual=True)
+    >>> ticker.arm(("DB", "S", "ROOT"), {"schedule_type": "MINUTES_TYPE", "minutes": 30},
+    ...            clock.now()).isoformat()
+    '2026-01-01T00:30:00+00:00'
+    >>> ticker.advance(timedelta(hours=1))      # the graph runs that ``fire`` started
+    []
+    >>> [(key[2], when.strftime("%H:%M")) for key, when in fired]
+    [('ROOT', '00:30'), ('ROOT', '01:00')]
 
 A heap of (fire time, root). Arming a root again or disarming it bumps a generation number, so
 stale heap entries are skipped. With the real clock a background thread sleeps until the next
@@ -22,7 +30,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasknb.local.schedule import cron as scheduler
+from tasknb.local.schedule.clock import Clock
+from tasknb.local.schedule.cron import NEVER
+from tasknb.local.schedule.schedules import LocalSchedule, next_fire_after, parse_schedule
 
 Key = tuple[str, str, str]
 # fire(list of (key, fire_time)) -> the graph runs started (objects with .wait()).
@@ -36,13 +46,13 @@ log = logging.getLogger("tasknb.local")
 class Ticker:
     """See the module docstring."""
 
-    def __init__(self, fire: FireFn, clock: scheduler.Clock, *, manual: bool) -> None:
+    def __init__(self, fire: FireFn, clock: Clock, *, manual: bool) -> None:
         self._fire = fire
         self.clock = clock
         self.manual = manual
         self._heap: list[tuple[datetime, int, Key, int]] = []
         self._generation: dict[Key, int] = {}
-        self._schedules: dict[Key, tuple[scheduler.LocalSchedule, datetime]] = {}
+        self._schedules: dict[Key, tuple[LocalSchedule, datetime]] = {}
         self._next: dict[Key, datetime] = {}
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -53,13 +63,13 @@ class Ticker:
     # --- arming --------------------------------------------------------------------------------
     def arm(self, key: Key, schedule_api: dict[str, Any], anchor: datetime) -> datetime | None:
         """Schedule a started root from ``anchor``; return its next fire time (None: never)."""
-        schedule = scheduler.parse_schedule(schedule_api)
+        schedule = parse_schedule(schedule_api)
         with self._cond:
             gen = self._generation.get(key, 0) + 1
             self._generation[key] = gen
             self._schedules[key] = (schedule, anchor)
-            when = scheduler.next_fire_after(schedule, self.clock.now(), anchor=anchor)
-            if when >= scheduler.NEVER:  # a cron naming no real instant never fires
+            when = next_fire_after(schedule, self.clock.now(), anchor=anchor)
+            if when >= NEVER:  # a cron naming no real instant never fires
                 self._next.pop(key, None)
                 return None
             self._next[key] = when
@@ -86,8 +96,8 @@ class Ticker:
             entry = self._schedules.get(key)
         if entry is None:
             return None
-        when = scheduler.next_fire_after(entry[0], moment, anchor=entry[1])
-        return None if when >= scheduler.NEVER else when
+        when = next_fire_after(entry[0], moment, anchor=entry[1])
+        return None if when >= NEVER else when
 
     # --- firing --------------------------------------------------------------------------------
     def _pop_due(self, limit: datetime) -> list[tuple[Key, datetime]]:
@@ -99,8 +109,8 @@ class Ticker:
                 continue
             due.append((key, when))
             schedule, anchor = self._schedules[key]
-            following = scheduler.next_fire_after(schedule, when, anchor=anchor)
-            if following >= scheduler.NEVER:
+            following = next_fire_after(schedule, when, anchor=anchor)
+            if following >= NEVER:
                 self._next.pop(key, None)
                 continue
             self._next[key] = following

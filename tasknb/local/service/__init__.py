@@ -44,7 +44,7 @@ from typing import Any
 
 from tasknb.local import rules
 from tasknb.local.rules import ApiError, fold_identifier, qualified, rule_error
-from tasknb.local.schedule import cron as scheduler
+from tasknb.local.schedule import clock as scheduler
 from tasknb.local.schedule.ticker import Ticker
 from tasknb.local.service import bodies
 from tasknb.local.service.bodies import from_db, to_db

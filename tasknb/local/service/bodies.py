@@ -133,7 +133,7 @@ def _parse_minutes_interval(value: Any, key: str) -> dict[str, Any]:
 
 def parse_schedule_field(value: Any) -> dict[str, Any]:
     """Validate a ``schedule`` object through scheduler.py; return its API form."""
-    from tasknb.local.schedule import cron as scheduler
+    from tasknb.local.schedule import schedules as scheduler
 
     if not isinstance(value, dict):
         raise bad_request('Field schedule must be an object such as {"schedule_type": '
