@@ -564,6 +564,29 @@ class TaskClient:
             timeout=timeout,
         )
 
+    def cancel_graph_runs(
+        self, name: str, *, database: str | None = None, schema: str | None = None
+    ) -> str:
+        """Stop every executing run of the graph that task ``name`` belongs to.
+
+        Runs ``SELECT SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS(?)`` with the qualified name
+        as a binding through :meth:`sql` (the REST Task API has no such call; on Snowflake it
+        needs a warehouse). The runs end CANCELLED; returns Snowflake's answer text.
+        """
+        qualified = self._subject(name, database, schema)
+        db, sch, _ = self._target(name, database, schema)
+        frame = self.sql(
+            "SELECT SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS(?)",
+            bindings=[qualified],
+            database=db,
+            schema=sch,
+        )
+        if frame.shape[0] != 1 or frame.shape[1] < 1:
+            raise InvalidResponse(
+                f"SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS answered {frame.shape[0]} rows"
+            )
+        return str(frame.iloc[0, 0])
+
 
 # -- helpers ------------------------------------------------------------------------------
 

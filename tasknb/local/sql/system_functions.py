@@ -179,6 +179,10 @@ class Rewriter:
         if name == CANCEL_FUNCTION:
             if self.condition:
                 raise UnsupportedSqlError(f"{CANCEL_FUNCTION} cannot be used in a WHEN condition.")
+            bound = list(node.expressions)
+            if len(bound) == 1 and isinstance(bound[0], exp.Placeholder):  # a SQL API binding
+                return exp.Anonymous(this=CANCEL_UDF,
+                                     expressions=[exp.Literal.string(self.call_id), bound[0]])
             (task,) = _string_args(node, name, 1) or [""]
             if not task:
                 raise TaskSqlError(
