@@ -157,7 +157,7 @@ def test_retry_after_kill_reruns_only_the_tasks_that_did_not_succeed(tmp_path: P
         server.stop()
 
 
-# --- issue 7 item 5: workers a long statement cannot monopolise --------------------------------
+# --- issue 7 item 5: cancelling a running graph run --------------------------------------------
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[LocalServer]:
     with tasknb.local.start(data_dir=tmp_path / "data", token=TOKEN) as srv:
@@ -170,6 +170,78 @@ def _http(server: LocalServer) -> httpx.Client:
                         headers={"Authorization": f"Bearer {server.token}"})
 
 
+def test_cancel_interrupts_the_running_statement_and_retry_reruns_only_that(
+        local: LocalServer) -> None:
+    with _http(local) as http:
+        _create(http, "ROOT", "select 1")
+        _create(http, "HEAVY", HEAVY_ON_FIRST_ATTEMPT, predecessors=["ROOT"])
+        _create(http, "SIDE", "select 1", predecessors=["ROOT"])
+        _create(http, "AFTER", "select 1", predecessors=["HEAVY"])
+        _create(http, "FIN", "select 1", finalize="ROOT")
+        _resume(http, "HEAVY", "SIDE", "AFTER", "FIN")
+        assert "no currently running executions" in \
+            local.service.cancel_ongoing_executions(DB, SC, "ROOT")
+        _execute(http, "ROOT")
+        _wait_until(lambda: _state_of(http, "HEAVY") == "EXECUTING", 30, "HEAVY to start")
+        _wait_until(lambda: _state_of(http, "SIDE") == "SUCCEEDED", 30, "SIDE to finish")
+        asked = time.monotonic()
+        answer = local.service.cancel_ongoing_executions(DB, SC, "AFTER")  # any task of it
+        assert answer.startswith("Marked 1 task runs for cancellation."), answer
+        run = _finished_run(http, "ROOT", timeout=QUICK_SECONDS)
+        assert time.monotonic() - asked < QUICK_SECONDS
+        assert run["state"] == "CANCELLED", run
+        assert run["first_error_task_name"] == "HEAVY", run
+        [heavy] = _history(http, "HEAVY")
+        assert heavy["state"] == "CANCELLED" and heavy["completed_time"], heavy
+        assert _history(http, "AFTER") == []  # never started
+        assert _history(http, "FIN") == []  # a cancelled run stops: no finalizer either
+        assert [r["state"] for r in _history(http, "SIDE")] == ["SUCCEEDED"]
+
+        _ok(http.post(f"{BASE}/ROOT:execute", params={"retryLast": "true"}))
+        retry = _finished_run(http, "ROOT", attempt=2)
+        assert retry["state"] == "SUCCEEDED", retry
+        assert len(_history(http, "ROOT")) == 1 and len(_history(http, "SIDE")) == 1
+        assert [r["state"] for r in _history(http, "HEAVY")] == ["SUCCEEDED", "CANCELLED"]
+        assert [r["state"] for r in _history(http, "AFTER")] == ["SUCCEEDED"]
+        assert [r["state"] for r in _history(http, "FIN")] == ["SUCCEEDED"]
+
+
+def test_cancel_from_sql_stops_another_graph_run(local: LocalServer) -> None:
+    with _http(local) as http:
+        _create(http, "LONG_ROOT", WAIT_ON_FIRST_ATTEMPT)
+        _create(http, "CANCELLER", "select system$set_return_value(answer) from (select "
+                "system$user_task_cancel_ongoing_executions('RUNS_DB.S.long_root') as answer)")
+        _execute(http, "LONG_ROOT")
+        _wait_until(lambda: _state_of(http, "LONG_ROOT") == "EXECUTING", 30, "LONG_ROOT")
+        _execute(http, "CANCELLER")
+        [row] = _wait_until(lambda: [r for r in _history(http, "CANCELLER") if r["state"] in DONE],
+                            QUICK_SECONDS, "the canceller")
+        assert row["state"] == "SUCCEEDED", row
+        assert row["return_value"].startswith("Marked 1 task runs for cancellation."), row
+        run = _finished_run(http, "LONG_ROOT", timeout=QUICK_SECONDS)
+        assert run["state"] == "CANCELLED", run
+        [long_row] = _history(http, "LONG_ROOT")
+        assert long_row["state"] == "CANCELLED" and "cancelled" in long_row["error_message"]
+
+
+def test_suspending_the_root_leaves_a_running_run_alone_until_cancelled(
+        local: LocalServer) -> None:
+    with _http(local) as http:
+        _create(http, "ROOT", WAIT_ON_FIRST_ATTEMPT)
+        _execute(http, "ROOT")
+        _wait_until(lambda: _state_of(http, "ROOT") == "EXECUTING", 30, "ROOT to start")
+        _ok(http.post(f"{BASE}/ROOT:suspend"))
+        time.sleep(0.5)
+        assert _state_of(http, "ROOT") == "EXECUTING"  # Snowflake: suspend lets it finish
+        assert [r["state"] for r in _ok(http.get(f"{BASE}/ROOT/current-graphs"))] == \
+            ["EXECUTING"]
+        answer = local.service.cancel_ongoing_executions(DB, SC, "ROOT")
+        assert answer.startswith("Marked 1 task runs"), answer
+        assert _finished_run(http, "ROOT", timeout=QUICK_SECONDS)["state"] == "CANCELLED"
+        assert _ok(http.get(f"{BASE}/ROOT/current-graphs")) == []
+
+
+# --- issue 7 item 5: workers a long statement cannot monopolise --------------------------------
 def test_a_trivial_graph_finishes_at_once_beside_four_long_ones(local: LocalServer) -> None:
     longs = [f"LONG{i}" for i in range(4)]
     with _http(local) as http:
@@ -208,3 +280,7 @@ def test_a_task_waiting_for_a_worker_is_scheduled_not_executing(tmp_path: Path) 
             assert waiting["scheduled_time"], waiting
             [current] = _ok(http.get(f"{BASE}/ROOT/current-graphs"))
             assert current["state"] == "EXECUTING", current
+            answer = srv.service.cancel_ongoing_executions(DB, SC, "ROOT")
+            assert answer.startswith("Marked 3 task runs"), answer
+            assert _finished_run(http, "ROOT", timeout=QUICK_SECONDS)["state"] == "CANCELLED"
+            assert sorted(_state_of(http, k) or "" for k in kids) == ["CANCELLED"] * 3

@@ -155,7 +155,8 @@ class Service(GraphRunsMixin):
                     from tasknb.local.sql.engine import SqlEngine
 
                     self._engine = SqlEngine(self.data_dir / ENGINE_FILE,
-                                             databases=self._known_at_start)
+                                             databases=self._known_at_start,
+                                             cancel_ongoing=self.cancel_ongoing_executions)
             return self._engine
 
     def _drop_in_engine(self, database: str, schema: str | None = None) -> None:

@@ -159,7 +159,8 @@ class GraphRun:
         root = plan.tasks[plan.root]
         timeout = root.get("user_task_timeout_ms")
         timeout = rules.DEFAULT_TASK_TIMEOUT_MS if timeout is None else timeout
-        self.deadline = self._mono0 + (timeout or rules.MAX_TASK_TIMEOUT_MS) / 1000.0
+        self.timeout_ms = int(timeout or rules.MAX_TASK_TIMEOUT_MS)  # the root's: whole graph
+        self.deadline = self._mono0 + self.timeout_ms / 1000.0
         members = [m for m in plan.tasks if m != plan.finalizer]
         self.children = rules.children_index({m: plan.tasks[m] for m in members})
 
@@ -293,7 +294,7 @@ class Runner:
         except Exception:  # noqa: BLE001 - no engine: nothing is running in it
             return
         interrupt = getattr(engine, "interrupt", None)
-        if interrupt is None:  # an engine without per-run interrupts (a test double)
+        if interrupt is None:  # an engine factory's stand-in without interrupts
             return
         interrupt(run.pk)
 
@@ -437,16 +438,18 @@ class Runner:
                          if a not in pred_values and a in run.return_values
                          } if _reads_return_values(rec) else {}
         own_timeout = rec.get("user_task_timeout_ms") if name != plan.root else None
-        if own_timeout is not None:
-            timeout_ms = own_timeout or rules.MAX_TASK_TIMEOUT_MS
-        else:
-            timeout_ms = max(1, int((run.deadline - time.monotonic()) * 1000))
+        if own_timeout is not None:  # a child's own USER_TASK_TIMEOUT_MS, from its start
+            timeout_ms, deadline = own_timeout or rules.MAX_TASK_TIMEOUT_MS, None
+        else:  # the root's, for the whole graph run
+            timeout_ms, deadline = run.timeout_ms, run.deadline
         ctx = TaskContext(
             database=plan.database, schema=plan.schema, task_name=name,
             root_task_name=plan.root, graph_config=plan.config,
             predecessor_return_values=pred_values,
             session_parameters=dict(rec.get("session_parameters") or {}),
             timeout_ms=timeout_ms,
+            deadline=deadline,
+            interrupt_key=run.pk,  # Runner.cancel interrupts the run's statements by it
             ancestor_return_values=ancestors,
             predecessor_states=pred_states,
             runtime_info={
@@ -461,7 +464,6 @@ class Runner:
             },
             now=start,
         )
-        ctx.interrupt_key = run.pk  # type: ignore[attr-defined]  # Runner.cancel interrupts it
         state, code, message, value = "SUCCEEDED", None, None, None
         try:
             engine = self._engine()
