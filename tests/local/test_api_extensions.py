@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from local_api import Api
 
 
@@ -30,3 +32,31 @@ def test_cancel_ongoing_takes_post_and_the_token_only(api: Api) -> None:
     anonymous = api.http.post(_cancel_path(api, "T1"), headers={"Authorization": ""})
     assert anonymous.status_code == 401
     assert api.fetch("T1")["state"] == "suspended"
+
+
+def _history_states(api: Api, name: str) -> list[str]:
+    path = f"/tasknb/v1/databases/{api.database}/schemas/{api.schema}/tasks/{name}/history"
+    return [row["state"] for row in api.http.get(path).json()]
+
+
+def _until(predicate, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_cancel_ongoing_stops_the_running_graph_run(api: Api) -> None:
+    api.create("LONG", "select system$wait(120)")
+    assert api.http.post(_cancel_path(api, "LONG")).json()["status"].startswith(
+        "Task LONG has no currently running executions.")
+    api.action("LONG", "execute")
+    _until(lambda: _history_states(api, "LONG") == ["EXECUTING"])
+    asked = time.monotonic()
+    answer = api.http.post(_cancel_path(api, "long"))  # the name folds as everywhere else
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"].startswith("Marked 1 task runs for cancellation."), answer.text
+    _until(lambda: _history_states(api, "LONG") == ["CANCELLED"], seconds=10.0)
+    assert time.monotonic() - asked < 10.0
+    [run] = api.http.get(f"{api.base}/LONG/complete-graphs").json()
+    assert run["state"] == "CANCELLED"
