@@ -371,6 +371,9 @@ class Runner:
         with run.lock:
             run.task_pks.update(zip(names, pks))
         for name in names:
+            if run.cancelled:  # released as the run was cancelled: no thread to wait for
+                self._execute(run, name, ready_at)  # records CANCELLED, releases nothing
+                continue
             try:
                 self._pool.submit(run.pk, partial(self._execute, run, name, ready_at))
             except RuntimeError:  # pool shut down: the server is stopping
