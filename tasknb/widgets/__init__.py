@@ -1,14 +1,16 @@
 """Notebook panels: ``TaskPanel`` (one task or graph), ``RunExplorer`` and run charts.
 
 The package keeps state apart from view: ``_state`` (what a panel knows and may do,
-traitlets, calls the client), ``_explorer`` (filters and the picked run), ``_html``
+traitlets, calls the client), ``_follow`` (the background poller of a followed run),
+``_explorer`` (filters and the picked run), ``_text`` (one-line messages), ``_html``
 (badges, tables, strips and charts as escaped HTML/SVG) and ``_views`` (the ipywidgets).
+Run semantics live in ``tasknb.runs``, names in ``tasknb.identifiers``.
 """
 
 from __future__ import annotations
 
 from tasknb.runs import execute_and_wait
-from tasknb.widgets._state import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
+from tasknb.widgets._follow import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
 from tasknb.widgets._views import (
     BUTTON_LABELS,
     Chart,

@@ -14,7 +14,8 @@ import traitlets
 
 from tasknb.models import Task, TaskRun
 from tasknb.runs import FINISHED_STATES, RETRYABLE_STATES, RUN_STATES, latest_run
-from tasknb.widgets._state import Availability, TaskPanelState, short_name
+from tasknb.widgets._state import Availability, TaskPanelState
+from tasknb.widgets._text import short_name
 
 #: How many complete graph runs the explorer asks for.
 EXPLORER_RUN_LIMIT = 200

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tasknb.durations import format_duration
 from tasknb.models import Task, TaskRun
-from tasknb.widgets._state import one_line
+from tasknb.widgets._text import one_line
 
 #: One colour per run or task state (shared with the legend of the drawings where possible).
 STATE_COLOURS = {

@@ -1,8 +1,9 @@
 """Panel state: what a task panel knows and may do, apart from how it is drawn.
 
 ``TaskPanelState(client, "NIGHTLY_ROOT").refresh().availability["resume"].reason`` says, for
-example, ``'NIGHTLY_ROOT is already started'``. Plain Python plus traitlets, no ipywidgets: the view in ``tasknb.widgets`` observes these
-traits and renders them. Every client call goes through :meth:`TaskPanelState._call`, which
+example, ``'NIGHTLY_ROOT is already started'``. Plain Python plus traitlets, no ipywidgets:
+the views in ``tasknb.widgets._views`` observe these traits and render them; a followed run
+is polled by ``tasknb.widgets._follow.RunFollower``. Every client call goes through :meth:`TaskPanelState._call`, which
 turns any failure into one readable line (with the request id) on the ``error`` trait instead
 of raising, so a notebook panel never shows a traceback.
 
@@ -22,20 +23,18 @@ from typing import Any, TypeVar
 
 import traitlets
 
-from tasknb.durations import format_duration
-from tasknb.errors import TasknbError
-from tasknb.identifiers import name_key, same_name, split_parts
+from tasknb.identifiers import name_key, same_name
 from tasknb.models import Task, TaskRun
 from tasknb.runs import ACTIVE_STATES, FINISHED_STATES, RETRYABLE_STATES, latest_run
+from tasknb.widgets._follow import (
+    FOLLOW_TIMEOUT_S,
+    MAX_POLL_INTERVAL_S,
+    POLL_INTERVAL_S,
+    FollowStatus,
+    RunFollower,
+)
+from tasknb.widgets._text import error_line, one_line, short_name
 
-#: Seconds between two polls of ``current-graphs`` while following a run.
-POLL_INTERVAL_S = 2.0
-#: Polls slow down by this factor while nothing changes, up to :data:`MAX_POLL_INTERVAL_S`.
-POLL_BACKOFF = 1.5
-#: Upper bound of the poll interval while following a run (seconds).
-MAX_POLL_INTERVAL_S = 10.0
-#: Stop following a run after this many seconds (the run itself goes on).
-FOLLOW_TIMEOUT_S = 30 * 60.0
 #: How many complete graph runs a panel asks for.
 DEFAULT_RUN_LIMIT = 25
 
@@ -43,46 +42,6 @@ DEFAULT_RUN_LIMIT = 25
 ACTIONS = ("execute", "suspend", "resume", "retry")
 
 T = TypeVar("T")
-
-
-def short_name(name: str | None) -> str:
-    """The last part of a possibly qualified task name (``DB.SC.T`` -> ``T``).
-
-        >>> short_name('DB.SC."my.task"'), short_name("T1")
-        ('"my.task"', 'T1')
-    """
-    return split_parts(name)[-1] if name else ""
-
-
-#: Longest error message shown in one line (the full text stays in tables and details).
-ONE_LINE_CHARS = 160
-
-
-def one_line(text: str | None, limit: int = ONE_LINE_CHARS) -> str:
-    """Collapse a (multi-line) message into one line, cut at ``limit`` characters.
-
-        >>> one_line("SQL compilation error:\\nObject 'T' does not exist.")
-        "SQL compilation error: Object 'T' does not exist."
-    """
-    flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def error_line(error: BaseException, *, doing: str = "") -> str:
-    """One readable line for any exception, with the request id when the API gave one.
-
-        >>> error_line(ValueError("bad\\nsecond line"), doing="resume T1")
-        'resume T1 failed: ValueError: bad second line'
-    """
-    prefix = f"{doing} failed: " if doing else ""
-    text = one_line(str(error), limit=400)
-    if isinstance(error, TasknbError):
-        request_id = getattr(error, "request_id", None)
-        line = text or type(error).__name__
-        if request_id and str(request_id) not in line:
-            line = f"{line} (request id {request_id})"
-        return prefix + line
-    return f"{prefix}{type(error).__name__}: {text}" if text else f"{prefix}{type(error).__name__}"
 
 
 @dataclass(frozen=True)
@@ -109,31 +68,6 @@ class Preview:
     title: str
     effects: list[str] = field(default_factory=list)
     needs_confirm: bool = True
-
-
-@dataclass(frozen=True)
-class FollowStatus:
-    """The live view of one followed graph run.
-
-        >>> FollowStatus(active=True, state="EXECUTING").finished
-        False
-    """
-
-    active: bool = False
-    state: str = ""
-    started_at: float | None = None
-    last_refreshed: datetime | None = None
-    fraction: float | None = None
-    message: str = ""
-    run: TaskRun | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINISHED_STATES
-
-    @property
-    def elapsed_s(self) -> float | None:
-        return None if self.started_at is None else time.monotonic() - self.started_at
 
 
 class TaskPanelState(traitlets.HasTraits):
@@ -545,146 +479,3 @@ class TaskPanelState(traitlets.HasTraits):
         if not durations:
             return None
         return durations[len(durations) // 2]
-
-
-class RunFollower(threading.Thread):
-    """Background poller of one graph's runs; never blocks the kernel.
-
-    Started by ``TaskPanelState.start_following()``. Each tick reads only ``current-graphs`` (cheap); ``complete-graphs`` is read once no run
-    is executing, to find the finished run. Polls slow down (×:data:`POLL_BACKOFF`, at most
-    ``max_poll_interval``) while nothing changes.
-    """
-
-    def __init__(self, state: TaskPanelState, previous: set[tuple[Any, Any]]) -> None:
-        super().__init__(name=f"tasknb-follow-{state.name}", daemon=True)
-        self.state = state
-        self.previous = previous
-        self._stop_event = threading.Event()
-        self.polls = 0
-
-    def stop(self) -> None:
-        self._stop_event.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop_event.is_set()
-
-    def run(self) -> None:
-        """Poll until the run ends, the timeout passes or ``stop()``; never raises."""
-        try:
-            self._follow()
-        except Exception as exc:  # noqa: BLE001 - a background thread must not die loudly
-            state = self.state
-            state.error = error_line(exc, doing=f"follow the run of {state.root_name}")
-            state.follow = FollowStatus(
-                active=False,
-                state=state.follow.state,
-                started_at=state.follow.started_at,
-                last_refreshed=state.follow.last_refreshed,
-                message="stopped watching after an error (the run goes on)",
-                run=state.follow.run,
-            )
-            state._recompute()
-
-    def _follow(self) -> None:
-        state = self.state
-        interval = state.poll_interval
-        begun = state.follow.started_at or time.monotonic()
-        expected = state.expected_duration_s()
-        last_seen: str | None = None
-        root = state.root_name
-        while not self._stop_event.wait(interval):
-            self.polls += 1
-            elapsed = time.monotonic() - begun
-            current = state._call(f"poll {root}", state.client.get_current_graphs, root)
-            now = datetime.now(timezone.utc)
-            if current is None:  # the error line is already set; keep trying, slower
-                interval = min(interval * POLL_BACKOFF, state.max_poll_interval)
-                continue
-            active = [r for r in current if r.state in ACTIVE_STATES]
-            if active:
-                run = active[0]
-                fraction = None
-                if expected:
-                    fraction = min(elapsed / expected, 0.95)
-                state.follow = FollowStatus(
-                    active=True,
-                    state=run.state,
-                    started_at=begun,
-                    last_refreshed=now,
-                    fraction=fraction,
-                    message=f"run {run.run_id} executing",
-                    run=run,
-                )
-            else:
-                complete = state._call(
-                    f"read complete runs of {root}",
-                    state.client.get_complete_graphs,
-                    root,
-                    error_only=False,
-                    result_limit=5,
-                )
-                new = [
-                    r
-                    for r in complete or []
-                    if (r.run_id, r.completed_time) not in self.previous and r.finished
-                ]
-                if new:
-                    run = latest_run(new) or new[0]
-                    state.follow = FollowStatus(
-                        active=False,
-                        state=run.state or "",
-                        started_at=begun,
-                        last_refreshed=now,
-                        fraction=1.0,
-                        message=_finished_message(run, elapsed),
-                        run=run,
-                    )
-                    state.refresh()
-                    state.notice = _finished_notice(run)
-                    return
-                state.follow = FollowStatus(
-                    active=True,
-                    state="WAITING",
-                    started_at=begun,
-                    last_refreshed=now,
-                    fraction=None,
-                    message="waiting for the run to start",
-                )
-            signature = f"{state.follow.state}:{len(current)}"
-            if signature == last_seen:
-                interval = min(interval * POLL_BACKOFF, state.max_poll_interval)
-            else:
-                interval = state.poll_interval
-            last_seen = signature
-            if elapsed > state.follow_timeout:
-                state.follow = FollowStatus(
-                    active=False,
-                    state=state.follow.state,
-                    started_at=begun,
-                    last_refreshed=now,
-                    message=f"stopped watching after {int(elapsed)} s (the run goes on)",
-                    run=state.follow.run,
-                )
-                state._recompute()
-                return
-
-
-def _finished_message(run: TaskRun, elapsed: float) -> str:
-    """Short, for the follow line: ``run 123 · 40 ms · first error at LOAD``."""
-    bits = [f"run {run.run_id}"]
-    if run.duration is not None:
-        bits.append(format_duration(run.duration.total_seconds()))
-    if run.first_error_task_name:
-        bits.append(f"first error at {short_name(run.first_error_task_name)}")
-    return " · ".join(bits)
-
-
-def _finished_notice(run: TaskRun) -> str:
-    """One line for the notice under the buttons, with the error when the run failed."""
-    text = f"Run {run.run_id} {(run.state or '').lower()}"
-    if run.first_error_task_name:
-        code = f" [{run.first_error_code}]" if run.first_error_code else ""
-        text += f" at {short_name(run.first_error_task_name)}{code}: "
-        text += one_line(run.first_error_message)
-    return text + "."

@@ -35,6 +35,12 @@ from tasknb.widgets._explorer import (
     run_key,
     run_label,
 )
+from tasknb.widgets._follow import (
+    FOLLOW_TIMEOUT_S,
+    MAX_POLL_INTERVAL_S,
+    POLL_INTERVAL_S,
+    FollowStatus,
+)
 from tasknb.widgets._html import (
     duration_chart_svg,
     format_time,
@@ -45,16 +51,8 @@ from tasknb.widgets._html import (
     state_badge,
     task_details_html,
 )
-from tasknb.widgets._state import (
-    ACTIONS,
-    DEFAULT_RUN_LIMIT,
-    FOLLOW_TIMEOUT_S,
-    MAX_POLL_INTERVAL_S,
-    POLL_INTERVAL_S,
-    FollowStatus,
-    TaskPanelState,
-    error_line,
-)
+from tasknb.widgets._state import ACTIONS, DEFAULT_RUN_LIMIT, TaskPanelState
+from tasknb.widgets._text import error_line
 
 #: Button captions, by action.
 BUTTON_LABELS = {

@@ -1,0 +1,50 @@
+"""One-line texts for panels: short names, collapsed messages, any error as one line.
+
+    >>> error_line(KeyError("T1"), doing="fetch T1")
+    "fetch T1 failed: KeyError: 'T1'"
+"""
+
+from __future__ import annotations
+
+from tasknb.errors import TasknbError
+from tasknb.identifiers import split_parts
+
+
+def short_name(name: str | None) -> str:
+    """The last part of a possibly qualified task name (``DB.SC.T`` -> ``T``).
+
+        >>> short_name('DB.SC."my.task"'), short_name("T1")
+        ('"my.task"', 'T1')
+    """
+    return split_parts(name)[-1] if name else ""
+
+
+#: Longest error message shown in one line (the full text stays in tables and details).
+ONE_LINE_CHARS = 160
+
+
+def one_line(text: str | None, limit: int = ONE_LINE_CHARS) -> str:
+    """Collapse a (multi-line) message into one line, cut at ``limit`` characters.
+
+        >>> one_line("SQL compilation error:\\nObject 'T' does not exist.")
+        "SQL compilation error: Object 'T' does not exist."
+    """
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def error_line(error: BaseException, *, doing: str = "") -> str:
+    """One readable line for any exception, with the request id when the API gave one.
+
+        >>> error_line(ValueError("bad\\nsecond line"), doing="resume T1")
+        'resume T1 failed: ValueError: bad second line'
+    """
+    prefix = f"{doing} failed: " if doing else ""
+    text = one_line(str(error), limit=400)
+    if isinstance(error, TasknbError):
+        request_id = getattr(error, "request_id", None)
+        line = text or type(error).__name__
+        if request_id and str(request_id) not in line:
+            line = f"{line} (request id {request_id})"
+        return prefix + line
+    return f"{prefix}{type(error).__name__}: {text}" if text else f"{prefix}{type(error).__name__}"
