@@ -55,6 +55,9 @@ RESULTS_PREFIX = "/api/v2/results/"
 IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*', re.DOTALL)
 
 
+_WARNINGS_LOCK = threading.Lock()
+
+
 class SpecViolation(AssertionError):
     """A request or response that the official spec does not allow."""
 
@@ -273,7 +276,9 @@ class SpecValidatingTransport(httpx.BaseTransport):
 
     def _validate(self, call: Any, where: str) -> None:
         try:
-            with warnings.catch_warnings():
+            # catch_warnings swaps process-wide filters: one validation at a time, or a client
+            # fetching partitions in threads would validate with another thread's filters
+            with _WARNINGS_LOCK, warnings.catch_warnings():
                 # openapi-core warns that it cannot check the oauth2 scheme; not our concern
                 warnings.filterwarnings("ignore", message="Unsupported scheme type")
                 # sqlapi.yaml's parameters use allowEmptyValue, which openapi-core deprecates
