@@ -16,6 +16,7 @@ the retries these tests make finish quickly.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -284,3 +285,42 @@ def test_a_task_waiting_for_a_worker_is_scheduled_not_executing(tmp_path: Path) 
             assert answer.startswith("Marked 3 task runs"), answer
             assert _finished_run(http, "ROOT", timeout=QUICK_SECONDS)["state"] == "CANCELLED"
             assert sorted(_state_of(http, k) or "" for k in kids) == ["CANCELLED"] * 3
+
+
+def test_the_pool_limits_each_graph_run_and_takes_turns_between_them() -> None:
+    from tasknb.local.service.workers import FairPool
+
+    pool = FairPool(per_group=1, max_threads=1)
+    order: list[str] = []
+    release = threading.Event()
+
+    def job(label: str, block: bool = False) -> Any:
+        def run() -> None:
+            order.append(label)
+            if block:
+                release.wait(10)
+        return run
+
+    try:
+        pool.submit("A", job("a1", block=True))
+        _wait_until(lambda: order == ["a1"], 5, "a1 to start")
+        for label in ("a2", "a3"):
+            pool.submit("A", job(label))
+        pool.submit("B", job("b1"))
+        time.sleep(0.2)
+        assert order == ["a1"]  # one thread, busy: the others wait
+        release.set()
+        _wait_until(lambda: len(order) == 4, 5, "every job")
+        assert order == ["a1", "b1", "a2", "a3"]  # B's turn comes before A's second job
+    finally:
+        release.set()
+        assert pool.shutdown() == []
+
+    wide = FairPool(per_group=1, max_threads=4)
+    started = threading.Barrier(2, timeout=5)
+    try:
+        wide.submit("A", started.wait)  # a blocked group never holds up another one
+        wide.submit("B", started.wait)
+    finally:
+        wide.shutdown()
+    assert not started.broken

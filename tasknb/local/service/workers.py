@@ -10,8 +10,9 @@
     []
 
 Jobs are queued per group (a graph run). A group has at most ``per_group`` jobs running at
-once; idle threads take the next job round-robin over the groups, so every graph run gets its
-turn however many jobs another has queued. Threads are started when a job finds none idle, up
+once; a free thread takes the next job of the group with the fewest jobs running, the one
+served longest ago among equals, so every graph run gets its turn however many jobs another
+has queued. Threads are started when a job finds none idle, up
 to ``max_threads`` in all (a long statement holds its thread, and other graph runs still get
 new ones), and end after :data:`IDLE_SECONDS` without work.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Hashable
 
 log = logging.getLogger("tasknb.local")
@@ -40,8 +41,10 @@ class FairPool:
         self.max_threads = max_threads
         self._prefix = name_prefix
         self._cond = threading.Condition()
-        self._queues: OrderedDict[Hashable, deque[Callable[[], None]]] = OrderedDict()
+        self._queues: dict[Hashable, deque[Callable[[], None]]] = {}
         self._running: dict[Hashable, int] = {}
+        self._served: dict[Hashable, int] = {}  # when a group last got a thread (a counter)
+        self._turn = 0
         self._threads: set[threading.Thread] = set()
         self._idle = 0
         self._serial = 0
@@ -67,17 +70,26 @@ class FairPool:
                    for group, queue in self._queues.items())
 
     def _take(self) -> tuple[Hashable, Callable[[], None]] | None:
-        """The next job, round-robin over the groups below their limit (caller holds the lock)."""
-        for group, queue in self._queues.items():
-            if self._running.get(group, 0) < self.per_group:
-                job = queue.popleft()
-                if queue:
-                    self._queues.move_to_end(group)  # the others go first next time
-                else:
-                    del self._queues[group]
-                self._running[group] = self._running.get(group, 0) + 1
-                return group, job
-        return None
+        """The next job: of the group below its limit with the fewest running, served longest
+        ago among equals (caller holds the lock)."""
+        best: Hashable | None = None
+        best_key: tuple[int, int] | None = None
+        for group in self._queues:
+            running = self._running.get(group, 0)
+            if running < self.per_group:
+                key = (running, self._served.get(group, -1))
+                if best_key is None or key < best_key:
+                    best, best_key = group, key
+        if best_key is None:
+            return None
+        queue = self._queues[best]
+        job = queue.popleft()
+        if not queue:
+            del self._queues[best]
+        self._running[best] = self._running.get(best, 0) + 1
+        self._turn += 1
+        self._served[best] = self._turn
+        return best, job
 
     def _work(self) -> None:
         me = threading.current_thread()
@@ -108,6 +120,8 @@ class FairPool:
                         self._running[group] = left
                     else:
                         del self._running[group]
+                        if group not in self._queues:
+                            self._served.pop(group, None)  # the group is done for now
                     if group in self._queues:
                         self._cond.notify()  # a job of that group may start now
 
