@@ -144,7 +144,7 @@ def execute_and_wait(
     errors are raised as the client raised them; ``TimeoutError`` after ``timeout`` seconds
     (the run itself goes on).
     """
-    scope = {k: v for k, v in (("database", database), ("schema", schema)) if v}
+    scope = {"database": database, "schema": schema}  # the client reads None and "" as not given
     before = {
         (r.run_id, r.completed_time)
         for r in client.get_complete_graphs(name, error_only=False, **scope)

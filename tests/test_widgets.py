@@ -390,6 +390,21 @@ def test_a_server_that_went_away_is_one_line_and_keeps_the_panel_usable(client, 
 # -- standalone task ---------------------------------------------------------------------------
 
 
+def test_a_panel_on_a_task_model_works_in_that_tasks_own_schema(client, server):
+    import httpx
+
+    headers = {"Authorization": f"Bearer {server.token}"}
+    with httpx.Client(base_url=server.url, headers=headers) as http:
+        r = http.post(f"/api/v2/databases/{DB}/schemas", json={"name": "ELSEWHERE"})
+        assert r.status_code in (200, 409), r.text
+    client.create_task(Task("AWAY", "select 1"), schema="ELSEWHERE")
+    task = client.fetch_task("AWAY", schema="ELSEWHERE")
+    panel = _panel(client, task)  # the client's own schema is PANELS
+    assert panel.state.error == ""
+    assert panel.state.task is not None and panel.state.task.schema_name == "ELSEWHERE"
+    assert not panel.buttons["execute"].disabled
+
+
 def test_standalone_task_executes_without_affecting_others(client, observer):
     client.create_task(Task("LONER", "select 1"))
     panel = _panel(client, "LONER", confirm=False)

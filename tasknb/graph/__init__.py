@@ -39,7 +39,7 @@ from tasknb.graph._render import (
     render_dot_svg,
 )
 from tasknb.identifiers import display_name, name_key
-from tasknb.models import Task, TaskRun
+from tasknb.models import Task, TaskRun, call_scope
 
 __all__ = [
     "DIRECTIONS",
@@ -185,10 +185,6 @@ def _is_client(candidate: Any) -> bool:
     return hasattr(candidate, "fetch_task_dependents")
 
 
-def _scope(database: str | None, schema: str | None) -> dict[str, str]:
-    return {k: v for k, v in (("database", database), ("schema", schema)) if v is not None}
-
-
 def _fetch_runs(client: Any, root: str, scope: dict[str, str]) -> list[TaskRun]:
     runs = list(client.get_current_graphs(root, result_limit=RUNS_FOR_DRAWING, **scope))
     runs += client.get_complete_graphs(
@@ -227,9 +223,7 @@ def draw_graph(
         if task is None:
             raise TypeError("draw_graph(client, task): name the root task to draw")
         name = task.name if isinstance(task, Task) else task
-        scope = _scope(database, schema)
-        if isinstance(task, Task):
-            scope = {**_scope(task.database_name, task.schema_name), **scope}
+        scope = call_scope(database, schema, task=task if isinstance(task, Task) else None)
         tasks = list(
             client_or_tasks.fetch_task_dependents(name, recursive=recursive, **scope)
         )

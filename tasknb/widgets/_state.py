@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import traitlets
 
 from tasknb.identifiers import name_key, same_name
-from tasknb.models import Task, TaskRun
+from tasknb.models import Task, TaskRun, call_scope
 from tasknb.runs import ACTIVE_STATES, FINISHED_STATES, RETRYABLE_STATES, latest_run
 from tasknb.widgets._follow import (
     FOLLOW_TIMEOUT_S,
@@ -104,7 +104,7 @@ class TaskPanelState(traitlets.HasTraits):
         super().__init__()
         self.client = client
         self.name = short_name(task.name if isinstance(task, Task) else task)
-        self.scope = {k: v for k, v in (("database", database), ("schema", schema)) if v}
+        self.scope = call_scope(database, schema, task=task if isinstance(task, Task) else None)
         self.run_limit = run_limit
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
