@@ -181,18 +181,32 @@ def _cmd_dependents(client: TaskClient, args: argparse.Namespace, out: TextIO) -
 
 
 def _cmd_server(args: argparse.Namespace) -> int:
+    """``tasknb server``: the local server in the foreground. A start that cannot succeed (a
+    damaged state file, a port in use, a data dir in use) is one line on stderr and exit 1."""
     from .local import serve  # lazy: the server and its dependencies load only here
+    from .local.errors import StartupError
 
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "data_dir": args.data_dir,
         "token": args.token,
+        "token_file": getattr(args, "token_file", None),
         "seed": args.seed,
     }
     if args.clock:
         options["clock"] = args.clock
-    serve(**{k: v for k, v in options.items() if v is not None})
+    if args.token is not None:
+        print(
+            "tasknb server: WARNING: --token puts the token in the process list (ps) and your "
+            "shell history; set TASKNB_SERVER_TOKEN or use --token-file instead.",
+            file=sys.stderr,
+        )
+    try:
+        serve(**{k: v for k, v in options.items() if v is not None})
+    except (StartupError, RuntimeError, OSError) as exc:
+        print(f"tasknb server: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

@@ -53,8 +53,9 @@ class StartupError(Exception):
     """
 
 
-class PortInUseError(StartupError, OSError):
-    """The port is taken (an :class:`OSError` too, as a failed bind always was)."""
+class ListenError(StartupError, OSError):
+    """The server cannot listen on the host and port asked for (the port is taken, the address
+    is not this machine's); an :class:`OSError` too, as a failed bind always was."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -1,27 +1,34 @@
 """Start and stop the local Task server: in a background thread, or in the foreground.
 
-    >>> with start(clock="manual") as server:          # 127.0.0.1, a free port, a temp data dir
-    ...     client = server.connect(database="DEMO", schema="PUBLIC")
-    ...     runs = server.advance("1 day")               # doctest: +SKIP
+    >>> with start(clock="manual", start_time=datetime(2026, 1, 5, tzinfo=timezone.utc)) as server:
+    ...     server.url.startswith("http://127.0.0.1:"), server.advance("1 day"), server.now()
+    (True, [], datetime.datetime(2026, 1, 6, 0, 0, tzinfo=datetime.timezone.utc))
 
 ``start()`` returns a :class:`LocalServer` handle (``.url``, ``.token``, ``.data_dir``,
 ``.service``, ``.connect()``, ``.advance()``, ``.now()``, ``.stop()``); ``serve()`` runs in the
-foreground until interrupted, printing the URL and token (``tasknb server`` calls it). The token
-is random unless given, is required on every request, and never appears in a repr or a log line.
+foreground until interrupted, printing the URL (``tasknb server`` calls it). The token is random
+unless given (``serve()`` also reads ``TASKNB_SERVER_TOKEN`` or a token file), is required on
+every request, and never appears in a repr or a log line; only a generated one is printed.
+A host other than loopback needs a strong token and gets a loud warning.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
+import ipaddress
 import logging
+import os
 import re
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -29,8 +36,10 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from tasknb.durations import parse_duration
 from tasknb.local.api import auth
 from tasknb.local.api.app import create_app
+from tasknb.local.errors import ListenError, StartupError
 from tasknb.local.schedule import clock as scheduler
 from tasknb.local.service import DEFAULT_COMPLETE_WINDOW, Service
 from tasknb.local.service.bodies import from_db
@@ -40,31 +49,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765  # for `tasknb server`; start() picks a free port by default
 STARTUP_TIMEOUT_SECONDS = 20.0
 log = logging.getLogger("tasknb.local")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)?\s*$")
-_UNITS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60,
-          "mins": 60, "minute": 60, "minutes": 60, "h": 3600, "hour": 3600, "hours": 3600,
-          "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800,
-          "weeks": 604800}
-
-
-def parse_duration(delta: timedelta | float | str) -> timedelta:
-    """``timedelta``, seconds, or text such as ``"10 minutes"``, ``"1 day"``, ``"90s"``.
-
-        >>> parse_duration("2 hours"), parse_duration(30)
-        (datetime.timedelta(seconds=7200), datetime.timedelta(seconds=30))
-    """
-    if isinstance(delta, timedelta):
-        return delta
-    if isinstance(delta, bool):
-        raise TypeError("advance() takes a timedelta, a number of seconds or text like '1 day'")
-    if isinstance(delta, (int, float)):
-        return timedelta(seconds=delta)
-    match = _DURATION.match(str(delta))
-    unit = (match.group(2) or "s").lower() if match else None
-    if not match or unit not in _UNITS:
-        raise ValueError(f"Cannot read {delta!r} as a duration; use e.g. '10 minutes', '1 day', "
-                         "90 (seconds) or a timedelta.")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[unit])
+TOKEN_ENV = "TASKNB_SERVER_TOKEN"  # where `tasknb server` reads the token (not from ps)
+MIN_TOKEN_LENGTH = 8  # on loopback; a server other machines can reach needs auth.check_token's
+MIN_DISTINCT_TOKEN_CHARACTERS = 10  # a token like "x" * 40 or "abab..." is not random
+LOOPBACK_NAMES = ("localhost",)
 
 
 def _make_clock(clock: str, start_time: datetime | None, data_dir: Path) -> scheduler.Clock:
@@ -78,7 +66,7 @@ def _make_clock(clock: str, start_time: datetime | None, data_dir: Path) -> sche
         from tasknb.local.store import STATE_FILE, Store
 
         if (data_dir / STATE_FILE).exists():
-            store = Store(data_dir / STATE_FILE)
+            store = Store.in_dir(data_dir)  # a damaged file: one-line StartupError
             try:
                 # never behind a run already recorded (a kill can land between the two writes)
                 saved = max(filter(None, (store.meta("manual_now"),
@@ -204,18 +192,84 @@ def _uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
                           http=_NoDelayH11)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only.
+
+        >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("localhost")
+        (True, True, True)
+        >>> is_loopback("0.0.0.0"), is_loopback("192.168.1.20"), is_loopback("my-laptop")
+        (False, False, False)
+    """
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name that may resolve to any interface
+
+
+def check_token(token: str, host: str) -> None:
+    """Refuse a token that cannot protect a server on ``host`` (ValueError, one line).
+
+    On loopback: at least 8 characters, no spaces or double quotes. Elsewhere the API's rule
+    (auth.check_token: at least 32 characters) and a token that looks random.
+
+        >>> check_token("my-fixed-token", "127.0.0.1")
+        >>> check_token("x" * 40, "0.0.0.0")
+        Traceback (most recent call last):
+        ValueError: A server on 0.0.0.0 needs a random token of at least 32 characters; this one repeats a few characters. Leave --token out to have one generated.
+    """
+    if is_loopback(host):
+        if len(token) < MIN_TOKEN_LENGTH or re.search(r'[\s"]', token):
+            raise ValueError(f"The token must be at least {MIN_TOKEN_LENGTH} characters with no "
+                             "spaces or double quotes (it travels in an Authorization header).")
+        return
+    auth.check_token(token)
+    periodic = (token + token).find(token, 1) < len(token)
+    if len(set(token)) < MIN_DISTINCT_TOKEN_CHARACTERS or periodic:
+        raise ValueError(f"A server on {host} needs a random token of at least 32 characters; "
+                         "this one repeats a few characters. Leave --token out to have one "
+                         "generated.")
+
+
+def exposure_warning(host: str) -> str | None:
+    """The warning for a server that other machines can reach, or None on loopback.
+
+        >>> exposure_warning("127.0.0.1") is None
+        True
+    """
+    if is_loopback(host):
+        return None
+    return (f"WARNING: serving plain HTTP (no TLS) on {host}: any machine that can reach "
+            "it may try the token, and the token and your data travel unencrypted. Use the "
+            f"default host {DEFAULT_HOST} unless other machines must connect, and then only "
+            "behind a TLS proxy on a trusted network.")
+
+
 def _prepare(data_dir: str | Path | None, token: str | None, clock: str,
              start_time: datetime | None, complete_window: timedelta,
              max_workers: int) -> tuple[Service, str, Path, bool]:
-    if token is not None and not re.fullmatch(r'[^\s"]{8,}', token):
-        raise ValueError("The token must be at least 8 characters with no spaces or double "
-                         "quotes (it travels in an Authorization header).")
     temporary = data_dir is None
     path = Path(tempfile.mkdtemp(prefix="tasknb-local-")) if temporary else Path(data_dir)  # type: ignore[arg-type]
-    path.mkdir(parents=True, exist_ok=True)
-    service = Service(path, clock=_make_clock(clock, start_time, path),
-                      complete_window=complete_window, max_workers=max_workers)
+    try:
+        service = Service(path, clock=_make_clock(clock, start_time, path),
+                          complete_window=complete_window, max_workers=max_workers)
+    except BaseException:
+        if temporary:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
     return service, token or auth.new_token(), path, temporary
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        return _bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ListenError(f"Port {port} on {host} is already in use (another tasknb server?): "
+                              "choose another with --port, or port=0 for a free one.") from exc
+        raise ListenError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}. Use an "
+                          f"address of this machine (the default is {DEFAULT_HOST}).") from exc
 
 
 def start(*, data_dir: str | Path | None = None, host: str = DEFAULT_HOST, port: int = 0,
@@ -225,19 +279,32 @@ def start(*, data_dir: str | Path | None = None, host: str = DEFAULT_HOST, port:
           max_workers: int = DEFAULT_MAX_WORKERS) -> LocalServer:
     """Start the server in a background thread and return its handle.
 
-        >>> server = start(clock="manual", start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
-        >>> server.url.startswith("http://127.0.0.1:")     # doctest: +SKIP
-        True
-
     ``data_dir=None`` uses a temporary directory removed by ``stop()``; ``port=0`` picks a free
-    port; ``seed="demo"`` loads the demo data (tasknb.local.seed).
+    port; ``seed="demo"`` loads the demo data (tasknb.local.seed). A host other than loopback
+    is logged as a warning and needs a strong token (:func:`check_token`). Raises
+    :class:`~tasknb.local.errors.StartupError` (one line) when the data directory's state
+    cannot be used, and :class:`~tasknb.local.errors.ListenError` when the port is taken.
     """
+    return _start(data_dir=data_dir, host=host, port=port, token=token, seed=seed, clock=clock,
+                  start_time=start_time, complete_window=complete_window,
+                  max_workers=max_workers, warn=log.warning)
+
+
+def _start(*, data_dir: str | Path | None, host: str, port: int, token: str | None,
+           seed: str | None, clock: str, start_time: datetime | None,
+           complete_window: timedelta, max_workers: int,
+           warn: Callable[[str], object]) -> LocalServer:
     if seed not in (None, "demo"):
         raise ValueError(f"seed must be None or 'demo', got {seed!r}")
+    if token is not None:
+        check_token(token, host)
+    warning = exposure_warning(host)
+    if warning:
+        warn(warning)
     service, token, path, temporary = _prepare(data_dir, token, clock, start_time,
                                                complete_window, max_workers)
     try:
-        sock = _bind(host, port)
+        sock = _listen(host, port)
     except OSError:
         service.close()
         if temporary:
@@ -252,7 +319,7 @@ def start(*, data_dir: str | Path | None = None, host: str = DEFAULT_HOST, port:
     while not uv.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             service.close()
-            raise RuntimeError("The local Task server did not start; see the log above.")
+            raise StartupError("The local Task server did not start; see the log above.")
         time.sleep(0.01)
     server = LocalServer(service, token, host, actual_port, path, temporary, uv, thread)
     _RUNNING.add(server)
@@ -267,18 +334,51 @@ def start(*, data_dir: str | Path | None = None, host: str = DEFAULT_HOST, port:
     return server
 
 
+def read_token(token_file: str | Path | None = None,
+               environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """The server token from a file or ``TASKNB_SERVER_TOKEN``, and where it came from.
+
+        >>> read_token(environ={"TASKNB_SERVER_TOKEN": "from-the-environment"})
+        ('from-the-environment', 'from TASKNB_SERVER_TOKEN')
+        >>> read_token(environ={})
+        (None, 'generated')
+    """
+    if token_file is not None:
+        path = Path(token_file).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"Cannot read the token file {path}: {exc.strerror or exc}.") from None
+        if not text:
+            raise ValueError(f"The token file {path} is blank: write the token in it, or leave "
+                             "--token-file out to have one generated.")
+        return text, f"from {path}"
+    value = (os.environ if environ is None else environ).get(TOKEN_ENV, "").strip()
+    return (value, f"from {TOKEN_ENV}") if value else (None, "generated")
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           data_dir: str | Path | None = None, token: str | None = None,
-          seed: str | None = None, clock: str = "real") -> None:
-    """Run in the foreground until Ctrl-C, printing the URL and the token."""
-    server = start(data_dir=data_dir, host=host, port=port, token=token, seed=seed, clock=clock)
+          seed: str | None = None, clock: str = "real",
+          token_file: str | Path | None = None) -> None:
+    """Run in the foreground until Ctrl-C, printing the URL (and the token if generated).
+
+    The token is ``token``, else read from ``token_file``, else from ``TASKNB_SERVER_TOKEN``,
+    else generated (and then printed: a given one never is). Warnings go to stderr.
+    """
+    source = "as given"
+    if token is None:
+        token, source = read_token(token_file)
+    server = _start(data_dir=data_dir, host=host, port=port, token=token, seed=seed,
+                    clock=clock, start_time=None, complete_window=DEFAULT_COMPLETE_WINDOW,
+                    max_workers=DEFAULT_MAX_WORKERS, warn=_to_stderr)
     print("tasknb local Task server (Snowflake REST API v2)")
     print(f"  URL:      {server.url}")
-    print(f"  Token:    {server.token}")
+    print(f"  Token:    {server.token if source == 'generated' else '(' + source + ')'}")
     print(f"  Data dir: {server.data_dir}{' (temporary)' if data_dir is None else ''}")
     print("Press Ctrl-C to stop.", flush=True)
     if threading.current_thread() is threading.main_thread():
@@ -290,3 +390,7 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
         pass
     finally:
         server.stop()
+
+
+def _to_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-STATE_FILE = "tasknb-local.sqlite3"
+from tasknb.local import state_file
+from tasknb.local.state_file import STATE_FILE  # noqa: F401 - the name callers know
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -138,25 +139,35 @@ class Store:
         self.path = str(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
         self.databases: dict[str, dict[str, Any]] = {}
         self.schemas: dict[tuple[str, str], dict[str, Any]] = {}
         self.tasks: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
         self.tags: dict[tuple[str, str, str], dict[tuple[str, str, str], str]] = {}
         # bumped on every task change in a schema (cache key for derived graph indexes)
         self.versions: dict[tuple[str, str], int] = {}
-        self._load()
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.executescript(_SCHEMA)
+            self._load()
+        except BaseException:
+            self._conn.close()
+            raise
 
     @classmethod
     def in_dir(cls, data_dir: str | Path) -> Store:
-        """Open (or create) the store file inside a data directory."""
-        path = Path(data_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        return cls(path / STATE_FILE)
+        """Open (or create) the store file inside a data directory (see state_file.py).
+
+        Raises :class:`~tasknb.local.errors.StartupError` (one line naming the file and what to
+        do) for a state file that is damaged, or missing or empty beside database files.
+        """
+        path = state_file.prepare(data_dir)
+        try:
+            return cls(path)
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+            raise state_file.unreadable(path, exc) from exc
 
     def _load(self) -> None:
         for row in self._conn.execute("SELECT body FROM databases"):

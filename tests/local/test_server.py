@@ -15,7 +15,7 @@ import pytest
 from local_api import T0, Api
 
 import tasknb.local
-from tasknb.local.server import LocalServer, parse_duration
+from tasknb.local.server import LocalServer
 
 
 def test_start_binds_loopback_and_temp_dir_is_removed(caplog: pytest.LogCaptureFixture) -> None:
@@ -235,12 +235,16 @@ def test_link_paging_for_large_lists(api: Api) -> None:
     assert "Link" not in limited.headers and len(limited.json()) == 10
 
 
-def test_parse_duration() -> None:
-    assert parse_duration("1 day") == timedelta(days=1)
-    assert parse_duration("90s") == timedelta(seconds=90)
-    assert parse_duration(timedelta(minutes=2)) == timedelta(minutes=2)
-    with pytest.raises(ValueError):
-        parse_duration("soon")
+def test_advance_reads_durations_as_tasknb_durations_does(fresh_server: LocalServer) -> None:
+    start = fresh_server.now()
+    fresh_server.advance("1 day")
+    fresh_server.advance("90s")
+    fresh_server.advance(timedelta(minutes=2))
+    fresh_server.advance(30)
+    assert fresh_server.now() - start == timedelta(days=1, seconds=90 + 120 + 30)
+    with pytest.raises(ValueError, match="soon"):
+        fresh_server.advance("soon")
+    assert fresh_server.now() - start == timedelta(days=1, seconds=240)
 
 
 def test_port_in_use_is_a_clear_error() -> None:
