@@ -24,15 +24,6 @@ from pathlib import Path
 
 from tasknb.errors import TasknbError
 
-__all__ = [
-    "ENGINE_ENV",
-    "RENDER_TIMEOUT_S",
-    "RenderError",
-    "available_engines",
-    "find_engine",
-    "render_dot_svg",
-]
-
 ENGINE_ENV = "TASKNB_DOT"
 """Environment variable naming the layout binary to use (path or name on PATH)."""
 
