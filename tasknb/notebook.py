@@ -1,9 +1,10 @@
 """The bridge notebooks use: one call gives a client, on the local server or on an account.
 
-    client = tasknb.notebook.client()                    # the local server with demo data
-    client = tasknb.notebook.client("my_connection")     # a real account, same notebook
+    >>> describe("my_connection")
+    "Snowflake account from connection 'my_connection'"
 
-Which server `client(connection=None)` talks to, in order:
+``tasknb.notebook.client()`` talks to the local server with demo data,
+``tasknb.notebook.client("my_connection")`` to a real account, in the same notebook. Which server `client(connection=None)` talks to, in order:
 
 1. a connection name, given or in ``$TASKNB_CONNECTION``: ``tasknb.connect(name, ...)``;
 2. ``$TASKNB_URL`` and ``$TASKNB_TOKEN`` (set by ``tasknb demo`` for its kernels): that
@@ -118,10 +119,8 @@ def client(
 ) -> TaskClient:
     """A TaskClient for this notebook: the local server by default, an account given a name.
 
-        client = tasknb.notebook.client()                       # demo data, DEMO_DB.PIPELINES
-        client = tasknb.notebook.client("prod", database="ANALYTICS", schema="PIPELINES")
-
-    On the local server database and schema default to the demo's; on an account they
+    ``client()`` gives the demo data in ``DEMO_DB.PIPELINES``;
+    ``client("prod", database="ANALYTICS", schema="PIPELINES")`` an account. On the local server database and schema default to the demo's; on an account they
     default to the connection's.
     """
     target = _target(connection)
@@ -143,7 +142,7 @@ def client(
 def server() -> LocalServer | None:
     """The embedded local server (started on first use), or None on an account or `tasknb demo`.
 
-    srv = tasknb.notebook.server(); srv.advance("10 minutes") if srv else None
+    ``srv = server()`` then ``srv.advance("10 minutes")`` when ``srv`` is not None.
     """
     if _target(None).kind != "embedded":
         return None
@@ -153,7 +152,10 @@ def server() -> LocalServer | None:
 def describe(connection: str | None = None) -> str:
     """One line naming where `client(connection)` goes, never with a token.
 
-    tasknb.notebook.describe()  # 'embedded local server at http://127.0.0.1:PORT (demo data)'
+        >>> describe("prod")
+        "Snowflake account from connection 'prod'"
+
+    With no connection: ``'embedded local server at http://127.0.0.1:PORT (demo data, ...)'``.
     """
     target = _target(connection)
     if target.kind == "account":
@@ -166,9 +168,9 @@ def describe(connection: str | None = None) -> str:
 def advance(delta: timedelta | float | str, connection: str | None = None) -> list[Any]:
     """Fast-forward the local server's clock; on an account, wait for real.
 
-        runs = tasknb.notebook.advance("1 hour")   # graph runs the schedules produced
-
-    Returns the runs produced (local server) or ``[]`` (account: time simply passes).
+    ``advance("1 hour")`` (any text ``tasknb.durations.parse_duration`` reads) returns the
+    graph runs the schedules produced on the local server, ``[]`` on an account (time simply
+    passes).
     """
     duration = parse_duration(delta)
     target = _target(connection)
