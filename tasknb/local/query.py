@@ -89,10 +89,12 @@ class LikePattern:
             else:
                 literal = next(chars, "\\") if char == "\\" else char  # a trailing \ is literal
                 pieces[-1].append(re.escape(literal))
+        if len(pieces) > 2:  # runs of % collapse: an empty piece between them matches anywhere
+            pieces = [pieces[0], *(p for p in pieces[1:-1] if p), pieces[-1]]
         self.pattern = pattern
         self._lengths = [len(p) for p in pieces]
         self._pieces = [re.compile("".join(p), re.IGNORECASE | re.DOTALL) for p in pieces]
-        self._fixed = sum(self._lengths)
+        self._fixed = sum(self._lengths)  # a longer name is needed (names have at most 255)
 
     def matches(self, name: str) -> bool:
         """Whether ``name`` matches the whole pattern."""
@@ -101,16 +103,16 @@ class LikePattern:
         if len(name) < self._fixed:
             return False
         first, *middle, last = self._pieces
-        if first.match(name) is None:
+        tail = len(name) - self._lengths[-1]  # where the last piece must start
+        if first.match(name) is None or last.fullmatch(name, tail) is None:
             return False
         position = self._lengths[0]
-        tail = len(name) - self._lengths[-1]  # where the last piece must start
         for piece in middle:
             found = piece.search(name, position, tail)
             if found is None:
                 return False
             position = found.end()
-        return position <= tail and last.fullmatch(name, tail) is not None
+        return True
 
 
 def filter_names(names: Iterable[str], *, like: str | None = None, starts_with: str | None = None,
