@@ -307,3 +307,79 @@ def test_the_token_is_required(sql: Sql) -> None:
     wrong = httpx.post(sql.api.server.url + STATEMENTS, json={"statement": "SELECT 1"},
                        headers={"Authorization": "Bearer wrong"})
     assert wrong.status_code == 401
+
+
+def _failing_graph(api: Api) -> None:
+    api.create("root", "SELECT 1")
+    api.create("bad", "SELECT * FROM no_such_table", predecessors=["root"])
+    api.action("bad", "resume")
+    assert api.execute("root")["state"] == "FAILED"
+
+
+HISTORY = "TABLE(INFORMATION_SCHEMA.TASK_HISTORY({}))"
+
+
+def test_task_history_answers_from_the_run_records(sql: Sql) -> None:
+    _failing_graph(sql.api)
+    body = sql.submit("SELECT * FROM " + HISTORY.format("") + " ORDER BY name")
+    meta = body["resultSetMetaData"]
+    names = [c["name"] for c in meta["rowType"]]
+    assert names[:7] == ["NAME", "DATABASE_NAME", "SCHEMA_NAME", "QUERY_ID", "QUERY_TEXT",
+                         "CONDITION_TEXT", "STATE"]
+    assert "GRAPH_RUN_GROUP_ID" in names and "ATTEMPT_NUMBER" in names
+    types = {c["name"]: c["type"] for c in meta["rowType"]}
+    assert types["SCHEDULED_TIME"] == "timestamp_ltz" and types["ERROR_CODE"] == "fixed"
+    rows = [dict(zip(names, row, strict=True)) for row in body["data"]]
+    assert [(r["NAME"], r["STATE"]) for r in rows] == [("BAD", "FAILED"), ("ROOT", "SUCCEEDED")]
+    bad = rows[0]
+    assert bad["ERROR_CODE"] == "2003" and "NO_SUCH_TABLE" in bad["ERROR_MESSAGE"]
+    assert bad["DATABASE_NAME"] == sql.api.database and bad["QUERY_TEXT"].startswith("SELECT")
+    assert bad["ATTEMPT_NUMBER"] == "1" and bad["QUERY_ID"]
+    assert rows[0]["RUN_ID"] == rows[1]["RUN_ID"]  # one graph run
+
+
+def test_task_history_arguments(sql: Sql) -> None:
+    _failing_graph(sql.api)
+    only_errors = sql.rows("SELECT name FROM " + HISTORY.format("ERROR_ONLY => TRUE"))
+    assert only_errors == [["BAD"]]
+    bound = sql.submit("SELECT state FROM " + HISTORY.format("TASK_NAME => ?, RESULT_LIMIT => ?")
+                       + " WHERE name <> ?", bindings={
+                           "1": {"type": "TEXT", "value": "root"},
+                           "2": {"type": "FIXED", "value": "5"},
+                           "3": {"type": "TEXT", "value": "nothing"}})
+    assert bound["data"] == [["SUCCEEDED"]]
+    assert len(sql.rows("SELECT name FROM " + HISTORY.format("RESULT_LIMIT => 1"))) == 1
+    recent = sql.rows("SELECT COUNT(*) FROM " + HISTORY.format(
+        "SCHEDULED_TIME_RANGE_START => DATEADD('hour', -1, CURRENT_TIMESTAMP())"))
+    assert recent == [["2"]]
+    future = sql.rows("SELECT COUNT(*) FROM " + HISTORY.format(
+        "SCHEDULED_TIME_RANGE_START => DATEADD('hour', 1, CURRENT_TIMESTAMP())"))
+    assert future == [["0"]]
+    other = sql.rows(f"SELECT COUNT(*) FROM TABLE({sql.api.database}.INFORMATION_SCHEMA."
+                     "TASK_HISTORY()) ")
+    assert other == [["2"]]
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    ("RESULT_LIMIT => 20000", "exceeds maximum allowable value (10,000)"),
+    ("RESULT_LIMIT => 0", "RESULT_LIMIT must be"),
+    ("BOGUS => 1", "unknown argument BOGUS"),
+    ("'ROOT'", "named arguments"),
+    ("SCHEDULED_TIME_RANGE_START => 'yesterday'", "must be a timestamp"),
+])
+def test_task_history_refuses_bad_arguments(sql: Sql, arguments: str, fragment: str) -> None:
+    body = sql.submit("SELECT * FROM " + HISTORY.format(arguments), expect=422)
+    assert fragment in body["message"] and body["statementHandle"]
+
+
+def test_task_history_keeps_seven_days(fresh_api: Api, validating) -> None:
+    sql = Sql(fresh_api, validating)
+    try:
+        _failing_graph(fresh_api)
+        assert sql.rows("SELECT COUNT(*) FROM " + HISTORY.format("")) == [["2"]]
+        advanced = sql.raw.post("/tasknb/v1/clock:advance", json={"seconds": 8 * 86_400})
+        assert advanced.status_code == 200
+        assert sql.rows("SELECT COUNT(*) FROM " + HISTORY.format("")) == [["0"]]
+    finally:
+        sql.http.close()
+        sql.raw.close()

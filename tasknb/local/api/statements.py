@@ -53,7 +53,7 @@ from typing import Any
 import anyio
 
 from tasknb.local import rules
-from tasknb.local.api import jsonv2
+from tasknb.local.api import information_schema, jsonv2
 from tasknb.local.api.http import Call, Reply
 from tasknb.local.rules import ApiError, bad_request, parse_bool, parse_int
 from tasknb.local.service import Service
@@ -404,6 +404,13 @@ class StatementRegistry:
                                f"variable ? (position {len(bindings) + 1}) not set.")
                 return
             database, schema = self._place(request)
+            sql = request.statement
+            if len(parts) == 1 and information_schema.uses_task_history(sql):
+                sql, bindings = information_schema.rewrite(
+                    sql, service=self._service, database=database, schema=schema,
+                    bindings=bindings[:placeholders],
+                    evaluate=lambda text: self._scalar(text, database, schema))
+                placeholders = len(bindings)
             ctx = TaskContext(database=database, schema=schema, task_name="", root_task_name="",
                               now=self._service.now(), interrupt_key=statement.handle)
             if request.timeout is not None:
@@ -412,12 +419,13 @@ class StatementRegistry:
             ctx.keep_result = True
             if statement.cancel_requested:
                 raise TaskSqlError(int(CODE_CANCELED), "SQL execution canceled", "57014")
-            self._service.engine().run(request.statement, ctx)
+            self._service.engine().run(sql, ctx)
         except TaskSqlError as error:
             statement.fail(error.code_text, error.sql_state or "42000", error.message)
             return
-        except ApiError as error:  # the database or schema is not there
-            statement.fail(error.code, "02000", "SQL compilation error:\n" + error.message)
+        except ApiError as error:  # the database or schema is not there, a bad argument
+            sql_state = "02000" if error.code == rules.DOES_NOT_EXIST else "22023"
+            statement.fail(error.code, sql_state, "SQL compilation error:\n" + error.message)
             return
         columns, rows = ctx.result or ([], [])
         last = parts[-1].text.split(None, 1)[0].upper()
@@ -429,6 +437,16 @@ class StatementRegistry:
             statement.succeed([(column, "BIGINT")], [(count,)], {stat: count})
         else:
             statement.succeed([("status", "VARCHAR")], [(MESSAGE_SUCCESS,)], None)
+
+    def _scalar(self, expression: str, database: str, schema: str) -> Any:
+        """The value of a constant Snowflake expression (the server's clock for CURRENT_*)."""
+        from tasknb.local.sql.context import TaskContext
+
+        ctx = TaskContext(database=database, schema=schema, task_name="", root_task_name="",
+                          now=self._service.now(), keep_result=True)
+        self._service.engine().run(f"SELECT {expression}", ctx)
+        rows = ctx.result[1] if ctx.result else []
+        return rows[0][0] if rows and rows[0] else None
 
     def _place(self, request: StatementRequest) -> tuple[str, str]:
         """The (database, schema) a statement runs in; both must exist."""
