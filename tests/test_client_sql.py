@@ -247,3 +247,25 @@ def test_unauthorized_is_not_a_sql_error(server, validating) -> None:
         assert not isinstance(info.value, BadRequest)
     finally:
         c.close()
+
+
+def test_cancel_graph_runs_ends_a_long_run_cancelled(client) -> None:
+    from tasknb import MinutesSchedule, Task
+
+    client.create_task(Task("slow_root", "SELECT SYSTEM$WAIT(60)", schedule=MinutesSchedule(60)))
+    client.create_task(Task("after_slow", "SELECT 1", predecessors=["slow_root"]))
+    client.execute_task("slow_root")
+    deadline = time.monotonic() + 20
+    while not any(r.state == "EXECUTING" for r in client.get_current_graphs("slow_root")):
+        assert time.monotonic() < deadline, "the graph run never started"
+        time.sleep(0.05)
+    time.sleep(0.2)  # the root's statement is inside SYSTEM$WAIT
+    started = time.monotonic()
+    answer = client.cancel_graph_runs("after_slow")  # any task of the graph
+    assert answer.startswith("Marked 1 task runs for cancellation"), answer
+    while not client.get_complete_graphs("slow_root"):
+        assert time.monotonic() < deadline + 20, "the cancelled run never completed"
+        time.sleep(0.05)
+    [run] = client.get_complete_graphs("slow_root")
+    assert run.state == "CANCELLED" and time.monotonic() - started < 10
+    assert "no currently running" in client.cancel_graph_runs("slow_root")
