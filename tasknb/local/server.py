@@ -352,6 +352,9 @@ def read_token(token_file: str | Path | None = None,
         if not text:
             raise ValueError(f"The token file {path} is blank: write the token in it, or leave "
                              "--token-file out to have one generated.")
+        if path.stat().st_mode & 0o077:
+            log.warning("The token file %s can be read by other users; make it private with: "
+                        "chmod 600 %s", path, path)
         return text, f"from {path}"
     value = (os.environ if environ is None else environ).get(TOKEN_ENV, "").strip()
     return (value, f"from {TOKEN_ENV}") if value else (None, "generated")

@@ -212,23 +212,32 @@ def test_token_from_the_environment_and_a_warning_for_token_on_the_command_line(
     assert STRONG_TOKEN not in output
 
 
-def test_token_from_a_file(tmp_path: Path) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text(STRONG_TOKEN + "\n")
-    token_file.chmod(0o600)
+def _serve_with_token_file(data: Path, token_file: Path, log: Path) -> None:
+    """serve(token_file=...) in a child process: it answers with the file's token."""
     port = free_port()
     script = ("import sys; from tasknb.local.server import serve; "
               f"serve(port={port}, data_dir=sys.argv[1], token_file=sys.argv[2])")
-    log = tmp_path / "file.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "d"),
-                                 str(token_file)], stdout=out, stderr=subprocess.STDOUT,
-                                env=_cli_env(), cwd=str(REPO_ROOT))
+        proc = subprocess.Popen([sys.executable, "-c", script, str(data), str(token_file)],
+                                stdout=out, stderr=subprocess.STDOUT, env=_cli_env(),
+                                cwd=str(REPO_ROOT))
     try:
         assert _wait_ping(port, STRONG_TOKEN, proc) == 200
     finally:
         _stop(proc)
-    assert STRONG_TOKEN not in log.read_text()
+
+
+def test_token_from_a_file(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(STRONG_TOKEN + "\n")
+    token_file.chmod(0o600)
+    _serve_with_token_file(tmp_path / "d", token_file, tmp_path / "private.log")
+    output = (tmp_path / "private.log").read_text()
+    assert STRONG_TOKEN not in output and "chmod" not in output
+    token_file.chmod(0o644)
+    _serve_with_token_file(tmp_path / "d", token_file, tmp_path / "shared.log")
+    output = (tmp_path / "shared.log").read_text()
+    assert f"chmod 600 {token_file}" in output and STRONG_TOKEN not in output
     (tmp_path / "blank").write_text("\n")
     with pytest.raises(ValueError, match="blank"):
         tasknb.local.server.serve(port=free_port(), token_file=tmp_path / "blank")
