@@ -413,21 +413,29 @@ class Store:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # each interrupted run's task_states gets what its task rows say (a task cut
+                # off is CANCELLED), so a retry re-runs exactly the tasks that did not succeed
+                # (also for runs recorded before outcomes were written as tasks ended)
+                cut: dict[int, dict[str, list[Any]]] = {}
+                for row in self._conn.execute(
+                        "SELECT t.graph_run_id, t.name, t.state, t.return_value "
+                        "FROM task_runs t JOIN graph_runs g ON g.id = t.graph_run_id "
+                        "WHERE g.state IN ('EXECUTING', 'SCHEDULED')"):
+                    state = row["state"]
+                    if state in ("EXECUTING", "SCHEDULED"):
+                        state = "CANCELLED"
+                    elif state == "FAILED_AND_AUTO_SUSPENDED":
+                        state = "FAILED"
+                    cut.setdefault(row["graph_run_id"], {})[row["name"]] = [
+                        state, row["return_value"]]
+                for graph_run_pk, outcomes in cut.items():
+                    self._merge_task_states(graph_run_pk, outcomes)
                 cur = self._conn.execute(
                     "UPDATE graph_runs SET state = 'CANCELLED', completed_time = ?, "
                     "first_error_task_name = COALESCE(first_error_task_name, root_name), "
                     "first_error_message = COALESCE(first_error_message, ?) "
                     "WHERE state IN ('EXECUTING', 'SCHEDULED')", (when, message))
                 count = cur.rowcount
-                # the interrupted tasks are CANCELLED in their run's task_states, so a retry
-                # re-runs them (and only them, with what they release)
-                cut: dict[int, dict[str, list[Any]]] = {}
-                for row in self._conn.execute(
-                        "SELECT graph_run_id, name FROM task_runs "
-                        "WHERE state IN ('EXECUTING', 'SCHEDULED')"):
-                    cut.setdefault(row["graph_run_id"], {})[row["name"]] = ["CANCELLED", None]
-                for graph_run_pk, outcomes in cut.items():
-                    self._merge_task_states(graph_run_pk, outcomes)
                 self._conn.execute(
                     "UPDATE task_runs SET state = 'CANCELLED', completed_time = ?, "
                     "error_message = ? WHERE state IN ('EXECUTING', 'SCHEDULED')",
