@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
+from .durations import format_duration
 from .notebook import DEMO_DATABASE, DEMO_SCHEMA, TOKEN_ENV, URL_ENV
 
 __all__ = ["DEFAULT_NOTEBOOK_DIR", "build_parser", "lab_command", "main", "run_check"]
@@ -166,7 +167,9 @@ def _wait_for_lab(url: str, token: str, proc: subprocess.Popen[bytes], log: Path
         except (OSError, urllib.error.URLError):
             pass
         if time.monotonic() > deadline:
-            raise SystemExit(f"tasknb demo: jupyter lab did not start in {LAB_START_TIMEOUT_S} s")
+            raise SystemExit(
+                f"tasknb demo: jupyter lab did not start in {format_duration(LAB_START_TIMEOUT_S)}"
+            )
         time.sleep(LAB_POLL_INTERVAL_S)
 
 
@@ -240,7 +243,7 @@ def run_check(args: argparse.Namespace) -> int:
         )
         print(f"kernels attach: {lines[0]}")
         print(f"jupyterlab: {lab_url} on {notebook_dir} ({', '.join(notebooks) or 'no notebooks'})")
-        print(f"demo check ok in {time.monotonic() - began:.1f} s")
+        print(f"demo check ok in {format_duration(time.monotonic() - began)}")
     return 0
 
 

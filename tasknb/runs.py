@@ -17,6 +17,7 @@ from collections.abc import Hashable, Iterable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from tasknb.durations import format_duration
 from tasknb.identifiers import name_key
 
 if TYPE_CHECKING:
@@ -163,6 +164,6 @@ def execute_and_wait(
                 return latest_run(new) or new[0]
         if time.monotonic() > deadline:
             raise TimeoutError(
-                f"the graph run of {name} did not finish within {timeout:.0f} s; it goes on: "
+                f"the graph run of {name} did not finish within {format_duration(timeout)}; it goes on: "
                 f"check get_current_graphs({name!r}) or pass a longer timeout="
             )

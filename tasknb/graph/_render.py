@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from tasknb.durations import format_duration
 from tasknb.errors import TasknbError
 
 ENGINE_ENV = "TASKNB_DOT"
@@ -153,7 +154,7 @@ def render_dot_svg(
         )
     except subprocess.TimeoutExpired as error:
         raise RenderError(
-            f"{name} did not finish laying out the graph within {timeout:g} s; "
+            f"{name} did not finish laying out the graph within {format_duration(timeout)}; "
             "draw less of it (focus=...) or raise the timeout"
         ) from error
     except OSError as error:

@@ -174,7 +174,7 @@ class RunFollower(threading.Thread):
                     state=state.follow.state,
                     started_at=begun,
                     last_refreshed=now,
-                    message=f"stopped watching after {int(elapsed)} s (the run goes on)",
+                    message=f"stopped watching after {format_duration(elapsed)} (the run goes on)",
                     run=state.follow.run,
                 )
                 state._recompute()

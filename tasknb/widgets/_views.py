@@ -26,6 +26,7 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
+from tasknb.durations import format_duration
 from tasknb.frames import runs_frame
 from tasknb.models import Task, TaskRun
 from tasknb.widgets._explorer import (
@@ -414,7 +415,7 @@ class TaskPanel(widgets.VBox):
             bits.append(follow.message)
         elapsed = follow.elapsed_s
         if follow.active and elapsed is not None:
-            bits.append(f"{elapsed:.0f} s")
+            bits.append(format_duration(elapsed))
         if follow.last_refreshed is not None:
             bits.append(f"last refreshed {format_time(follow.last_refreshed)} UTC")
         self.follow_label.value = " · ".join(bits)
