@@ -573,3 +573,21 @@ def test_execute_and_wait_returns_the_finished_run_and_retries_from_the_failure(
     assert retried.state == "SUCCEEDED"
     assert retried.run_id == failed.run_id  # RETRY LAST keeps the run's original id
     assert retried.extra.get("attempt_number") == 2
+
+
+# -- public import paths -----------------------------------------------------------------------
+
+
+def test_the_public_import_paths_of_the_notebook_layer_keep_working():
+    import tasknb.graph
+    import tasknb.widgets
+    from tasknb import runs
+
+    for name in tasknb.widgets.__all__:
+        assert getattr(tasknb.widgets, name) is not None, name
+    for name in tasknb.graph.__all__:
+        assert getattr(tasknb.graph, name) is not None, name
+    assert tasknb.TaskPanel is tasknb.widgets.TaskPanel
+    assert tasknb.RunExplorer is tasknb.widgets.RunExplorer
+    assert tasknb.draw_graph is tasknb.graph.draw_graph
+    assert tasknb.widgets.execute_and_wait is runs.execute_and_wait  # one definition
