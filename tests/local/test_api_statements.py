@@ -383,3 +383,22 @@ def test_task_history_keeps_seven_days(fresh_api: Api, validating) -> None:
     finally:
         sql.http.close()
         sql.raw.close()
+
+
+def test_a_result_beyond_the_row_cap_fails_without_fetching_it_all(sql: Sql,
+                                                                    monkeypatch) -> None:
+    monkeypatch.setattr(server_statements, "MAX_RESULT_ROWS", 1000)
+    started = time.monotonic()
+    body = sql.submit("SELECT * FROM range(1000000000)", expect=422)
+    assert body["code"] == "000002" and "1,000 rows" in body["message"]
+    assert time.monotonic() - started < 10  # streamed: a billion rows were never fetched
+    assert sql.submit("SELECT * FROM range(1000)")["resultSetMetaData"]["numRows"] == 1000
+
+
+def test_old_results_are_forgotten_past_the_cell_budget(sql: Sql, monkeypatch) -> None:
+    monkeypatch.setattr(server_statements, "MAX_KEPT_CELLS", 10)
+    first = sql.submit("SELECT * FROM range(10)")["statementHandle"]
+    second = sql.submit("SELECT * FROM range(10)")["statementHandle"]
+    sql.submit("SELECT 1")
+    assert sql.status(first, expect=404).json()["message"]
+    assert sql.status(second).json()["data"][0] == ["0"]

@@ -26,7 +26,8 @@ strings as the SQL API sends them: FIXED/REAL numbers, BOOLEAN ``true``/``false`
 and TIMESTAMP_* in ISO 8601 (``2026-01-05``, ``2026-01-05T08:00:00.5+01:00``) or as
 nanoseconds since the epoch (what Snowflake's drivers send), BINARY as hex; ``null`` is NULL.
 
-Results are kept in memory (:data:`MAX_KEPT_STATEMENTS`, :data:`RESULT_RETENTION_SECONDS`) and
+Results are kept in memory (:data:`MAX_KEPT_STATEMENTS`, :data:`MAX_KEPT_CELLS`,
+:data:`RESULT_RETENTION_SECONDS`; one result holds at most :data:`MAX_RESULT_ROWS` rows) and
 cut into partitions of about :data:`PARTITION_CELLS` cells; rows are ``jsonv2`` strings
 (:mod:`tasknb.local.api.jsonv2`). A request may run several statements only with
 ``parameters.multi_statement_count`` set to their number (or 0), as on Snowflake; the answer
@@ -69,6 +70,8 @@ MAX_KEPT_STATEMENTS = 1000
 RESULT_RETENTION_SECONDS = 24 * 3600  # Snowflake keeps a statement's result for 24 hours
 PARTITION_CELLS = 100_000  # cells per partition (rows * columns)
 MAX_STATEMENT_CHARS = 1_000_000
+MAX_RESULT_ROWS = 1_000_000  # a larger result fails (the server would hold it all in memory)
+MAX_KEPT_CELLS = 20_000_000  # finished results kept in all; the oldest are forgotten first
 
 CODE_SUCCESS, SQLSTATE_SUCCESS = "090001", "00000"
 MESSAGE_SUCCESS = "Statement executed successfully."
@@ -81,6 +84,7 @@ CODE_NO_DATABASE = "090105"
 CODE_CANCELED = "000604"
 CODE_TIMEOUT = "000630"
 CODE_INTERNAL = "000603"
+CODE_UNSUPPORTED = "000002"
 TOO_MANY_STATEMENTS = "390429"
 
 _BINDING_TYPES = ("FIXED", "REAL", "TEXT", "BOOLEAN", "DATE", "TIME", "TIMESTAMP_NTZ",
@@ -359,9 +363,13 @@ class StatementRegistry:
         finished = [s for s in self._statements.values() if s.finished_at is not None]
         finished.sort(key=lambda s: s.finished_at or 0.0)
         excess = len(finished) - MAX_KEPT_STATEMENTS
+        cells = sum(s.num_rows * max(1, len(s.columns)) for s in finished)
         for index, statement in enumerate(finished):
-            if index < excess or now - (statement.finished_at or now) > RESULT_RETENTION_SECONDS:
+            size = statement.num_rows * max(1, len(statement.columns))
+            if (index < excess or cells > MAX_KEPT_CELLS
+                    or now - (statement.finished_at or now) > RESULT_RETENTION_SECONDS):
                 del self._statements[statement.handle]
+                cells -= size
         live = set(self._statements)
         self._by_request = {r: h for r, h in self._by_request.items() if h in live}
 
@@ -417,6 +425,7 @@ class StatementRegistry:
                 ctx.session_parameters["STATEMENT_TIMEOUT_IN_SECONDS"] = request.timeout
             ctx.bindings = bindings[:placeholders] or None
             ctx.keep_result = True
+            ctx.max_result_rows = MAX_RESULT_ROWS
             if statement.cancel_requested:
                 raise TaskSqlError(int(CODE_CANCELED), "SQL execution canceled", "57014")
             self._service.engine().run(sql, ctx)
@@ -428,6 +437,12 @@ class StatementRegistry:
             statement.fail(error.code, sql_state, "SQL compilation error:\n" + error.message)
             return
         columns, rows = ctx.result or ([], [])
+        if len(rows) > MAX_RESULT_ROWS:
+            statement.fail(CODE_UNSUPPORTED, "0A000", "Unsupported feature in the local task "
+                           f"server: a result of more than {MAX_RESULT_ROWS:,} rows (the server "
+                           "keeps results in memory). Add a LIMIT, filter or aggregate; the "
+                           "same statement runs on a real Snowflake account.")
+            return
         last = parts[-1].text.split(None, 1)[0].upper()
         if last in _QUERY_WORDS or last.startswith("("):
             statement.succeed(columns, rows, None)

@@ -33,7 +33,8 @@ class TaskContext:
 
     SQL API statements: ``bindings`` are the values of the statement's ``?`` placeholders
     (DuckDB parameters, never spliced into the text); with ``keep_result`` the run sets
-    ``result`` to the last statement's ``(columns, rows)``, columns as ``(name, DuckDB type)``.
+    ``result`` to the last statement's ``(columns, rows)``, columns as ``(name, DuckDB type)``,
+    at most ``max_result_rows + 1`` rows when that is set.
     """
 
     database: str
@@ -53,4 +54,5 @@ class TaskContext:
     interrupt_key: Hashable | None = None
     bindings: list[Any] | None = None
     keep_result: bool = False
+    max_result_rows: int | None = None
     result: tuple[list[tuple[str, str]], list[tuple[Any, ...]]] | None = None

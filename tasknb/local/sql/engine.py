@@ -389,8 +389,16 @@ class SqlEngine:
             for statement, duck_sql in statements:
                 self._run_statement(call_id, state, cursor, statement, duck_sql, ctx)
             if ctx.keep_result:  # the SQL API's answer: the last statement's columns and rows
-                ctx.result = ([(d[0], str(d[1])) for d in cursor.description or []],
-                              cursor.fetchall())
+                columns = [(d[0], str(d[1])) for d in cursor.description or []]
+                try:  # DuckDB streams: at most max_result_rows + 1 rows are ever fetched
+                    rows = (cursor.fetchmany(ctx.max_result_rows + 1) if ctx.max_result_rows
+                            else cursor.fetchall())
+                except duckdb.Error as error:
+                    if state.stopped or isinstance(error, duckdb.InterruptException):
+                        raise state.error(ctx.database) from error
+                    raise map_duckdb_error(error, statements[-1][0], ctx,
+                                           set(self._databases)) from error
+                ctx.result = (columns, rows)
             # a session-bound leftover (open transaction, temporary table) must not leak into
             # the next run: Snowflake gives every task run a new session
             clean = not any(
