@@ -85,6 +85,11 @@ class Ticker:
             self._next.pop(key, None)
             self._cond.notify_all()
 
+    def armed(self) -> list[Key]:
+        """The roots that have a schedule armed."""
+        with self._cond:
+            return list(self._schedules)
+
     def next_fire(self, key: Key) -> datetime | None:
         """The next time a root fires, or None when it is not scheduled."""
         with self._cond:

@@ -1,39 +1,68 @@
-"""Graph runs as the service starts and reads them: execute, retry, schedule ticks, advance.
+"""Graph runs as the service starts them: execute (overlap policy, queued runs), RETRY LAST,
+cancel, schedule ticks, ``advance`` on a manual clock, and what happens when a run ends.
 
-    >>> svc.execute_task("DB", "S", "ROOT", wait=True)["state"]     # doctest: +SKIP
-    'SUCCEEDED'
-
-A mixin of :class:`tasknb.local.service.Service` (it uses the service's store, lock, runner,
-ticker and graph helpers): ``execute_task`` (overlap policy, queued runs), RETRY LAST plans,
-the runner's completion callback (auto-retry, failure streak, auto-suspend, queued runs), the
-ticker's fire callback, ``advance``, and the run queries behind current-graphs,
-complete-graphs, graph-runs and per-task history.
+The :class:`~tasknb.local.service.runner.Runner` runs the plans made here; its completion
+callback applies auto-retry, the failure streak and auto-suspend, and starts a queued run.
+The :class:`~tasknb.local.schedule.ticker.Ticker` calls :meth:`GraphRuns.fire_scheduled` for
+the schedule ticks that are due.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from tasknb.local import rules
-from tasknb.local.rules import ApiError, fold_identifier, qualified, rule_error
+from tasknb.local.rules import ApiError, qualified, rule_error
+from tasknb.local.schedule.ticker import Ticker
 from tasknb.local.service import bodies
 from tasknb.local.service.bodies import from_db, to_db
-from tasknb.local.service.runner import GraphRun, RunPlan
+from tasknb.local.service.graphs import Graphs, fingerprint
+from tasknb.local.service.runner import DEFAULT_MAX_WORKERS, GraphRun, Runner, RunPlan
+from tasknb.local.service.state import ServiceState
 
 log = logging.getLogger("tasknb.local")
 
-CURRENT_WINDOW = timedelta(days=8)  # CURRENT_TASK_GRAPHS looks 8 days ahead
 RETRY_WINDOW = timedelta(days=14)  # RETRY LAST: the failed run started within 14 days
 FIRE_BATCH = 50  # schedule ticks turned into graph runs per lock hold / commit
-DEFAULT_HISTORY_LIMIT = 100
-MAX_HISTORY_LIMIT = 10_000
+STARTED_LOG_LIMIT = 10_000  # graph runs remembered for advance()'s answer
+TaskKey = tuple[str, str, str]
 
 
-class GraphRunsMixin:
-    """Run operations of :class:`Service` (see the module docstring)."""
+class GraphRuns:
+    """The graph-run operations of one service; see the module docstring."""
+
+    def __init__(self, state: ServiceState, graphs: Graphs, *,
+                 max_workers: int = DEFAULT_MAX_WORKERS) -> None:
+        self.state = state
+        self.graphs = graphs
+        self._pending: dict[TaskKey, RunPlan] = {}  # one queued manual execute per root
+        self._started_log: list[GraphRun] = []
+        self._last_run_id: dict[TaskKey, int] = state.store.last_run_ids()
+        self.runner = Runner(state.store, state.engine, state.clock.now, manual=state.manual,
+                             on_complete=self._graph_run_finished, max_workers=max_workers)
+        self.ticker = Ticker(self.fire_scheduled, state.clock, manual=state.manual)
+
+    def arm_started_roots(self) -> None:
+        """At start-up: schedule every started root from its anchor, then start the loop."""
+        for (database, schema), tasks in self.state.store.tasks.items():
+            for name, rec in tasks.items():
+                if rec["state"] == "started" and rules.is_root(rec) and rec.get("schedule"):
+                    anchor = from_db(rec.get("schedule_anchor")) or self.state.clock.now()
+                    self.ticker.arm((database, schema, name), rec["schedule"], anchor)
+        self.ticker.start()
+
+    def forget_pending(self, key: TaskKey) -> None:
+        """Drop the queued execute of a root (it was dropped)."""
+        self._pending.pop(key, None)
+
+    def close(self, cancel: Callable[[], Any] | None) -> None:
+        """Stop the schedule loop and the runs' pool (``cancel`` interrupts the engine)."""
+        self.ticker.stop()
+        self.runner.shutdown(wait=True, cancel=cancel)
 
     def execute_task(self, database: str, schema: str, name: str, *, retry_last: bool = False,
                      wait: bool = False, timeout: float = 600.0) -> dict[str, Any] | None:
@@ -42,21 +71,21 @@ class GraphRunsMixin:
         Returns None when the run was queued behind a running one (overlap policy).
         With ``wait=True`` blocks until the run has finished.
         """
-        with self.lock:
-            db, sc, folded, rec = self._task(database, schema, name)
+        with self.state.lock:
+            db, sc, folded, rec = self.state.task(database, schema, name)
             fqn = qualified(db, sc, folded)
             if not rules.is_root(rec):
                 raise rule_error(f"Execute task cannot be called on non-root task {fqn}. Call "
                                  "EXECUTE TASK on the root task of its graph instead.")
-            self._ensure_engine_schema(db, sc)
+            self.state.ensure_engine_schema(db, sc)
             key = (db, sc, folded)
             if retry_last:
                 plan = self._retry_plan(db, sc, folded, "MANUAL RETRY")
             else:
-                tasks = self.store.tasks_in(db, sc)
+                tasks = self.state.store.tasks_in(db, sc)
                 members = rules.check_graph_runnable(folded, db, sc, tasks,
-                                                     *self._index(db, sc))
-                self._commit_version(db, sc, folded, members)
+                                                     *self.state.index(db, sc))
+                self.graphs.commit_version(db, sc, folded, members)
                 plan = self._fresh_plan(db, sc, folded, self.runner.now(), "EXECUTE_TASK")
             if self._blocked(key, plan):
                 self._pending[key] = plan  # replaces an earlier pending one
@@ -72,8 +101,8 @@ class GraphRunsMixin:
         ``task`` is part of (``Runner.cancel``: statements interrupted, the run CANCELLED);
         return Snowflake's answer text. Suspending a root does not do this (it lets runs end).
         """
-        with self.lock:
-            db, sc, folded, _ = self._task(database, schema, task)
+        with self.state.lock:
+            db, sc, folded, _ = self.state.task(database, schema, task)
             runs = [r for r in self.runner.all_active() if r.plan.database == db
                     and r.plan.schema == sc and folded in r.plan.tasks]
         marked = [pk for run in runs for _, pk in self.runner.cancel(run)]
@@ -101,8 +130,8 @@ class GraphRunsMixin:
     def _start(self, plans: list[RunPlan]) -> list[GraphRun]:
         runs = self.runner.start(plans)
         self._started_log.extend(runs)
-        if len(self._started_log) > 10_000:
-            del self._started_log[:5_000]
+        if len(self._started_log) > STARTED_LOG_LIMIT:
+            del self._started_log[:STARTED_LOG_LIMIT // 2]
         return runs
 
     def _next_run_id(self, key: tuple[str, str, str], moment: datetime) -> int:
@@ -115,8 +144,8 @@ class GraphRunsMixin:
 
     def _fresh_plan(self, db: str, sc: str, root: str, scheduled: datetime,
                     scheduled_from: str) -> RunPlan:
-        tasks = self.store.tasks_in(db, sc)
-        children, finalizers = self._index(db, sc)
+        tasks = self.state.store.tasks_in(db, sc)
+        children, finalizers = self.state.index(db, sc)
         members = rules.graph_members(root, tasks, children, finalizers)
         snapshot = {m: tasks[m] for m in members}
         rec = snapshot[root]
@@ -127,7 +156,7 @@ class GraphRunsMixin:
             scheduled_from=scheduled_from, attempt=1, group_id=str(uuid.uuid4()),
             graph_version=int(rec.get("graph_version") or 1),
             run_id=self._next_run_id(key, scheduled), config=rec.get("config"),
-            fingerprint=self._fingerprint(members, tasks),
+            fingerprint=fingerprint(members, tasks),
             next_scheduled_time=self._next_after(key, scheduled))
 
     def _next_after(self, key: tuple[str, str, str], moment: datetime) -> datetime | None:
@@ -136,7 +165,7 @@ class GraphRunsMixin:
     def _retry_plan(self, db: str, sc: str, root: str, scheduled_from: str) -> RunPlan:
         """RETRY LAST: rerun the failed/cancelled tasks of the latest graph run."""
         fqn = qualified(db, sc, root)
-        rows = self.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
+        rows = self.state.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
                                      (db, sc, root), order="id DESC", limit=1)
         nothing = rule_error(f"Cannot perform retry: no suitable run of graph with root task "
                              f"{fqn} to retry.", rules.RETRY_NOTHING_SUITABLE)
@@ -147,13 +176,13 @@ class GraphRunsMixin:
             raise rule_error(f"Cannot perform retry: run (GRAPH_RUN_GROUP_ID = {last['group_id']}"
                              f", attempt = {last['attempt']}) of graph with root task {fqn} had "
                              "no failures.", rules.RETRY_NO_FAILURES)
-        tasks = self.store.tasks_in(db, sc)
-        members = rules.graph_members(root, tasks, *self._index(db, sc))
-        if self._fingerprint(members, tasks) != last.get("fingerprint"):
+        tasks = self.state.store.tasks_in(db, sc)
+        members = rules.graph_members(root, tasks, *self.state.index(db, sc))
+        if fingerprint(members, tasks) != last.get("fingerprint"):
             raise nothing
-        first = self.store.graph_runs("group_id = ?", (last["group_id"],), order="id ASC",
+        first = self.state.store.graph_runs("group_id = ?", (last["group_id"],), order="id ASC",
                                       limit=1)[0]
-        if self.clock.now() - from_db(first["scheduled_time"]) > RETRY_WINDOW:  # type: ignore[operator]
+        if self.state.clock.now() - from_db(first["scheduled_time"]) > RETRY_WINDOW:  # type: ignore[operator]
             raise nothing
         carried = {n: (s[0], s[1]) for n, s in (last.get("task_states") or {}).items()}
         if not any(s in ("FAILED", "CANCELLED") for s, _ in carried.values()):
@@ -173,8 +202,8 @@ class GraphRunsMixin:
         follow: list[RunPlan] = []
         if self.runner.closed:
             return
-        with self.lock:
-            rec = self.store.tasks_in(plan.database, plan.schema).get(plan.root)
+        with self.state.lock:
+            rec = self.state.store.tasks_in(plan.database, plan.schema).get(plan.root)
             state = run.final_state
             if rec is not None and rec["id"] == plan.root_id:
                 retries = rec.get("task_auto_retry_attempts") or 0
@@ -191,12 +220,12 @@ class GraphRunsMixin:
                     limit = rules.DEFAULT_SUSPEND_AFTER_FAILURES if limit is None else limit
                     new = {**rec, "failure_streak": streak}
                     if limit and streak >= limit and rec["state"] == "started":
-                        self._suspend(plan.database, plan.schema, plan.root, new,
+                        self.suspend(plan.database, plan.schema, plan.root, new,
                                       "SUSPENDED_DUE_TO_ERRORS")
                         self._mark_auto_suspended(run)
                     elif streak != (rec.get("failure_streak") or 0):
-                        with self._unlinked_write(plan.database, plan.schema), \
-                                self.store.transaction() as tx:
+                        with self.state.unlinked_write(plan.database, plan.schema), \
+                                self.state.store.transaction() as tx:
                             tx.put_task(new)
             pending = self._pending.get(key)
             if pending is not None and not follow:
@@ -213,26 +242,26 @@ class GraphRunsMixin:
         if run.first_error is None:
             return
         name = run.first_error[0]
-        rows = self.store.task_runs("graph_run_id = ? AND name = ?", (run.pk, name), limit=1)
+        rows = self.state.store.task_runs("graph_run_id = ? AND name = ?", (run.pk, name), limit=1)
         if rows:
-            self.store.update_task_run(rows[0]["id"], state="FAILED_AND_AUTO_SUSPENDED")
+            self.state.store.update_task_run(rows[0]["id"], state="FAILED_AND_AUTO_SUSPENDED")
 
-    def _fire_scheduled(self, due: list[tuple[tuple[str, str, str], datetime]]) -> list[Any]:
+    def fire_scheduled(self, due: list[tuple[tuple[str, str, str], datetime]]) -> list[Any]:
         """Ticker callback: start the graph runs of scheduled fires (overlap policy applies)."""
         mark = len(self._started_log)
         # A manual clock stands at this tick now: remember it before recording the tick's runs,
         # so a restart after a kill never moves the clock back and fires a tick twice.
-        self._save_clock()
+        self.state.save_clock()
         for start in range(0, len(due), FIRE_BATCH):
             plans: list[RunPlan] = []
-            with self.lock:  # per batch, so finishing runs are not held up by a long burst
+            with self.state.lock:  # per batch, so finishing runs are not held up by a long burst
                 for key, when in due[start:start + FIRE_BATCH]:
                     plan = self._scheduled_plan(key, when)
                     if plan is not None:
                         plans.append(plan)
                 if plans:
                     self._start(plans)
-        if not self.manual:
+        if not self.state.manual:
             return self._started_log[mark:]
         # Manual clock: let the runs (and any retries or queued runs) finish before time moves.
         while True:
@@ -246,14 +275,14 @@ class GraphRunsMixin:
     def _scheduled_plan(self, key: tuple[str, str, str], when: datetime) -> RunPlan | None:
         """The run a schedule tick starts, or None (gone, suspended, invalid, or skipped)."""
         db, sc, root = key
-        tasks = self.store.tasks_in(db, sc)
+        tasks = self.state.store.tasks_in(db, sc)
         rec = tasks.get(root)
         if rec is None or rec["state"] != "started" or not rules.is_root(rec):
             return None
         try:
-            self._ensure_engine_schema(db, sc)
-            members = rules.check_graph_runnable(root, db, sc, tasks, *self._index(db, sc))
-            self._commit_version(db, sc, root, members)
+            self.state.ensure_engine_schema(db, sc)
+            members = rules.check_graph_runnable(root, db, sc, tasks, *self.state.index(db, sc))
+            self.graphs.commit_version(db, sc, root, members)
             plan = self._fresh_plan(db, sc, root, when, "SCHEDULE")
         except ApiError:
             return None
@@ -265,7 +294,7 @@ class GraphRunsMixin:
         """Manual clock: fast-forward, running every schedule in order; return the runs."""
         if not isinstance(delta, timedelta):
             delta = timedelta(seconds=float(delta))
-        if not self.manual:
+        if not self.state.manual:
             raise rules.bad_request("The local server runs on the real clock; start it with "
                                     "clock='manual' to fast-forward time.")
         if delta < timedelta(0):
@@ -280,16 +309,11 @@ class GraphRunsMixin:
             if run.pk not in seen:
                 seen.add(run.pk)
                 out.append(self._run_dict(run))
-        self._save_clock()
+        self.state.save_clock()
         return out
 
-    def _save_clock(self) -> None:
-        """Remember a manual clock's time, so a restart on this data dir continues from it."""
-        if self.manual:
-            self.store.set_meta("manual_now", to_db(self.clock.now()))
-
     def _run_dict(self, run: GraphRun) -> dict[str, Any]:
-        rows = self.store.graph_runs("id = ?", (run.pk,))
+        rows = self.state.store.graph_runs("id = ?", (run.pk,))
         return bodies.run_to_api(rows[0])
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
@@ -304,58 +328,13 @@ class GraphRunsMixin:
                 return False
             active[0].wait(remaining)
 
-    def current_graphs(self, database: str, schema: str, name: str,
-                       result_limit: int = rules.DEFAULT_RESULT_LIMIT) -> list[dict[str, Any]]:
-        """GET .../current-graphs: executing runs, plus the next scheduled one (8 days)."""
-        db, sc, folded, rec = self._task(database, schema, name)
-        rows = self.store.graph_runs(
-            "database = ? AND schema = ? AND root_name = ? AND state = 'EXECUTING'",
-            (db, sc, folded), order="scheduled_time DESC")
-        out = [bodies.run_to_api(r) for r in rows]
-        key = (db, sc, folded)
-        nxt = self.ticker.next_fire(key)
-        now = self.clock.now()
-        if rec["state"] == "started" and nxt is not None and nxt - now <= CURRENT_WINDOW:
-            after = self.ticker.fire_after(key, nxt) or nxt
-            out.append(bodies.run_to_api({
-                "root_name": folded, "database": db, "schema": sc, "state": "SCHEDULED",
-                "scheduled_time": to_db(nxt), "next_scheduled_time": to_db(after),
-                "root_id": rec["id"], "graph_version": int(rec.get("graph_version") or 1),
-                "run_id": bodies.epoch_ms(nxt), "attempt": 1, "scheduled_from": "SCHEDULE"}))
-        out.sort(key=lambda r: r["scheduled_time"], reverse=True)
-        return out[:result_limit]
+    def suspend(self, db: str, sc: str, name: str, rec: dict[str, Any], reason: str) -> None:
+        with self.state.unlinked_write(db, sc), self.state.store.transaction() as tx:
+            tx.put_task({**rec, "state": "suspended", "last_suspended_on": to_db(self.state.clock.now()),
+                         "last_suspended_reason": reason})
+        self.ticker.disarm((db, sc, name))
 
-    def complete_graphs(self, database: str, schema: str, name: str,
-                        result_limit: int = rules.DEFAULT_RESULT_LIMIT,
-                        error_only: bool = False) -> list[dict[str, Any]]:
-        """GET .../complete-graphs: runs completed within the window, newest first."""
-        db, sc, folded, _ = self._task(database, schema, name)
-        since = to_db(self.clock.now() - self.complete_window)
-        states = "('FAILED', 'CANCELLED')" if error_only else "('SUCCEEDED', 'FAILED', 'CANCELLED')"
-        rows = self.store.graph_runs(
-            f"database = ? AND schema = ? AND root_name = ? AND state IN {states} "
-            "AND completed_time >= ?", (db, sc, folded, since),
-            order="completed_time DESC, id DESC", limit=result_limit)
-        return [bodies.run_to_api(r) for r in rows]
-
-    def graph_runs(self, database: str, schema: str, name: str,
-                   limit: int = DEFAULT_HISTORY_LIMIT) -> list[dict[str, Any]]:
-        """Every recorded graph run of a root, newest first (no time window)."""
-        db, sc, folded, _ = self._task(database, schema, name)
-        rows = self.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
-                                     (db, sc, folded), order="id DESC", limit=limit)
-        return [bodies.run_to_api(r) for r in rows]
-
-    def task_history(self, database: str, schema: str, name: str,
-                     limit: int = DEFAULT_HISTORY_LIMIT) -> list[dict[str, Any]]:
-        """Per-task runs (TASK_HISTORY-like), newest first."""
-        folded = fold_identifier(name, "name")
-        db, sc = self._schema(database, schema)
-        if folded not in self.store.tasks_in(db, sc):
-            has_rows = self.store.task_runs("database = ? AND schema = ? AND name = ?",
-                                            (db, sc, folded), limit=1)
-            if not has_rows:
-                raise rules.not_found("Task", qualified(db, sc, folded))
-        rows = self.store.task_runs("database = ? AND schema = ? AND name = ?",
-                                    (db, sc, folded), order="id DESC", limit=limit)
-        return [bodies.task_run_to_api(r) for r in rows]
+    def forget_schedules(self, match: Callable[[tuple[str, str, str]], bool]) -> None:
+        for key in self.ticker.armed():
+            if match(key):
+                self.ticker.disarm(key)
