@@ -1,8 +1,10 @@
 """The embedded local Task server: Snowflake's Task REST API on 127.0.0.1, with real runs.
 
     >>> import tasknb.local
-    >>> with tasknb.local.start(clock="manual") as server:      # doctest: +SKIP
-    ...     server.connect(database="DEMO", schema="PUBLIC").list_tasks()
+    >>> with tasknb.local.start(clock="manual") as server:
+    ...     server.service.ensure_schema("DEMO", "PUBLIC")
+    ...     server.service.list_tasks("DEMO", "PUBLIC")
+    []
 
 ``start()`` runs it in a background thread and returns a ``LocalServer``; ``serve()`` runs it in
 the foreground (``tasknb server``). ``Service`` is the same server as a plain Python API.

@@ -1,7 +1,9 @@
 """Demo data for the local server: real tables, three task graphs and a few days of history.
 
-    >>> server = tasknb.local.start(seed="demo", clock="manual")       # doctest: +SKIP
-    >>> server.connect(database="DEMO_DB", schema="PIPELINES").list_tasks(root_only=True)  # doctest: +SKIP
+    >>> sorted(t["name"] for t in demo_tasks() if not t.get("predecessors") and not t.get("finalize"))
+    ['MARKETING_METRICS', 'NIGHTLY_ELT', 'REFRESH_INVENTORY']
+
+``tasknb.local.start(seed="demo")`` (or ``tasknb server --seed demo``) calls :func:`seed_demo`.
 
 What it builds in ``DEMO_DB`` (tasks live in ``PIPELINES``; sources in ``RAW``; outputs in
 ``ANALYTICS``), all real SQL that really runs on the embedded engine:

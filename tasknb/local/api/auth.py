@@ -165,9 +165,9 @@ class TokenGate:
 
         >>> gate = TokenGate("s3cret" * 6)
         >>> gate.require(f"Bearer {'s3cret' * 6}", "127.0.0.1", "Send the token.")
-        >>> gate.require("Bearer nope", "127.0.0.1", "Send the token.")
-        Traceback (most recent call last):
-        tasknb.local.rules.ApiError: Send the token.
+        >>> try: gate.require("Bearer nope", "127.0.0.1", "Send the token.")
+        ... except ApiError as refusal: print(refusal.status, refusal.message)
+        401 Send the token.
 
     A request that presents no secret at all is refused (401) without spending a try: it is
     not a guess. While an address has no tries left, anything it presents is answered 429
