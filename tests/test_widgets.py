@@ -497,9 +497,9 @@ def test_run_explorer_time_window_is_measured_from_the_newest_run(tmp_path):
 def test_a_large_graph_is_not_drawn_whole_but_a_child_panel_draws_its_neighbourhood(
     client, monkeypatch
 ):
-    import tasknb.widgets._views as views_module
+    import tasknb.widgets._drawing as drawing_module
 
-    monkeypatch.setattr(views_module, "DRAW_MAX_TASKS", 3)  # the demo graph has 4 tasks
+    monkeypatch.setattr(drawing_module, "DRAW_MAX_TASKS", 3)  # the demo graph has 4 tasks
     _graph(client)
     root_panel = _panel(client, "ROOT", draw=True)
     assert "too large to draw" in root_panel.drawing.value

@@ -3,22 +3,17 @@
 The package keeps state apart from view: ``_state`` (what a panel knows and may do,
 traitlets, calls the client), ``_follow`` (the background poller of a followed run),
 ``_explorer`` (filters and the picked run), ``_text`` (one-line messages), ``_html``
-(badges, tables, strips and charts as escaped HTML/SVG) and ``_views`` (the ipywidgets).
+(badges, tables, strips and charts as escaped HTML/SVG), ``_views`` (the ipywidgets),
+``_drawing`` (a panel's graph view) and ``_charts`` (run charts for cells).
 Run semantics live in ``tasknb.runs``, names in ``tasknb.identifiers``.
 """
 
 from __future__ import annotations
 
 from tasknb.runs import execute_and_wait
+from tasknb.widgets._charts import Chart, duration_chart, run_history
 from tasknb.widgets._follow import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
-from tasknb.widgets._views import (
-    BUTTON_LABELS,
-    Chart,
-    RunExplorer,
-    TaskPanel,
-    duration_chart,
-    run_history,
-)
+from tasknb.widgets._views import BUTTON_LABELS, RunExplorer, TaskPanel
 
 __all__ = [
     "BUTTON_LABELS",

@@ -329,3 +329,16 @@ def run_history_html(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
             f"<td style='padding-left:8px'>{_e(summary)}</td></tr>"
         )
     return f"<table class='tasknb-history'>{''.join(rows)}</table>"
+
+
+def error_html(text: str) -> str:
+    """An error line for a panel (escaped), or nothing.
+
+        >>> error_html("") == ""
+        True
+    """
+    return (
+        f'<span class="tasknb-error" style="color:#c62828">⚠ {html.escape(text)}</span>'
+        if text
+        else ""
+    )

@@ -1,12 +1,12 @@
 """Control panels for a notebook: ``TaskPanel`` (one task or graph) and ``RunExplorer``.
 
-    >>> "<svg" in duration_chart([]).html
-    True
+    >>> BUTTON_LABELS["retry"]
+    'Retry last failed run'
 
-``TaskPanel(client, "NIGHTLY_ROOT")`` as a cell's last line shows the task's state, drawing,
-recent runs and buttons. The panels are views over the plain-Python states in
-``tasknb.widgets._state`` and ``tasknb.widgets._explorer`` (which call the client). Buttons are enabled only when the action
-is valid and say why when not (tooltip and hint line). Costly or destructive actions take two
+``TaskPanel(client, "NIGHTLY_ROOT")`` as a cell's last line shows the task's state, drawing
+(``_drawing``), recent runs and buttons. The panels are views over the plain-Python states in
+``tasknb.widgets._state`` and ``tasknb.widgets._explorer`` (which call the client). Buttons
+are enabled only when the action is valid and say why when not (tooltip and hint line). Costly or destructive actions take two
 steps: the first shows what will be affected, the second (``Confirm …``) acts. After Execute
 or Retry the panel follows the graph run in a background thread (never blocking the kernel)
 and redraws when it ends. Any error shows as one line, never a traceback.
@@ -19,16 +19,15 @@ from __future__ import annotations
 
 import html
 import threading
-from collections.abc import Iterable
 from datetime import timezone
 from typing import Any
 
 import ipywidgets as widgets
-import pandas as pd
 
 from tasknb.durations import format_duration
 from tasknb.frames import runs_frame
-from tasknb.models import Task, TaskRun
+from tasknb.models import Task
+from tasknb.widgets._drawing import Drawing
 from tasknb.widgets._explorer import (
     RUN_STATES,
     TIME_WINDOWS,
@@ -43,11 +42,9 @@ from tasknb.widgets._follow import (
     FollowStatus,
 )
 from tasknb.widgets._html import (
-    duration_chart_svg,
+    error_html,
     format_time,
-    run_history_html,
     run_strip_svg,
-    runs_from,
     runs_table_html,
     state_badge,
     task_details_html,
@@ -64,67 +61,12 @@ BUTTON_LABELS = {
 }
 _BUTTON_STYLES = {"execute": "primary", "suspend": "warning", "resume": "success", "retry": "info"}
 _BUTTON_ICONS = {"execute": "play", "suspend": "pause", "resume": "play-circle", "retry": "redo"}
-#: Above this many tasks a panel on the root does not draw the graph (a child's panel draws
-#: only what is upstream and downstream of the child).
-DRAW_MAX_TASKS = 150
 _HIDDEN = "none"
 _SHOWN = None
 
 
 def _show(widget: widgets.Widget, visible: bool) -> None:
     widget.layout.display = _SHOWN if visible else _HIDDEN
-
-
-def _error_html(text: str) -> str:
-    return (
-        f'<span class="tasknb-error" style="color:#c62828">⚠ {html.escape(text)}</span>'
-        if text
-        else ""
-    )
-
-
-class _Drawing:
-    """Draws the graph with tasknb.graph and caches the SVG until the graph or runs change."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.signature: Any = None
-        self.svg = ""
-
-    def update(self, state: TaskPanelState) -> str | None:
-        if not self.enabled or state.root is None:
-            return None
-        latest = state.latest
-        signature = (
-            tuple((t.name, t.state) for t in state.graph_tasks),
-            state.root.state,
-            None if latest is None else (latest.run_id, latest.state, latest.completed_time),
-        )
-        if signature == self.signature:
-            return None
-        self.signature = signature
-        tasks = list(state.graph_tasks)
-        focus = None
-        if len(tasks) > DRAW_MAX_TASKS:
-            if state.is_root:
-                self.svg = (
-                    f"<i>A graph of {len(tasks)} tasks is too large to draw in a panel "
-                    f"(more than {DRAW_MAX_TASKS}). Draw part of it with "
-                    f"<code>tasknb.draw_graph(client, {state.root_name!r}, focus=...)</code>, "
-                    f"or open a panel on one of its tasks.</i>"
-                )
-                return self.svg
-            focus = state.task.name  # a child: what is upstream and downstream of it
-        try:
-            from tasknb.graph import draw_graph, render_svg
-
-            # From the models the state already holds: no extra requests per redraw.
-            digraph = draw_graph(tasks, runs=list(state.runs), focus=focus)
-            svg = render_svg(digraph)
-            self.svg = svg[svg.find("<svg"):] if "<svg" in svg else svg
-        except Exception as exc:  # noqa: BLE001 - a drawing failure is one line, not a traceback
-            self.svg = _error_html(error_line(exc, doing="draw the graph"))
-        return self.svg
 
 
 class TaskPanel(widgets.VBox):
@@ -166,7 +108,7 @@ class TaskPanel(widgets.VBox):
         self.confirm = confirm
         self.pending: str | None = None
         self._render_lock = threading.RLock()
-        self._drawing = _Drawing(draw)
+        self._drawing = Drawing(draw)
 
         self.header = widgets.HTML()
         self.buttons = {
@@ -334,7 +276,7 @@ class TaskPanel(widgets.VBox):
                 if reasons
                 else ""
             )
-            self.error_html.value = _error_html(state.error)
+            self.error_html.value = error_html(state.error)
             _show(self.error_html, bool(state.error))
             self.notice.value = state.notice
             self.strip.value = run_strip_svg(state.runs)
@@ -622,7 +564,7 @@ class RunExplorer(widgets.VBox):
                 if check.reason
                 else ""
             )
-            self.error_html.value = _error_html(self.state.error)
+            self.error_html.value = error_html(self.state.error)
             _show(self.error_html, bool(self.state.error))
 
     def _render_follow(self, follow: FollowStatus) -> None:
@@ -638,48 +580,3 @@ class RunExplorer(widgets.VBox):
         if follow.last_refreshed is not None:
             bits.append(f"last refreshed {format_time(follow.last_refreshed)} UTC")
         self.follow_label.value = " · ".join(b for b in bits if b)
-
-
-class Chart:
-    """Inline SVG/HTML that renders in JupyterLab, classic Notebook and VS Code.
-
-        >>> "<svg" in duration_chart([]).html
-        True
-
-    Hover a dot or a square to see the run's state, time and first error.
-    """
-
-    def __init__(self, html_text: str) -> None:
-        self.html = html_text
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return f"<tasknb chart, {len(self.html)} characters of HTML>"
-
-
-def duration_chart(
-    runs: pd.DataFrame | Iterable[TaskRun], *, title: str = "", width: int = 640
-) -> Chart:
-    """Graph-run durations over time, coloured by outcome, with the p95 dashed.
-
-        >>> from datetime import datetime, timedelta, timezone
-        >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-        >>> run = TaskRun("R", state="SUCCEEDED", scheduled_time=t, query_start_time=t,
-        ...               completed_time=t + timedelta(seconds=3))
-        >>> duration_chart([run], title="R").html.count("<circle")  # the run and three legend dots
-        4
-
-    Takes a runs frame (``runs_df``) or ``TaskRun`` models. No plotting library needed.
-    """
-    return Chart(duration_chart_svg(runs_from(runs), title=title, width=width))
-
-
-def run_history(runs: pd.DataFrame | Iterable[TaskRun], *, limit: int = 40) -> Chart:
-    """One row per root task: a strip of its recent runs (oldest left) and outcome counts.
-
-        >>> "1 failed" in run_history([TaskRun("R", state="FAILED", run_id=1)]).html
-        True
-    """
-    return Chart(run_history_html(runs_from(runs), limit=limit))
