@@ -177,7 +177,11 @@ def _wait_ping(port: int, token: str, proc: subprocess.Popen[bytes]) -> int:
     raise AssertionError(f"the server did not answer (exit code {proc.poll()})")
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Stop the server once it has printed its banner (it answers before it prints)."""
+    deadline = time.monotonic() + 30
+    while "Press Ctrl-C" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -196,7 +200,7 @@ def test_token_from_the_environment_and_a_warning_for_token_on_the_command_line(
     try:
         assert _wait_ping(port, STRONG_TOKEN, proc) == 200
     finally:
-        _stop(proc)
+        _stop(proc, tmp_path / "env.log")
     output = (tmp_path / "env.log").read_text()
     assert STRONG_TOKEN not in output and "TASKNB_SERVER_TOKEN" in output
 
@@ -206,7 +210,7 @@ def test_token_from_the_environment_and_a_warning_for_token_on_the_command_line(
     try:
         assert _wait_ping(port, STRONG_TOKEN, proc) == 200
     finally:
-        _stop(proc)
+        _stop(proc, tmp_path / "cli.log")
     output = (tmp_path / "cli.log").read_text()
     assert re.search(r"WARNING.*--token.*process list.*TASKNB_SERVER_TOKEN", output), output
     assert STRONG_TOKEN not in output
@@ -224,7 +228,7 @@ def _serve_with_token_file(data: Path, token_file: Path, log: Path) -> None:
     try:
         assert _wait_ping(port, STRONG_TOKEN, proc) == 200
     finally:
-        _stop(proc)
+        _stop(proc, log)
 
 
 def test_token_from_a_file(tmp_path: Path) -> None:
