@@ -402,3 +402,11 @@ def test_old_results_are_forgotten_past_the_cell_budget(sql: Sql, monkeypatch) -
     sql.submit("SELECT 1")
     assert sql.status(first, expect=404).json()["message"]
     assert sql.status(second).json()["data"][0] == ["0"]
+
+
+def test_expression_columns_are_named_as_snowflake_names_them(sql: Sql) -> None:
+    body = sql.submit("SELECT COUNT(*), SYSTEM$WAIT(1, 'MILLISECONDS'), 1 AS one, "
+                      "CURRENT_DATE() FROM range(3)")
+    names = [c["name"] for c in body["resultSetMetaData"]["rowType"]]
+    assert names == ["COUNT(*)", "SYSTEM$WAIT(1, 'MILLISECONDS')", "ONE", "CURRENT_DATE"]
+    assert body["data"][0][:3] == ["3", "waited 1 milliseconds", "1"]

@@ -52,6 +52,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import anyio
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
 
 from tasknb.local import rules
 from tasknb.local.api import information_schema, jsonv2
@@ -249,6 +252,31 @@ def _convert(kind: str, text: str) -> Any:
     return text
 
 
+def snowflake_column_names(sql: str) -> str:
+    """The statement with its unnamed result columns named as Snowflake names them.
+
+        >>> snowflake_column_names("select count(*), max(x) as m, y from t")
+        'SELECT COUNT(*) AS "COUNT(*)", MAX(x) AS m, y FROM t'
+
+    Snowflake names an expression column by its text upper-cased; DuckDB would name it by
+    its own rewriting (``count_star()``, or an engine function the local server substituted).
+    """
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except (ParseError, TokenError):
+        return sql  # the engine reports the syntax error
+    if not isinstance(tree, exp.Select):
+        return sql
+    named = False
+    for projection in list(tree.expressions):
+        if isinstance(projection, (exp.Alias, exp.Column, exp.Star)):
+            continue
+        name = exp.to_identifier(projection.sql("snowflake").upper(), quoted=True)
+        projection.replace(exp.alias_(projection.copy(), name))
+        named = True
+    return tree.sql("snowflake") if named else sql
+
+
 # --- statements and their results --------------------------------------------------------------
 @dataclass
 class Statement:
@@ -419,6 +447,8 @@ class StatementRegistry:
                     bindings=bindings[:placeholders],
                     evaluate=lambda text: self._scalar(text, database, schema))
                 placeholders = len(bindings)
+            if len(parts) == 1:
+                sql = snowflake_column_names(sql)
             ctx = TaskContext(database=database, schema=schema, task_name="", root_task_name="",
                               now=self._service.now(), interrupt_key=statement.handle)
             if request.timeout is not None:
