@@ -15,10 +15,8 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tasknb.identifiers import display_name, name_key
+from tasknb.identifiers import name_key
 from tasknb.models import Task
-
-__all__ = ["GraphModel", "display_name"]  # display_name: frames reads it from here
 
 
 @dataclass

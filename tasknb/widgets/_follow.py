@@ -138,7 +138,7 @@ class RunFollower(threading.Thread):
                 new = [
                     r
                     for r in complete or []
-                    if (r.run_id, r.completed_time) not in self.previous and r.finished
+                    if (r.run_id, r.completed_time) not in self.previous and r.state in FINISHED_STATES
                 ]
                 if new:
                     run = latest_run(new) or new[0]
