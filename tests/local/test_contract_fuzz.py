@@ -2,17 +2,20 @@
 
     pytest tests/local/test_contract_fuzz.py -q
 
-One module fixture fuzzes every Task operation of the spec over loopback (positive and negative
-generation, derandomised) and records, per operation, the requests sent, their status codes and
-any check failure. The tests then assert: at least :data:`MIN_TOTAL_REQUESTS` requests, no 5xx,
-every response conforming to the spec (status code documented, content type, headers, body
-schema), negative data refused with a 4xx, and every refused request leaving the server's state
-exactly as it was (objects in memory and on disk, run counts; plus, on a sample, the task list
-as the API shows it).
+This module holds the fuzzing engine (:func:`fuzz`, one :class:`FuzzTarget` per spec file) and
+the task target; ``test_contract_fuzz_containers.py`` aims the same engine at database.yaml,
+schema.yaml and result.yaml. For every operation of a spec the engine sends positive and
+negative cases (derandomised) over loopback and records the requests sent, their status codes
+and any check failure. The tests then assert: enough requests, no 5xx, every response
+conforming to the spec (status code documented, content type, headers, body schema, and a body
+that strict JSON decoders accept: no lone surrogate), negative data refused with a 4xx, and
+every refused request leaving the server's state exactly as it was (objects in memory and on
+disk, run counts; plus, on a sample, what the API lists).
 
 Most generated cases are steered into the seeded database/schema and onto existing task names
 with runnable SQL, predecessors, schedules and finalizers, so the fuzzing reaches the graph
-rules (091421, 091000, 091456/7, 002002) and real runs rather than only 404s. Requests
+rules (091421, 091000, 091456/7, 002002) and real runs rather than only 404s. Comments include
+a lone surrogate (``"\\ud800"``), which must be refused at the door (issue 7, item 3). Requests
 alternate between ``Bearer`` and ``Snowflake Token="…"`` auth; every 25th carries a wrong
 token (401, nothing changed); booleans are sent capitalised as snowflake-core does; 202s from
 ``asyncExec`` are followed to ``/api/v2/results/{handle}``. The figures go to stdout with
@@ -24,12 +27,14 @@ from __future__ import annotations
 import collections
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import hypothesis.strategies as st
+import orjson
 import pytest
 import requests
 import schemathesis
@@ -41,26 +46,17 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
 import tasknb.local
-from tasknb.local.server import LocalServer
 
-DATABASE = "FUZZ_DB"
-SCHEMA = "FUZZ_SCHEMA"
-OPERATIONS = (
-    "listTasks", "createTask", "fetchTask", "createOrAlterTask", "deleteTask", "executeTask",
-    "resumeTask", "suspendTask", "fetchTaskDependents", "getCurrentGraphsDeprecated",
-    "getCurrentGraphs", "getCompleteGraphsDeprecated", "getCompleteGraphs", "setTags",
-    "unsetTags", "getTags",
-)
+if TYPE_CHECKING:
+    from tasknb.local import LocalServer
+
 POSITIVE_EXAMPLES = 60          # per operation
 NEGATIVE_EXAMPLES = 12          # per operation
-MIN_TOTAL_REQUESTS = 1000
-MIN_PER_OPERATION = 50          # Hypothesis may stop early only when it runs out of inputs
-HTTP_SAMPLE_EVERY = 7           # every 7th case also compares the task list over HTTP
+REQUEST_TIMEOUT_S = 30
+HTTP_SAMPLE_EVERY = 7           # every 7th case also compares what the API lists
 STEER_PERCENT = 75
 WRONG_TOKEN_EVERY = 25          # every 25th case goes with a wrong token and must get a 401
-# Operations fuzzed while the FZ_ROOT graph is started (the others see it suspended).
-STARTED_FOR = {"deleteTask", "suspendTask", "fetchTaskDependents", "getCurrentGraphsDeprecated",
-               "getCurrentGraphs", "setTags"}
+SAMPLES_KEPT = 10               # refusals kept per operation, for the failure messages
 DERANDOMIZE = True              # fixed inputs in CI; exploratory runs may flip it
 CHECKS = [
     not_a_server_error,
@@ -71,27 +67,23 @@ CHECKS = [
     openapi_checks.negative_data_rejection,
 ]
 BOOLEAN_QUERY = ("rootOnly", "recursive", "errorOnly", "ifExists", "retryLast", "asyncExec",
-                 "withLineage")
-# Names the fuzzer aims at: plain, lower case (folds), quoted with a space, with a $.
-POOL = ["FZ_ROOT", "FZ_CHILD", "FZ_LEAF", "FZ_FIN", "FZ_SOLO", "fz_lower", '"fz Quoted"',
-        "FZ$DOLLAR"]
-SQLS = ["select 1", "select 1/0", "select * from no_such_table",
-        "select system$set_return_value('ok')", "create or replace table t_fz as select 1 as x",
-        "insert into t_fz select 2", "select count(*) from t_fz"]
-SCHEDULES = [{"schedule_type": "MINUTES_TYPE", "minutes": 30},
-             {"schedule_type": "MINUTES_TYPE", "minutes": 1, "seconds": 30},
-             {"schedule_type": "CRON_TYPE", "cron_expr": "0 2 * * *", "timezone": "UTC"},
-             {"schedule_type": "CRON_TYPE", "cron_expr": "*/5 * * * *",
-              "timezone": "America/Los_Angeles"}]
+                 "withLineage", "history", "restrict")
+# Comments the steering sends: plain, non-ASCII, empty, and a lone surrogate (invalid Unicode:
+# the server must refuse it with a 400, issue 7 item 3).
+COMMENTS = ["fuzzed", "ünïcödé ✓ 日本語", "", "lone surrogate \ud800 here"]
 
 
+# --- The engine: one spec file at a time ------------------------------------------------------
 @dataclass
 class OperationReport:
     """What fuzzing one operation produced."""
 
     sent: int = 0
     statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+    by_mode: dict[str, collections.Counter[int]] = field(
+        default_factory=lambda: collections.defaultdict(collections.Counter))
     codes: collections.Counter[str] = field(default_factory=collections.Counter)
+    samples: list[str] = field(default_factory=list)  # a few refusals, as sent and answered
     failures: list[str] = field(default_factory=list)
     refused_checked: int = 0
     wrong_token: int = 0
@@ -108,6 +100,248 @@ class FuzzReport:
     def total(self) -> int:
         return sum(r.sent for r in self.operations.values())
 
+    def print_figures(self, title: str) -> None:
+        """The per-operation figures (shown with ``pytest -s``)."""
+        print(f"--- {title}")
+        for operation_id, report in self.operations.items():
+            statuses = dict(sorted(report.statuses.items()))
+            print(f"{operation_id:34} sent={report.sent:4} statuses={statuses} "
+                  f"codes={dict(report.codes)}")
+        print(f"total={self.total} in {self.seconds:.1f} s, http samples={self.http_samples}")
+
+
+class Loopback:
+    """requests over loopback to one local server, with its token (never through a proxy)."""
+
+    def __init__(self, server: LocalServer) -> None:
+        self.server = server
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.headers = {"Authorization": f"Bearer {server.token}"}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request; any answer but a 5xx is fine (setup steps that may meet a rule)."""
+        reply = self.session.request(method, self.server.url + path, headers=self.headers,
+                                     timeout=REQUEST_TIMEOUT_S, **kwargs)
+        assert reply.status_code < 500, f"{method} {path} -> {reply.status_code} {reply.text}"
+        return reply
+
+    def get_json(self, path: str) -> Any:
+        reply = self.call("GET", path)
+        assert reply.status_code == 200, f"GET {path} -> {reply.status_code} {reply.text}"
+        return reply.json()
+
+
+@dataclass(frozen=True)
+class FuzzTarget:
+    """One spec file and how to aim its cases.
+
+    ``steer(case, data, operation_id)`` rewrites a positive case towards the seeded objects;
+    ``prepare(http, operation_id)`` runs before each operation (recreates what the previous one
+    deleted); ``listing(http)`` is what the API shows, compared around a sample of refusals.
+    ``light`` operations (those the local server does not implement) get fewer examples.
+    """
+
+    spec: Path
+    operations: tuple[str, ...]
+    steer: Callable[[Any, st.DataObject, str], None]
+    prepare: Callable[[Loopback, str], None]
+    listing: Callable[[Loopback], Any]
+    light: frozenset[str] = frozenset()
+    examples: tuple[int, int] = (POSITIVE_EXAMPLES, NEGATIVE_EXAMPLES)
+    light_examples: tuple[int, int] = (15, 5)
+
+
+@dataclass
+class _Context:
+    http: Loopback
+    target: FuzzTarget
+    cases: int = 0
+    http_samples: int = 0
+
+
+def strict_json_failure(response: Any) -> str | None:
+    """Why a JSON answer would fail a strict decoder (orjson, which the client uses), or None.
+
+        >>> strict_json_failure(type("R", (), {"content": b'{"a": "\\\\ud800"}',
+        ...                                    "headers": {"content-type": "application/json"}}))
+        'not strict JSON: no low surrogate in string: line 1 column 8 (char 7)'
+    """
+    content_type = response.headers.get("content-type") or ""
+    if isinstance(content_type, list):  # schemathesis keeps header values as lists
+        content_type = content_type[0] if content_type else ""
+    if "json" not in content_type or not response.content:
+        return None
+    try:
+        orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        return f"not strict JSON: {exc}"
+    return None
+
+
+def holds_lone_surrogate(value: Any) -> bool:
+    """Whether any string in a JSON-like value (keys included) holds a lone surrogate.
+
+        >>> holds_lone_surrogate({"comment": ["ok", "bad \\ud800"]}), holds_lone_surrogate("😀")
+        (True, False)
+    """
+    if isinstance(value, str):
+        return any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+    if isinstance(value, dict):
+        return any(holds_lone_surrogate(k) or holds_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_lone_surrogate(v) for v in value)
+    return False
+
+
+def _wait_for_result(http: Loopback, response: Any, headers: dict[str, str]) -> None:
+    """A 202 (asyncExec) keeps working in the background: wait until its handle is done."""
+    location = (response.headers.get("location") or [None])[0]  # schemathesis: lists
+    assert location and location.startswith("/api/v2/results/"), response.headers
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        reply = http.session.get(http.server.url + location, headers=headers,
+                                 timeout=REQUEST_TIMEOUT_S)
+        assert reply.status_code < 500, reply.text
+        if reply.status_code == 200:  # the original operation's answer: a SuccessResponse
+            assert isinstance(reply.json().get("status"), str), reply.text
+            return
+        if reply.status_code != 202:  # an error body, as the synchronous call would give
+            assert {"code", "message", "request_id"} <= set(reply.json()), reply.text
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"result {location} still running after 30 s")
+
+
+def _fuzz_operation(ctx: _Context, operation_id: str, operation: Any, mode: GenerationMode,
+                    examples: int, report: OperationReport) -> None:
+    http, target = ctx.http, ctx.target
+    server, svc = http.server, http.server.service
+
+    @settings(max_examples=examples, derandomize=DERANDOMIZE, database=None, deadline=None,
+              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
+    def fuzz_one(case: Any, data: st.DataObject) -> None:
+        if mode is GenerationMode.POSITIVE:
+            target.steer(case, data, operation_id)
+        ctx.cases += 1
+        wrong_token = ctx.cases % WRONG_TOKEN_EVERY == 0
+        sent_headers = {"Authorization": "Bearer not-the-token"} if wrong_token else http.headers
+        if not wrong_token and ctx.cases % 3 == 1:  # the form snowflake-core sends (§12.1)
+            sent_headers = {"Authorization": f'Snowflake Token="{server.token}"'}
+        sample_http = ctx.cases % HTTP_SAMPLE_EVERY == 0
+        assert svc.wait_idle(30), "a graph run did not finish within 30 s"
+        before = state_snapshot(svc)
+        listed_before = target.listing(http) if sample_http else None
+        response = case.call(base_url=server.url, headers=dict(sent_headers),
+                             session=http.session, timeout=REQUEST_TIMEOUT_S)
+        report.sent += 1
+        report.statuses[response.status_code] += 1
+        report.by_mode[mode.value][response.status_code] += 1
+        if response.status_code >= 400 and len(report.samples) < SAMPLES_KEPT:
+            report.samples.append(f"[{mode.value}] {case.method} {case.formatted_path} "
+                                  f"{case.query} -> {response.status_code} "
+                                  f"{response.text[:200]}")
+        if response.status_code >= 400:
+            try:
+                report.codes[str(response.json().get("code"))] += 1
+            except ValueError:
+                report.codes["(not JSON)"] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=dict(sent_headers))
+        except FailureGroup as exc:  # keep going, report them all
+            report.failures.append(f"[{mode.value}] {str(exc)[:1500]}")
+        if holds_lone_surrogate(case.body) and response.status_code < 400:
+            report.failures.append(f"[{mode.value}] invalid Unicode accepted: {case.method} "
+                                   f"{case.formatted_path} {case.body!r} -> "
+                                   f"{response.status_code} {response.text[:200]}")
+        strict = strict_json_failure(response)
+        if strict:
+            report.failures.append(f"[{mode.value}] {case.method} {case.formatted_path} "
+                                   f"{case.query} -> {response.status_code}: {strict}; body "
+                                   f"{response.content[:300]!r}")
+        if wrong_token:
+            report.wrong_token += 1
+            if response.status_code != 401:
+                report.failures.append(f"wrong token answered {response.status_code}: "
+                                       f"{case.method} {case.formatted_path}")
+        if response.status_code == 202:
+            _wait_for_result(http, response, http.headers)
+        if response.status_code >= 400:
+            assert svc.wait_idle(30), "a graph run did not finish within 30 s"
+            report.refused_checked += 1
+            diff = snapshot_diff(before, state_snapshot(svc))
+            if listed_before is not None:
+                ctx.http_samples += 1
+                if target.listing(http) != listed_before:
+                    diff.append("what the API lists changed")
+            if diff:
+                report.changed_by_refusal.append(
+                    f"{case.method} {case.formatted_path} {case.query} -> "
+                    f"{response.status_code} {response.text[:300]}: {diff}")
+
+    fuzz_one()
+
+
+def fuzz(server: LocalServer, target: FuzzTarget) -> FuzzReport:
+    """Fuzz every operation of ``target.spec`` against ``server``, in the spec's order."""
+    assert target.spec.is_file(), f"the official spec is expected at {target.spec}"
+    schema = schemathesis.openapi.from_path(target.spec)
+    operations = {r.ok().definition.raw["operationId"]: r.ok()
+                  for r in schema.get_all_operations()}
+    assert tuple(operations) == target.operations, \
+        f"{target.spec.name}'s operations changed: update the target's operations"
+    http = Loopback(server)
+    ctx = _Context(http, target)
+    reports = {op: OperationReport() for op in target.operations}
+    started = time.monotonic()
+    for operation_id, operation in operations.items():
+        target.prepare(http, operation_id)
+        positive, negative = (target.light_examples if operation_id in target.light
+                              else target.examples)
+        for mode, examples in ((GenerationMode.POSITIVE, positive),
+                               (GenerationMode.NEGATIVE, negative)):
+            _fuzz_operation(ctx, operation_id, operation, mode, examples, reports[operation_id])
+    http.session.close()
+    return FuzzReport(reports, time.monotonic() - started, ctx.http_samples)
+
+
+def steer_query(case: Any, data: st.DataObject) -> dict[str, Any]:
+    """The case's query as a dict, booleans capitalised as snowflake-core sends them."""
+    if not isinstance(case.query, dict):
+        case.query = {}
+    query = case.query
+    for key in [k for k in BOOLEAN_QUERY if k in query]:
+        query[key] = data.draw(st.sampled_from(["True", "False", "true", "false"]), label=key)
+    return query
+
+
+# --- The task target --------------------------------------------------------------------------
+DATABASE = "FUZZ_DB"
+SCHEMA = "FUZZ_SCHEMA"
+OPERATIONS = (
+    "listTasks", "createTask", "fetchTask", "createOrAlterTask", "deleteTask", "executeTask",
+    "resumeTask", "suspendTask", "fetchTaskDependents", "getCurrentGraphsDeprecated",
+    "getCurrentGraphs", "getCompleteGraphsDeprecated", "getCompleteGraphs", "setTags",
+    "unsetTags", "getTags",
+)
+MIN_TOTAL_REQUESTS = 1000
+MIN_PER_OPERATION = 50          # Hypothesis may stop early only when it runs out of inputs
+# Operations fuzzed while the FZ_ROOT graph is started (the others see it suspended).
+STARTED_FOR = {"deleteTask", "suspendTask", "fetchTaskDependents", "getCurrentGraphsDeprecated",
+               "getCurrentGraphs", "setTags"}
+# Names the fuzzer aims at: plain, lower case (folds), quoted with a space, with a $.
+POOL = ["FZ_ROOT", "FZ_CHILD", "FZ_LEAF", "FZ_FIN", "FZ_SOLO", "fz_lower", '"fz Quoted"',
+        "FZ$DOLLAR"]
+SQLS = ["select 1", "select 1/0", "select * from no_such_table",
+        "select system$set_return_value('ok')", "create or replace table t_fz as select 1 as x",
+        "insert into t_fz select 2", "select count(*) from t_fz"]
+SCHEDULES = [{"schedule_type": "MINUTES_TYPE", "minutes": 30},
+             {"schedule_type": "MINUTES_TYPE", "minutes": 1, "seconds": 30},
+             {"schedule_type": "CRON_TYPE", "cron_expr": "0 2 * * *", "timezone": "UTC"},
+             {"schedule_type": "CRON_TYPE", "cron_expr": "*/5 * * * *",
+              "timezone": "America/Los_Angeles"}]
+_TASKS = f"/api/v2/databases/{DATABASE}/schemas/{SCHEMA}/tasks"
 
 _POOL_TASKS = [
     {"name": "FZ_ROOT", "definition": "select 1", "schedule": SCHEDULES[0]},
@@ -121,33 +355,31 @@ _POOL_TASKS = [
 ]
 
 
-def _replenish(server: LocalServer, *, started: bool = False) -> None:
+def _replenish(http: Loopback, operation_id: str) -> None:
     """Recreate the pool tasks the previous operation deleted (so lookups keep succeeding), and
-    start or suspend the FZ_ROOT graph (started, edits meet the 091421 suspended-root rule)."""
-    from tasknb.local.rules import ApiError
-
-    svc = server.service
-    svc.ensure_schema(DATABASE, SCHEMA)
+    start or suspend the FZ_ROOT graph (started, edits meet the 091421 suspended-root rule).
+    Refusals are fine here: the fuzzer may have rewired the graph (e.g. started its root)."""
+    http.call("POST", "/api/v2/databases", params={"createMode": "ifNotExists"},
+              json={"name": DATABASE})
+    http.call("POST", f"/api/v2/databases/{DATABASE}/schemas",
+              params={"createMode": "ifNotExists"}, json={"name": SCHEMA})
     for body in _POOL_TASKS:
-        try:
-            svc.create_task(DATABASE, SCHEMA, body, create_mode="ifNotExists")
-        except ApiError:
-            pass  # e.g. its root is started now (091421): the fuzzer made it so, fine
+        http.call("POST", _TASKS, params={"createMode": "ifNotExists"}, json=body)
     steps = ([("suspend", "FZ_ROOT"), ("resume", "FZ_CHILD"), ("resume", "FZ_LEAF"),
-              ("resume", "FZ_FIN"), ("resume", "FZ_ROOT")] if started
+              ("resume", "FZ_FIN"), ("resume", "FZ_ROOT")] if operation_id in STARTED_FOR
              else [("suspend", "FZ_ROOT")])
     for verb, name in steps:
-        try:
-            getattr(svc, f"{verb}_task")(DATABASE, SCHEMA, name)
-        except ApiError:
-            pass  # the fuzzer rewired the graph; the next operation copes with what is there
+        http.call("POST", f"{_TASKS}/{name}:{verb}")
 
 
 def _seed(server: LocalServer) -> None:
-    _replenish(server)
-    svc = server.service
-    svc.set_tags(DATABASE, SCHEMA, "FZ_SOLO", [{"tag_name": "COST_CENTER", "tag_value": "42"}])
-    svc.execute_task(DATABASE, SCHEMA, "FZ_ROOT", wait=True)
+    http = Loopback(server)
+    _replenish(http, "")
+    http.call("POST", f"{_TASKS}/FZ_SOLO:set-tags",
+              json=[{"tag_name": "COST_CENTER", "tag_value": "42"}])
+    assert http.call("POST", f"{_TASKS}/FZ_ROOT:execute").status_code == 200
+    assert server.service.wait_idle(30)
+    http.session.close()
 
 
 def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
@@ -156,11 +388,9 @@ def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
         return
     params = case.path_parameters
     params["database"], params["schema"] = DATABASE, SCHEMA
-    query = case.query if isinstance(case.query, dict) else {}
+    query = steer_query(case, data)
     if operation_id == "executeTask":
         query["asyncExec"] = data.draw(st.sampled_from([False, False, True]), label="async")
-    for key in [k for k in BOOLEAN_QUERY if k in query]:  # snowflake-core sends True/False
-        query[key] = data.draw(st.sampled_from(["True", "False", "true", "false"]), label=key)
     if "name" in params:
         params["name"] = data.draw(st.sampled_from(POOL), label="name")
     body = case.body
@@ -170,6 +400,7 @@ def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
                 del body[key]
         body["name"] = params.get("name") or data.draw(st.sampled_from(POOL), label="new")
         body["definition"] = data.draw(st.sampled_from(SQLS), label="sql")
+        body["comment"] = data.draw(st.sampled_from(COMMENTS), label="comment")
         shape = data.draw(st.sampled_from(["standalone", "scheduled", "child", "finalizer"]),
                           label="shape")
         for key in ("predecessors", "schedule", "finalize"):
@@ -190,122 +421,19 @@ def _steer(case: Any, data: st.DataObject, operation_id: str) -> None:
                                         else {})} for t in tags]
 
 
-def _wait_for_result(session: requests.Session, server: LocalServer, response: Any,
-                     headers: dict[str, str]) -> None:
-    """A 202 (asyncExec) keeps working in the background: wait until its handle is done."""
-    location = (response.headers.get("location") or [None])[0]  # schemathesis: lists
-    assert location and location.startswith("/api/v2/results/"), response.headers
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        reply = session.get(server.url + location, headers=headers, timeout=30)
-        assert reply.status_code < 500, reply.text
-        if reply.status_code == 200:  # the original operation's answer: a SuccessResponse
-            assert isinstance(reply.json().get("status"), str), reply.text
-            return
-        if reply.status_code != 202:  # an error body, as the synchronous call would give
-            assert {"code", "message", "request_id"} <= set(reply.json()), reply.text
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"result {location} still running after 30 s")
+def _task_list(http: Loopback) -> list[dict[str, Any]]:
+    return http.get_json(_TASKS)
 
 
-def _task_list(session: requests.Session, server: LocalServer,
-               headers: dict[str, str]) -> list[dict[str, Any]]:
-    reply = session.get(f"{server.url}/api/v2/databases/{DATABASE}/schemas/{SCHEMA}/tasks",
-                        headers=headers, timeout=30)
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-@dataclass
-class _Context:
-    server: LocalServer
-    session: requests.Session
-    headers: dict[str, str]
-    cases: int = 0
-    http_samples: int = 0
-
-
-def _fuzz_operation(ctx: _Context, operation_id: str, operation: Any, mode: GenerationMode,
-                    examples: int, report: OperationReport) -> None:
-    server, session, headers, svc = ctx.server, ctx.session, ctx.headers, ctx.server.service
-
-    @settings(max_examples=examples, derandomize=DERANDOMIZE, database=None, deadline=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy(generation_mode=mode), data=st.data())
-    def fuzz_one(case: Any, data: st.DataObject) -> None:
-        if mode is GenerationMode.POSITIVE:
-            _steer(case, data, operation_id)
-        ctx.cases += 1
-        wrong_token = ctx.cases % WRONG_TOKEN_EVERY == 0
-        sent_headers = {"Authorization": "Bearer not-the-token"} if wrong_token else headers
-        if not wrong_token and ctx.cases % 3 == 1:  # the form snowflake-core sends (§12.1)
-            sent_headers = {"Authorization": f'Snowflake Token="{server.token}"'}
-        sample_http = ctx.cases % HTTP_SAMPLE_EVERY == 0
-        assert svc.wait_idle(30), "a graph run did not finish within 30 s"
-        before = state_snapshot(svc)
-        listed_before = _task_list(session, server, headers) if sample_http else None
-        response = case.call(base_url=server.url, headers=dict(sent_headers), session=session,
-                             timeout=30)
-        report.sent += 1
-        report.statuses[response.status_code] += 1
-        if response.status_code >= 400:
-            try:
-                report.codes[str(response.json().get("code"))] += 1
-            except ValueError:
-                report.codes["(not JSON)"] += 1
-        try:
-            case.validate_response(response, checks=CHECKS, headers=dict(sent_headers))
-        except FailureGroup as exc:  # keep going, report them all
-            report.failures.append(f"[{mode.value}] {str(exc)[:1500]}")
-        if wrong_token:
-            report.wrong_token += 1
-            if response.status_code != 401:
-                report.failures.append(f"wrong token answered {response.status_code}: "
-                                       f"{case.method} {case.formatted_path}")
-        if response.status_code == 202:
-            _wait_for_result(session, server, response, headers)
-        if response.status_code >= 400:
-            assert svc.wait_idle(30), "a graph run did not finish within 30 s"
-            report.refused_checked += 1
-            diff = snapshot_diff(before, state_snapshot(svc))
-            if listed_before is not None:
-                ctx.http_samples += 1
-                if _task_list(session, server, headers) != listed_before:
-                    diff.append("GET .../tasks answers differently")
-            if diff:
-                report.changed_by_refusal.append(
-                    f"{case.method} {case.formatted_path} {case.query} -> "
-                    f"{response.status_code} {response.text[:300]}: {diff}")
-
-    fuzz_one()
-
-
-def _fuzz(server: LocalServer) -> FuzzReport:
-    assert TASK_SPEC.is_file(), f"the official spec is expected at {TASK_SPEC} (tests/specs/)"
-    schema = schemathesis.openapi.from_path(TASK_SPEC)
-    operations = {r.ok().definition.raw["operationId"]: r.ok()
-                  for r in schema.get_all_operations()}
-    assert tuple(operations) == OPERATIONS, "task.yaml's operations changed: update OPERATIONS"
-    session = requests.Session()
-    session.trust_env = False  # loopback: never through a proxy from the environment
-    ctx = _Context(server, session, {"Authorization": f"Bearer {server.token}"})
-    reports = {op: OperationReport() for op in OPERATIONS}
-    started = time.monotonic()
-    for operation_id, operation in operations.items():
-        _replenish(server, started=operation_id in STARTED_FOR)
-        for mode, examples in ((GenerationMode.POSITIVE, POSITIVE_EXAMPLES),
-                               (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES)):
-            _fuzz_operation(ctx, operation_id, operation, mode, examples, reports[operation_id])
-    session.close()
-    return FuzzReport(reports, time.monotonic() - started, ctx.http_samples)
+TASK_TARGET = FuzzTarget(spec=TASK_SPEC, operations=OPERATIONS, steer=_steer,
+                         prepare=_replenish, listing=_task_list)
 
 
 @pytest.fixture(scope="module")
 def fuzz_report() -> Iterator[FuzzReport]:
     with tasknb.local.start(clock="manual") as server:
         _seed(server)
-        yield _fuzz(server)
+        yield fuzz(server, TASK_TARGET)
 
 
 @pytest.mark.parametrize("operation_id", OPERATIONS)
@@ -325,12 +453,7 @@ def test_refused_requests_change_nothing(fuzz_report: FuzzReport, operation_id: 
 
 
 def test_at_least_1000_requests_sent(fuzz_report: FuzzReport) -> None:
-    for operation_id, report in fuzz_report.operations.items():  # shown with pytest -s
-        statuses = dict(sorted(report.statuses.items()))
-        print(f"{operation_id:28} sent={report.sent:4} statuses={statuses} "
-              f"codes={dict(report.codes)}")
-    print(f"total={fuzz_report.total} in {fuzz_report.seconds:.1f} s, "
-          f"http samples={fuzz_report.http_samples}")
+    fuzz_report.print_figures("task.yaml")
     assert fuzz_report.total >= MIN_TOTAL_REQUESTS, fuzz_report.total
     assert fuzz_report.http_samples >= 50, fuzz_report.http_samples
 
