@@ -224,7 +224,10 @@ def check_token(token: str, host: str) -> None:
             raise ValueError(f"The token must be at least {MIN_TOKEN_LENGTH} characters with no "
                              "spaces or double quotes (it travels in an Authorization header).")
         return
-    auth.check_token(token)
+    try:
+        auth.check_token(token)
+    except ValueError as exc:
+        raise ValueError(f"A server on {host} can be reached from other machines: {exc}") from None
     periodic = (token + token).find(token, 1) < len(token)
     if len(set(token)) < MIN_DISTINCT_TOKEN_CHARACTERS or periodic:
         raise ValueError(f"A server on {host} needs a random token of at least 32 characters; "
