@@ -39,18 +39,28 @@ QUERY = "SELECT * FROM bench ORDER BY id"
 
 
 def _raw(http: httpx.Client) -> pd.DataFrame:
+    meta, rows = _fetch(http)
+    return pd.DataFrame(rows, columns=[c["name"] for c in meta["rowType"]])
+
+
+def _fetch(http: httpx.Client) -> tuple[dict, list]:
+    """Submit the query with raw httpx; its resultSetMetaData and every partition's rows."""
     first = http.post("/api/v2/statements", json={"statement": QUERY, "database": "BENCH",
                                                   "schema": "PUBLIC"})
     first.raise_for_status()
     body = orjson.loads(first.content)
     handle = body["statementHandle"]
+    while first.status_code == 202:  # still running after the server's synchronous wait
+        time.sleep(0.05)
+        first = http.get(f"/api/v2/statements/{handle}")
+        first.raise_for_status()
+        body = orjson.loads(first.content)
     rows = list(body["data"])
     for number in range(1, len(body["resultSetMetaData"]["partitionInfo"])):
         page = http.get(f"/api/v2/statements/{handle}", params={"partition": number})
         page.raise_for_status()
         rows.extend(orjson.loads(page.content)["data"])
-    names = [c["name"] for c in body["resultSetMetaData"]["rowType"]]
-    return pd.DataFrame(rows, columns=names)
+    return body["resultSetMetaData"], rows
 
 
 def main() -> int:
@@ -81,16 +91,11 @@ def main() -> int:
             client_times.append(time.perf_counter() - started)
             assert len(raw) == len(frame) == args.rows
         assert frame is not None
-        first = orjson.loads(http.post("/api/v2/statements", json={
-            "statement": QUERY, "database": "BENCH", "schema": "PUBLIC"}).content)
-        rows = list(first["data"])
-        for number in range(1, len(first["resultSetMetaData"]["partitionInfo"])):
-            rows.extend(orjson.loads(http.get(f"/api/v2/statements/{first['statementHandle']}",
-                                              params={"partition": number}).content)["data"])
+        meta, rows = _fetch(http)
         started = time.perf_counter()
-        to_frame(first["resultSetMetaData"]["rowType"], rows)
+        to_frame(meta["rowType"], rows)
         decode = time.perf_counter() - started
-        partitions = len(first["resultSetMetaData"]["partitionInfo"])
+        partitions = len(meta["partitionInfo"])
         client.close()
         http.close()
     best = min(client_times) / min(raw_times)

@@ -6,7 +6,7 @@
     [('N', 'fixed', 2), ('D', 'date', 0), ('TS', 'timestamp_ltz', 9)]
     >>> encode_rows(columns, [(1.5, date(1970, 1, 2), datetime(1970, 1, 1, 0, 0, 1, 500000,
     ...                                                           tzinfo=timezone.utc))])
-    [['1.5', '1', '1.500000000']]
+    [('1.5', '1', '1.500000000')]
 
 Encodings, as Snowflake's SQL API sends them: FIXED and REAL as decimal text, BOOLEAN as
 ``true``/``false``, DATE as days since 1970-01-01, TIME as seconds since midnight,
@@ -114,6 +114,8 @@ def _nanos(value: datetime) -> int:
 
 
 def _fixed(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, float):
@@ -141,6 +143,10 @@ def _time(value: time) -> str:
 
 
 def _timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        delta = value - _EPOCH
+        if delta.days >= 0:  # the common case, without a detour through nanoseconds
+            return f"{delta.days * 86_400 + delta.seconds}.{delta.microseconds:06d}000"
     return _epoch_text(_nanos(value))
 
 
@@ -167,10 +173,24 @@ _ENCODERS: dict[str, Callable[[Any], str]] = {
 }
 
 
+def _encoder(duck_type: str) -> Callable[[Any], str]:
+    kind = snowflake_type(duck_type)[0]
+    if kind == "fixed" and duck_type.upper().strip() in _INTEGERS:
+        return str  # DuckDB hands integers over as int
+    return _ENCODERS[kind]
+
+
 def encode_rows(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]], *,
-                nullable: bool = True) -> list[list[str | None]]:
+                nullable: bool = True) -> list[tuple[str | None, ...]]:
     """The ``data`` of a result: every cell as Snowflake's string (NULL as None or "null")."""
-    encoders = [_ENCODERS[snowflake_type(duck_type)[0]] for _, duck_type in columns]
+    if not rows:
+        return []
     null = None if nullable else NULL_TEXT
-    pairs = list(enumerate(encoders))
-    return [[null if row[i] is None else encode(row[i]) for i, encode in pairs] for row in rows]
+    encoded = []
+    for (_, duck_type), values in zip(columns, zip(*rows), strict=True):
+        encode = _encoder(duck_type)
+        if None in values:
+            encoded.append([null if v is None else encode(v) for v in values])
+        else:
+            encoded.append(list(map(encode, values)))
+    return list(zip(*encoded))  # rows as tuples: JSON arrays all the same

@@ -290,7 +290,7 @@ class Statement:
     state: str = "queued"  # queued, running, succeeded, failed
     cancel_requested: bool = False
     columns: list[dict[str, Any]] = field(default_factory=list)
-    partitions: list[list[list[str | None]]] = field(default_factory=list)
+    partitions: list[list[tuple[str | None, ...]]] = field(default_factory=list)
     num_rows: int = 0
     stats: dict[str, int] | None = None
     error: tuple[str, str, str] | None = None  # code, sqlState, message
@@ -331,7 +331,7 @@ class Statement:
         self.done.set()
 
 
-def _size(rows: list[list[str | None]]) -> int:
+def _size(rows: list[tuple[str | None, ...]]) -> int:
     """About the bytes of a partition's JSON (exact for plain ASCII cells)."""
     return 2 + sum(2 + sum(len(c) + 3 if c is not None else 5 for c in row) for row in rows)
 
