@@ -11,7 +11,6 @@ body may carry (read-only fields are left out).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar
@@ -153,6 +152,102 @@ _TASK_READ_ONLY = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class _BodyShape:
+    """How the API body of one model class is read: which fields it has, which are required,
+    which hold timestamps or schedules, and every field's value when the body leaves it out."""
+
+    known: frozenset[str]
+    required: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    schedules: tuple[str, ...]
+    defaults: dict[str, Any]
+    has_predecessors: bool
+
+    @classmethod
+    def of(
+        cls,
+        model: type,
+        *,
+        required: tuple[str, ...],
+        timestamps: tuple[str, ...] = (),
+        schedules: tuple[str, ...] = (),
+    ) -> _BodyShape:
+        every = [f for f in fields(model) if f.name != "extra"]
+        return cls(
+            known=frozenset(f.name for f in every),
+            required=required,
+            timestamps=timestamps,
+            schedules=schedules,
+            # a list default (predecessors) is filled in per instance by _from_body
+            defaults={f.name: None if f.default is MISSING else f.default for f in every},
+            has_predecessors=any(f.name == "predecessors" for f in every),
+        )
+
+
+_SHAPES: dict[type, _BodyShape] = {}  # Task and TaskRun below; subclasses when first read
+
+
+def _shape_of(cls: type) -> _BodyShape:
+    """The shape of ``cls``; a subclass is read like its model, with its own fields."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        base = next(_SHAPES[c] for c in cls.__mro__ if c in _SHAPES)
+        shape = _SHAPES[cls] = _BodyShape.of(
+            cls, required=base.required, timestamps=base.timestamps, schedules=base.schedules
+        )
+    return shape
+
+
+def _from_body(cls: type[_M], body: dict[str, Any], *, owned: bool = False) -> _M:
+    """The instance ``cls(**fields, extra=unknown)`` would build from an API body.
+
+    Hot path (listing 10,000 tasks), so no 34-argument ``__init__`` call per row (several
+    times slower): the instance dict is one copy of the defaults updated with the body, and
+    only the values present are converted. The body is not changed.
+
+    ``owned=True`` is for a body nobody else holds (the client's freshly decoded rows): the
+    instance is built on the body itself, converted in place with unknown keys moved out to
+    ``extra``, so it holds only the fields the server sent; the others read as the dataclass
+    defaults, which are class attributes. Attributes, ``==``, ``repr``, ``asdict``,
+    ``replace`` and pickling are the same either way.
+    """
+    if not isinstance(body, dict):
+        raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(body).__name__}")
+    shape = _shape_of(cls)
+    known = shape.known
+    if owned:
+        values = body
+        unknown = () if known.issuperset(body) else [k for k in body if k not in known]
+        extra = {k: body.pop(k) for k in unknown}
+    else:
+        values = shape.defaults.copy()
+        if known.issuperset(body):
+            values.update(body)
+            extra = {}
+        else:
+            values.update({k: v for k, v in body.items() if k in known})
+            extra = {k: v for k, v in body.items() if k not in known}
+    get = values.get
+    for key in shape.required:
+        if get(key) is None:
+            raise TypeError(f"{cls.__name__} body lacks the required field {key!r}")
+    for key in shape.timestamps:
+        value = get(key)
+        if value is not None:
+            values[key] = parse_timestamp(value)
+    for key in shape.schedules:
+        value = get(key)
+        if value is not None:
+            values[key] = parse_schedule(value)
+    if shape.has_predecessors and get("predecessors") is None:
+        values["predecessors"] = []
+    values["extra"] = extra
+    instance = object.__new__(cls)
+    instance.__dict__ = values
+    return instance
+
+
 @dataclass
 class Task:
     """A Snowflake task, as the REST API describes it.
@@ -196,30 +291,18 @@ class Task:
     schema_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    _FIELDS: ClassVar[frozenset[str]]
-    _TEMPLATE: ClassVar[dict[str, Any]]
-
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> Task:
         """Build a task from a response body; unknown fields land in ``extra``.
 
-        Hot path (listing 10,000 tasks): the instance dict is filled in one update instead
-        of calling the 33-argument ``__init__``; only present values are converted.
+        The body is not changed; timestamps and schedules are converted (see ``_from_body``).
         """
-        if cls is Task:
-            return _build_task(body)
-        return _builder_for(cls, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))(body)
+        return _from_body(cls, body)
 
     @classmethod
     def _from_owned(cls, body: dict[str, Any]) -> Task:
-        """Like ``from_api``, but builds the instance on ``body`` itself (which it changes).
-
-        Only for a dict nobody else holds (the client's freshly decoded rows): no template
-        copy, the instance ``__dict__`` holds the body's keys (unknown ones moved to
-        ``extra``) and absent fields read as the class defaults (``None``). A subclass
-        takes the copying ``from_api`` path.
-        """
-        return _own_task(body) if cls is Task else cls.from_api(body)
+        """Like ``from_api``, built on ``body`` itself (which it changes): the client's rows."""
+        return _from_body(cls, body, owned=True)
 
     def to_api(self) -> dict[str, Any]:
         """The request body for create/create-or-alter: writable fields, ``None`` left out."""
@@ -289,146 +372,15 @@ def call_scope(
     return scope
 
 
+_SHAPES[Task] = _BodyShape.of(
+    Task,
+    required=("name", "definition"),
+    timestamps=_TASK_TIMESTAMPS,
+    schedules=_TASK_SCHEDULES,
+)
 _WRITABLE_TASK_FIELDS = tuple(
     f.name for f in fields(Task) if f.name not in _TASK_READ_ONLY and f.name != "extra"
 )
-Task._FIELDS = frozenset(f.name for f in fields(Task) if f.name != "extra")
-
-
-def _template(cls: type) -> dict[str, Any]:
-    """Every field in definition order with its default (``None`` for required/factory ones).
-
-    Instances built by ``from_api`` hold exactly these keys in this order, as ``__init__``
-    would leave them (the frames module relies on that to transpose rows quickly; the
-    dicts of ``_from_owned`` instances never end with ``extra``, so it can tell them apart).
-    """
-    return {f.name: (None if f.default is MISSING else f.default) for f in fields(cls)}
-
-
-_UTC = timezone.utc
-
-
-def _compile_builder(
-    cls: type[_M],
-    timestamps: tuple[str, ...],
-    schedules: tuple[str, ...],
-    required: tuple[str, ...],
-    *,
-    owned: bool = False,
-) -> Callable[[dict[str, Any]], _M]:
-    """Generate ``from_api``'s body for one model as straight-line code (the hot path).
-
-    The instance dict is one copy of ``_TEMPLATE`` (all fields, definition order) updated
-    with the body; only present timestamps and schedules are converted; unknown keys go to
-    ``extra``. ``__init__`` is not called: for 10,000 rows this is several times faster and
-    gives the same instance.
-
-    ``owned=True`` builds ``_from_owned`` of ``Task``/``TaskRun`` instead: the body itself
-    becomes the instance dict (converted in place, unknown keys moved out to ``extra``,
-    ``predecessors`` and ``extra`` always set as they have no class default), so it holds
-    only the fields the server sent; the others read as the class attributes (``None``).
-    Attribute reads, ``==``, ``repr``, ``asdict`` and pickling match ``from_api``. Its dict
-    ends with the first required key, never with ``extra`` as a definition-order one does.
-    """
-    target = "body" if owned else "values"
-
-    def read(key: str) -> str:  # the template copy holds every key; a body may lack some
-        return f"get({key!r})" if owned else f"values[{key!r}]"
-
-    lines = [
-        "def build(body):",
-        "    if body.__class__ is not dict:",
-        "        body = _as_dict(body)",
-    ]
-    if owned:
-        lines += [
-            "    if _known_superset(body):",
-            "        extra = {}",
-            "    else:",
-            "        extra = _split_owned(body)",
-            "    get = body.get",
-        ]
-    else:
-        lines += [
-            "    values = _copy()",
-            "    if _known_superset(body):",
-            "        values.update(body)",
-            "        extra = {}",
-            "    else:",
-            "        extra = _split(values, body)",
-        ]
-    for key in required:
-        lines += [f"    if {read(key)} is None:", f"        _missing({key!r})"]
-    for key in timestamps:
-        lines += [
-            f"    v = {read(key)}",
-            "    if v is not None:",
-            "        if v.__class__ is str and not v.isdigit():",
-            "            try:",
-            "                v = _fromisoformat(v)",
-            "            except ValueError:",
-            "                v = _parse_timestamp(v)",
-            "            else:",
-            "                if v.tzinfo is None:",
-            "                    v = v.replace(tzinfo=_UTC)",
-            "        else:",
-            "            v = _parse_timestamp(v)",
-            f"        {target}[{key!r}] = v",
-        ]
-    for key in schedules:
-        lines += [
-            f"    v = {read(key)}",
-            "    if v is not None:",
-            f"        {target}[{key!r}] = _parse_schedule(v)",
-        ]
-    if "predecessors" in cls._TEMPLATE:  # type: ignore[attr-defined]
-        lines += [
-            f"    if {read('predecessors')} is None:",
-            f"        {target}['predecessors'] = []",
-        ]
-    lines.append(f"    {target}['extra'] = extra")
-    if owned:  # end on a required key, not on "extra": frames._transpose tells the shapes apart
-        lines.append(f"    body[{required[0]!r}] = body.pop({required[0]!r})")
-    lines += [
-        "    obj = _new(_cls)",
-        f"    obj.__dict__ = {target}",
-        "    return obj",
-    ]
-    known = cls._FIELDS  # type: ignore[attr-defined]
-
-    def as_dict(body: Any) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(body).__name__}")
-        return dict(body)
-
-    def split(values: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        values.update({k: v for k, v in body.items() if k in known})
-        return {k: v for k, v in body.items() if k not in known}
-
-    def split_owned(body: dict[str, Any]) -> dict[str, Any]:
-        return {k: body.pop(k) for k in [k for k in body if k not in known]}
-
-    def missing(key: str) -> None:
-        raise TypeError(f"{cls.__name__} body lacks the required field {key!r}")
-
-    namespace: dict[str, Any] = {
-        "_as_dict": as_dict,
-        "_copy": cls._TEMPLATE.copy,  # type: ignore[attr-defined]
-        "_known_superset": known.issuperset,
-        "_split": split,
-        "_split_owned": split_owned,
-        "_missing": missing,
-        "_fromisoformat": datetime.fromisoformat,
-        "_parse_timestamp": parse_timestamp,
-        "_parse_schedule": parse_schedule,
-        "_UTC": _UTC,
-        "_new": object.__new__,
-        "_cls": cls,
-    }
-    exec("\n".join(lines), namespace)  # noqa: S102 - code built above from field names only
-    return namespace["build"]
-
-
 _RUN_TIMESTAMPS = ("scheduled_time", "query_start_time", "next_scheduled_time", "completed_time")
 
 
@@ -456,24 +408,19 @@ class TaskRun:
     run_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    _FIELDS: ClassVar[frozenset[str]]
-    _TEMPLATE: ClassVar[dict[str, Any]]
-
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> TaskRun:
         """Build a run from a response body; unknown fields land in ``extra``."""
-        if cls is TaskRun:
-            return _build_run(body)
-        return _builder_for(cls, _RUN_TIMESTAMPS, (), ("root_task_name",))(body)
+        return _from_body(cls, body)
 
     @classmethod
     def _from_owned(cls, body: dict[str, Any]) -> TaskRun:
-        """Like ``from_api``, but builds the instance on ``body`` itself (see ``Task``)."""
-        return _own_run(body) if cls is TaskRun else cls.from_api(body)
+        """Like ``from_api``, built on ``body`` itself (which it changes): the client's rows."""
+        return _from_body(cls, body, owned=True)
 
     def to_api(self) -> dict[str, Any]:
         body: dict[str, Any] = {}
-        for name in TaskRun._FIELDS:
+        for name in _RUN_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 body[name] = value.isoformat() if isinstance(value, datetime) else value
@@ -496,33 +443,10 @@ class TaskRun:
         return self.completed_time - self.query_start_time
 
 
-TaskRun._FIELDS = frozenset(f.name for f in fields(TaskRun) if f.name != "extra")
-_SUBCLASS_BUILDERS: dict[type, Callable[[dict[str, Any]], Any]] = {}
-
-
-def _builder_for(
-    cls: type[_M],
-    timestamps: tuple[str, ...],
-    schedules: tuple[str, ...],
-    required: tuple[str, ...],
-) -> Callable[[dict[str, Any]], _M]:
-    """The builder of a subclass of ``Task``/``TaskRun`` (its own fields, its own class)."""
-    builder = _SUBCLASS_BUILDERS.get(cls)
-    if builder is None:
-        cls._TEMPLATE = _template(cls)  # type: ignore[attr-defined]
-        cls._FIELDS = frozenset(f.name for f in fields(cls) if f.name != "extra")  # type: ignore[attr-defined]
-        builder = _SUBCLASS_BUILDERS[cls] = _compile_builder(cls, timestamps, schedules, required)
-    return builder
-
-
-Task._TEMPLATE = _template(Task)
-TaskRun._TEMPLATE = _template(TaskRun)
-_build_task = _compile_builder(Task, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"))
-_build_run = _compile_builder(TaskRun, _RUN_TIMESTAMPS, (), ("root_task_name",))
-_own_task = _compile_builder(
-    Task, _TASK_TIMESTAMPS, _TASK_SCHEDULES, ("name", "definition"), owned=True
+_RUN_FIELDS = tuple(f.name for f in fields(TaskRun) if f.name != "extra")
+_SHAPES[TaskRun] = _BodyShape.of(
+    TaskRun, required=("root_task_name",), timestamps=_RUN_TIMESTAMPS
 )
-_own_run = _compile_builder(TaskRun, _RUN_TIMESTAMPS, (), ("root_task_name",), owned=True)
 
 
 @dataclass(frozen=True)
