@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass
@@ -47,6 +48,52 @@ RUN_COLUMNS = (
 )
 
 
+# -- terminal safety ----------------------------------------------------------------------
+
+# C0/C1 control characters (ESC starts terminal escape sequences, CR overwrites a line, BEL,
+# backspace ...), DEL, and the Unicode format characters that reorder or hide text (bidi
+# overrides and isolates, zero-width characters, line/paragraph separators, BOM).
+_FORMAT_CHARACTERS = r"\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+_UNSAFE_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f" + _FORMAT_CHARACTERS + "]")
+_UNSAFE_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f" + _FORMAT_CHARACTERS + "]")  # \t \n kept
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def terminal_text(value: object, *, multiline: bool = False) -> str:
+    r"""``value`` as text that is safe to print: control characters are shown, never sent.
+
+        >>> print(terminal_text("nightly\x1b]0;pwned\x07\x1b[2J"))
+        nightly\x1b]0;pwned\x07\x1b[2J
+
+    An escape sequence, a carriage return or a bidi override in a name, a comment, a
+    definition or an error message (which may quote table values) reaches the terminal as
+    visible ``\x1b``/``\u202e`` text. ``multiline=True`` keeps line breaks and tabs.
+    """
+    pattern = _UNSAFE_IN_TEXT if multiline else _UNSAFE_IN_LINE
+    return pattern.sub(_escape, str(value))
+
+
+class TerminalWriter:
+    """A text stream that writes only terminal-safe text (line breaks and tabs kept).
+
+    Every human-readable output of the command line goes through one, so nothing the
+    server sent can drive the terminal; ``--json`` output is written unchanged.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(terminal_text(text, multiline=True))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 # -- rendering ----------------------------------------------------------------------------
 
 
@@ -70,6 +117,7 @@ def _plain(value: Any) -> Any:
 
 
 def _cell(value: Any) -> str:
+    """One table cell: one line, terminal-safe, at most ``MAX_CELL`` characters."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -77,8 +125,8 @@ def _cell(value: Any) -> str:
     if isinstance(value, timedelta):
         return f"{value.total_seconds():.1f} s"
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    text = " ".join(str(value).split())
+        value = ", ".join(str(v) for v in value)
+    text = terminal_text(" ".join(str(value).split()))
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
@@ -100,15 +148,16 @@ def render_table(rows: Sequence[Any], columns: Sequence[str], out: TextIO) -> No
 
 def render_task(task: Task, out: TextIO) -> None:
     """Print one task as ``key: value`` lines (empty properties left out)."""
-    values = _plain(task)
+    values = {terminal_text(k): v for k, v in _plain(task).items()}  # extra keys: the server's
     width = max(len(k) for k in values)
     for key, value in values.items():
         if key == "schedule":
             value = str(task.schedule)
         elif isinstance(value, (dict, list)):
             value = json.dumps(value)
+        lines = terminal_text(value, multiline=True).split("\n")
         indent = "\n" + " " * (width + 2)  # multi-line SQL stays in the value column
-        print(f"{key.ljust(width)}  {indent.join(str(value).splitlines()) or value}", file=out)
+        print(f"{key.ljust(width)}  {indent.join(lines)}", file=out)
 
 
 def _emit(args: argparse.Namespace, out: TextIO, value: Any, show: Callable[[], None]) -> None:
@@ -326,7 +375,8 @@ def main(
         with connect(
             args.connection, database=args.database, schema=args.schema, **overrides
         ) as client:
-            return args.run(client, args, out)
+            # --json stays exact (JSON escapes control characters itself); text is made safe
+            return args.run(client, args, out if args.json else TerminalWriter(out))
 
     return _guard(run, err)
 
@@ -335,17 +385,22 @@ def _guard(run: Callable[[], int], err: TextIO) -> int:
     try:
         return run()
     except TasknbError as exc:
-        print(f"tasknb: error: {type(exc).__name__}: {exc}", file=err)
+        _fail(f"{type(exc).__name__}: {exc}", err)
         return EXIT_ERROR
     except (ValueError, TypeError) as exc:
-        print(f"tasknb: error: {exc}", file=err)
+        _fail(str(exc), err)
         return EXIT_USAGE
     except ModuleNotFoundError as exc:
-        print(f"tasknb: error: {exc.name} is not available ({exc})", file=err)
+        _fail(f"{exc.name} is not available ({exc})", err)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("tasknb: interrupted", file=err)
         return EXIT_INTERRUPTED
+
+
+def _fail(message: str, err: TextIO) -> None:
+    """One line on stderr; error messages quote names and table values, so made safe."""
+    print(f"tasknb: error: {terminal_text(' '.join(message.split()))}", file=err)
 
 
 if __name__ == "__main__":  # pragma: no cover

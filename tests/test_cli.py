@@ -11,7 +11,7 @@ import pytest
 from client_support import write_private
 from spec_validation import SpecValidatingTransport
 
-from tasknb import MinutesSchedule, Task, cli
+from tasknb import MinutesSchedule, Task, TaskClient, cli
 from tasknb.testing import local_client, local_server
 
 
@@ -158,3 +158,106 @@ def test_server_help_names_the_real_defaults(capsys) -> None:
     assert f"port (default {DEFAULT_PORT};" in text
     assert f"interface (default {DEFAULT_HOST})" in text
     assert "8080" not in text
+
+
+# -- terminal safety: what the server sends never drives the terminal ---------------------
+
+EVIL = "nightly\x1b]0;pwned\x07\x1b[2J\rover\u202eright\x9b31m"
+EVIL_SQL = "select 1\n-- \x1b[2J cleared\nunion all select 2"
+EVIL_NAME = '"evil\x1b[2Jname"'
+UNSAFE = ("\x1b", "\x07", "\r", "\u202e", "\x9b")
+
+
+@pytest.fixture(scope="module")
+def hostile(server) -> list[str]:
+    client = local_client(server, database="cli", schema="hostile")
+    client.create_task(Task("hostile", EVIL_SQL, comment=EVIL))
+    client.create_task(Task(EVIL_NAME, "select 1", comment="named badly"))
+    # the error message quotes the value: "Numeric value 'y<ESC>z' is not recognized"
+    client.create_task(Task("boom", "select cast('y' || chr(27) || 'z' as integer)"))
+    client.execute_task("boom")
+    client.close()
+    return ["--base-url", server.url, "--database", "cli", "--schema", "hostile"]
+
+
+def _assert_safe(text: str) -> None:
+    found = [repr(c) for c in UNSAFE if c in text]
+    assert not found, f"raw {', '.join(found)} reached the terminal: {text!r}"
+
+
+def test_a_hostile_comment_and_name_are_shown_escaped_in_the_table(env, validating, hostile):
+    code, out, err = run(validating, "tasks", *hostile)
+    assert code == 0 and err == ""
+    _assert_safe(out)
+    # in a one-line cell a carriage return is whitespace, shown as a space
+    assert "nightly\\x1b]0;pwned\\x07\\x1b[2J over\\u202eright\\x9b31m" in out
+    assert '"evil\\x1b[2Jname"' in out
+    widths = {len(line) for line in out.splitlines()[1:] if line.startswith("HOSTILE")}
+    assert widths, out  # the row is there, on one line
+
+
+def test_show_escapes_the_comment_and_keeps_the_definition_lines(env, validating, hostile):
+    code, out, err = run(validating, "show", "hostile", *hostile)
+    assert code == 0 and err == ""
+    _assert_safe(out)
+    assert "comment" in out and "nightly\\x1b]0;pwned\\x07\\x1b[2J\\x0dover\\u202eright" in out
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("definition"))
+    assert lines[start].endswith("select 1")
+    assert lines[start + 1].strip() == "-- \\x1b[2J cleared"  # its own line, escaped
+    assert lines[start + 2].strip() == "union all select 2"
+
+
+def test_json_output_stays_exact(env, validating, hostile):
+    code, out, _ = run(validating, "show", "hostile", "--json", *hostile)
+    assert code == 0
+    body = json.loads(out)
+    assert body["comment"] == EVIL and body["definition"] == EVIL_SQL
+    code, out, _ = run(validating, "tasks", "--json", *hostile)
+    assert EVIL_NAME in [row["name"] for row in json.loads(out)]
+
+
+def test_error_messages_quoting_names_and_table_values_are_escaped(env, validating, hostile):
+    code, out, err = run(validating, "show", '"no\x1b[2Jsuch\x07"', *hostile)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    _assert_safe(err)
+    assert err.startswith("tasknb: error: TaskNotFound: ") and "no\\x1b[2Jsuch\\x07" in err
+    code, out, err = run(validating, "runs", "boom", "--complete", *hostile)
+    assert code == 0, err
+    _assert_safe(out)
+    failed = [line for line in out.splitlines() if line.startswith("BOOM") and "FAILED" in line]
+    assert failed and "y\\x1bz" in failed[0], out
+
+
+def test_status_text_is_escaped(env, validating, hostile, monkeypatch):
+    monkeypatch.setattr(
+        TaskClient, "resume_task", lambda self, name, **kw: "resumed \x1b[2J\x07 done"
+    )
+    code, out, _ = run(validating, "resume", "hostile", *hostile)
+    assert code == 0 and out == "resumed \\x1b[2J\\x07 done\n"
+
+
+def test_a_redirect_on_execute_is_one_line_naming_the_location_and_fails(
+    snowflake_home, monkeypatch
+) -> None:
+    """A proxy's 302 is never a silent success: one line, the Location, exit 1, no resend."""
+    monkeypatch.setenv("SNOWFLAKE_TOKEN", "pat-token-for-a-redirect-test")
+    seen: list[httpx.Request] = []
+
+    def proxy(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(302, headers={"Location": "https://login.example.com/sso?ticket=s3"})
+
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(
+        ["execute", "nightly", "--base-url", "http://127.0.0.1:9", "--database", "d",
+         "--schema", "s"],
+        out=out,
+        err=err,
+        client_options={"transport": httpx.MockTransport(proxy)},
+    )
+    assert code == 1 and out.getvalue() == ""
+    line = err.getvalue()
+    assert line.count("\n") == 1 and line.startswith("tasknb: error: Redirected: ")
+    assert "https://login.example.com/sso" in line and "ticket=s3" not in line
+    assert [r.method for r in seen] == ["POST"]  # not followed, not resent
