@@ -1,9 +1,9 @@
 """The one bridge between the client and the local server, for tests and demos.
 
     >>> from tasknb.testing import local_server, local_client
-    >>> with local_server(clock="manual") as server:           # doctest: +SKIP
-    ...     client = local_client(server, database="demo", schema="public")
-    ...     client.list_tasks()
+    >>> with local_server(clock="manual") as server:
+    ...     with local_client(server, database="demo", schema="public") as client:
+    ...         client.list_tasks()
     []
 
 ``local_server(**kwargs)`` starts ``tasknb.local.start(...)`` and stops it on exit;
