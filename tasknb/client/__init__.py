@@ -18,9 +18,11 @@ Graph runs: the hyphenated paths (``current-graphs``, ``complete-graphs``) are u
 (``current_graphs``, ``complete_graphs``) and the client remembers it. ``True`` always uses
 the underscore paths, ``False`` never does.
 
-The package: ``_tasks`` holds ``TaskClient`` (one thin method per operation), ``AsyncResult``
-and ``connect``; ``_http`` the request core (retries, ``Retry-After``, 202 polling, ``Link``
-paging, error mapping, never resending a non-idempotent request).
+The package: ``_tasks`` holds ``TaskClient`` (one thin method per operation) and ``connect``;
+``_http`` the whole request core (``HttpSession``: retries, ``Retry-After``, 202 polling,
+``Link`` paging and large results, error mapping, never resending a non-idempotent request);
+``_async`` the ``AsyncResult`` of a request the server is still running, polled through that
+core; ``_sql`` the SQL API behind ``TaskClient.sql``.
 """
 
 from __future__ import annotations
