@@ -230,36 +230,47 @@ class Client(threading.Thread):
 
 
 def probe(url: str, token: str, seconds: float, out: Any) -> None:
-    """GET one task every PROBE_INTERVAL_S for ``seconds``; send the latencies (s) to ``out``
-    (None for a request that got no answer within REQUEST_TIMEOUT_S, or a 5xx)."""
+    """GET one task every PROBE_INTERVAL_S for ``seconds``; put (latencies in s, statuses other
+    than 200) on ``out``. A request with no answer within REQUEST_TIMEOUT_S has latency None."""
     latencies: list[float | None] = []
+    other: list[int] = []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                       timeout=REQUEST_TIMEOUT_S, trust_env=False) as http:
         stop_at = time.monotonic() + seconds
         while time.monotonic() < stop_at:
             t0 = time.perf_counter()
             try:
-                ok = http.get(f"{TASKS}/{PROBE_TASK}").status_code == 200
+                status = http.get(f"{TASKS}/{PROBE_TASK}").status_code
             except httpx.TransportError:
-                ok = False
-            latencies.append(time.perf_counter() - t0 if ok else None)
+                latencies.append(None)
+            else:
+                latencies.append(time.perf_counter() - t0)
+                if status != 200:
+                    other.append(status)
             time.sleep(PROBE_INTERVAL_S)
-    out.put(latencies)
+    out.put((latencies, other))
 
 
-def _probe_in_process(url: str, token: str, seconds: float) -> multiprocessing.Process:
-    ctx = multiprocessing.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=probe, args=(url, token, seconds, queue), daemon=True)
-    proc.start()
-    proc.queue = queue  # type: ignore[attr-defined]
-    return proc
+@dataclass
+class Probe:
+    """The probe running in a process of its own (no GIL shared with the clients)."""
 
+    seconds: float
+    process: Any
+    queue: Any
 
-def _probe_result(proc: multiprocessing.Process, seconds: float) -> list[float | None]:
-    latencies = proc.queue.get(timeout=seconds + 4 * REQUEST_TIMEOUT_S)  # type: ignore[attr-defined]
-    proc.join(10)
-    return latencies or [None]
+    @classmethod
+    def start(cls, url: str, token: str, seconds: float) -> Probe:
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Queue()
+        process = ctx.Process(target=probe, args=(url, token, seconds, queue), daemon=True)
+        process.start()
+        return cls(seconds, process, queue)
+
+    def result(self) -> tuple[list[float | None], list[int]]:
+        latencies, other = self.queue.get(timeout=self.seconds + 4 * REQUEST_TIMEOUT_S)
+        self.process.join(10)
+        return latencies or [None], other
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -373,14 +384,14 @@ def main() -> int:
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, headers=headers, timeout=30, trust_env=False) as http:
             setup(http)
-        idle = _probe_result(_probe_in_process(url, token, baseline_s), baseline_s)
+        idle, idle_other = Probe.start(url, token, baseline_s).result()
         tally = Tally()
         clients = [Client(i, url, token, tally, args.seconds, hostile=not args.no_hostile,
                           runaway=not args.no_runaway)
                    for i in range(CLIENTS)]
         for cl in clients:
             seed_client(cl)
-        load_probe = _probe_in_process(url, token, args.seconds)
+        load_probe = Probe.start(url, token, args.seconds)
         started = time.monotonic()
         for cl in clients:
             cl.stop_at = started + args.seconds
@@ -388,7 +399,11 @@ def main() -> int:
         for cl in clients:
             cl.join(args.seconds + 3 * REQUEST_TIMEOUT_S)
         elapsed = time.monotonic() - started
-        loaded = _probe_result(load_probe, args.seconds)
+        loaded, load_other = load_probe.result()
+        tally.server_errors += [f"probe GET -> {status}" for status in idle_other + load_other
+                                if status >= 500]
+        tally.unexpected += [f"probe GET -> {status}" for status in idle_other + load_other
+                             if status < 500]
         verdict = verify(url, token, clients)
     return report(args, idle, loaded, tally, verdict, elapsed, clients)
 
@@ -396,7 +411,7 @@ def main() -> int:
 def report(args: argparse.Namespace, idle: list[float | None], loaded: list[float | None],
            tally: Tally, verdict: Verdict, elapsed: float, clients: list[Client]) -> int:
     unsure = sum(len(cl.ledger.unsure) for cl in clients)
-    idle_ok = [x for x in idle if x is not None]
+    idle_ok = [x for x in idle if x is not None] or [REQUEST_TIMEOUT_S]
     load_ok = [x if x is not None else REQUEST_TIMEOUT_S for x in loaded]
     probe_failures = sum(1 for x in loaded if x is None)
     i50, i99 = _percentile(idle_ok, 0.5), _percentile(idle_ok, 0.99)
