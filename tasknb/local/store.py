@@ -449,8 +449,9 @@ class Store:
     # --- result handles ------------------------------------------------------------------------
     def put_result(self, handle: str, state: str, status: int | None, body: Any,
                    created: str, pages: list[Any] | None = None) -> None:
-        """Create or complete a result handle."""
-        with self._lock:
+        """Create or complete a result handle (synchronous=NORMAL, as run records: it survives
+        a killed process, and the API writes it while answering, so no fsync waits there)."""
+        with self._run_write():
             self._conn.execute(
                 "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
                 (handle, state, status, json.dumps(body), json.dumps(pages) if pages else None,
@@ -470,7 +471,7 @@ class Store:
 
     def delete_results_before(self, created: str) -> None:
         """Forget result handles created before a time."""
-        with self._lock:
+        with self._run_write():
             self._conn.execute("DELETE FROM results WHERE created < ?", (created,))
 
     def set_meta(self, key: str, value: str) -> None:
