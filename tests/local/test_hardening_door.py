@@ -198,7 +198,7 @@ def test_a_hostile_like_over_5000_names_is_quick_and_never_freezes_the_server(
         done.set()
         pinger.join(timeout=60)
     assert pings, "the concurrent ping never answered"
-    assert max(pings) < 1.0, f"a ping waited {max(pings):.2f} s behind the listing"
+    assert max(pings) < 0.5, f"a ping waited {max(pings):.2f} s behind the listing"
     with httpx.Client(base_url=fresh_server.url, headers=headers, timeout=30) as http:
         everything = http.get(url, params={"like": "T_%_%%_W", "showLimit": "10000"})
         assert everything.status_code == 200 and len(everything.json()) == 1000  # page 0 of 5
