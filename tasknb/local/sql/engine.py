@@ -320,10 +320,12 @@ class SqlEngine:
             self._cursors.expire()
             try:
                 self._con.execute(f"DETACH DATABASE IF EXISTS {quote_identifier(database)}")
-            except duckdb.Error:
-                log.warning("could not detach database %s after a failed write", database,
-                            exc_info=True)
-                return
+            except duckdb.Error as error:
+                # "Detached database ..., but CHECKPOINT during DETACH failed": detached
+                if not str(error).startswith(f"IO Error: Detached database '{database}'"):
+                    log.warning("could not detach database %s after a failed write: %s",
+                                database, first_line(str(error)))
+                    return
             self._databases.pop(database, None)
             try:
                 self._attach(database)
@@ -427,6 +429,10 @@ class SqlEngine:
             cursor.execute(duck_sql, ctx.bindings or None)
         except duckdb.InterruptException as error:
             raise state.error(ctx.database) from error
+        except RuntimeError as error:  # DuckDB's "Query interrupted" outside its own types
+            if state.stopped:
+                raise state.error(ctx.database) from error
+            raise TaskSqlError(CODE_INTERNAL, f"SQL execution internal error: {error}") from error
         except duckdb.Error as error:
             if state.hook_error is not None:
                 raise state.hook_error from error
@@ -454,6 +460,10 @@ class SqlEngine:
         """
         why = interrupts.TASK_TIMEOUT if reason == "timeout" else interrupts.CANCELED
         return self._calls.stop_where(lambda state: state.key == key, why)
+
+    def running(self, key: Hashable | None = None) -> int:
+        """How many definitions are running now (with ``key``: of runs with that key)."""
+        return self._calls.count(lambda state: key is None or state.key == key)
 
     def cancel_all(self) -> None:
         """Interrupt every running statement (their runs fail with 000604, canceled)."""

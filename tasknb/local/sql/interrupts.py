@@ -103,6 +103,11 @@ class RunningCalls:
         with self._lock:
             return self._calls.get(call_id)
 
+    def count(self, chosen: Callable[[RunState], bool]) -> int:
+        """How many running calls ``chosen`` picks."""
+        with self._lock:
+            return sum(1 for state in self._calls.values() if chosen(state))
+
     def stop(self, call_id: str, reason: str) -> bool:
         """Stop one call (the first reason given sticks); whether it was running."""
         with self._lock:

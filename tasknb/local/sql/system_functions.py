@@ -125,7 +125,8 @@ class Rewriter:
                     CODE_FUNCTION_ARGUMENT,
                     "SQL compilation error:\nSYSTEM$SET_RETURN_VALUE takes exactly one argument.",
                 )
-            value = exp.cast(node.expressions[0].copy(), exp.DataType.Type.VARCHAR)
+            value = exp.cast(node.expressions[0].copy().transform(self),
+                             exp.DataType.Type.VARCHAR)
             return exp.Anonymous(
                 this=SET_RETURN_UDF, expressions=[exp.Literal.string(self.call_id), value]
             )
@@ -143,8 +144,8 @@ class Rewriter:
                 this=WAIT_UDF,
                 expressions=[
                     exp.Literal.string(self.call_id),
-                    exp.cast(args[0].copy(), exp.DataType.Type.DOUBLE),
-                    exp.cast(unit.copy(), exp.DataType.Type.VARCHAR),
+                    exp.cast(args[0].copy().transform(self), exp.DataType.Type.DOUBLE),
+                    exp.cast(unit.copy().transform(self), exp.DataType.Type.VARCHAR),
                 ],
             )
         if name == "SYSTEM$GET_PREDECESSOR_RETURN_VALUE":
