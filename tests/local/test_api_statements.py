@@ -410,3 +410,13 @@ def test_expression_columns_are_named_as_snowflake_names_them(sql: Sql) -> None:
     names = [c["name"] for c in body["resultSetMetaData"]["rowType"]]
     assert names == ["COUNT(*)", "SYSTEM$WAIT(1, 'MILLISECONDS')", "ONE", "CURRENT_DATE"]
     assert body["data"][0][:3] == ["3", "waited 1 milliseconds", "1"]
+
+
+def test_task_history_values_are_parameters_not_text(sql: Sql) -> None:
+    definition = "SELECT '?', 'it''s', ':tasknb_p0' FROM no_such_table"
+    sql.api.create("quoted", definition)
+    assert sql.api.execute("quoted")["state"] == "FAILED"
+    body = sql.submit("SELECT query_text, ? AS marker FROM " + HISTORY.format("TASK_NAME => ?"),
+                      bindings={"1": {"type": "TEXT", "value": "m"},
+                                "2": {"type": "TEXT", "value": "QUOTED"}})
+    assert body["data"] == [[definition, "m"]]

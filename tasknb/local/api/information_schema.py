@@ -4,9 +4,9 @@
     True
 
 A statement that calls the table function is rewritten before the engine runs it: the call
-becomes a ``VALUES`` subquery holding the matching per-task runs (built as a syntax tree, so
-stored names and messages are literals, never SQL), with Snowflake's columns
-(:data:`COLUMNS`) and types. Anything around it (``WHERE``, ``ORDER BY``, joins with the
+becomes a subquery of one ``CAST(UNNEST(?) AS <type>)`` per column, each ``?`` bound to that
+column of the matching per-task runs as a list (stored names and messages are parameters,
+never SQL text), with Snowflake's columns (:data:`COLUMNS`) and types. Anything around it (``WHERE``, ``ORDER BY``, joins with the
 tables tasks wrote) runs in the engine as usual.
 
 Arguments, as Snowflake takes them: ``SCHEDULED_TIME_RANGE_START`` / ``_END`` (timestamps;
@@ -40,6 +40,7 @@ DEFAULT_RESULT_LIMIT = 100
 MAX_RESULT_LIMIT = 10_000
 ARGUMENT_ERROR = "001044"  # Snowflake: invalid argument types / values for a function
 _MARKER = re.compile(r":tasknb_p(\d+)")
+_ANY_MARKER = re.compile(r":tasknb_([pq])(\d+)")
 
 #: TASK_HISTORY's columns and their Snowflake types, in Snowflake's order.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -199,29 +200,18 @@ def _row(run: dict[str, Any], graph: dict[str, Any]) -> tuple[Any, ...]:
             run.get("group_id"), None)
 
 
-def _literal(value: Any) -> exp.Expression:
-    if value is None:
-        return exp.Null()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return exp.Literal.number(value)
-    return exp.Literal.string(str(value))
-
-
-def _table(rows: list[tuple[Any, ...]]) -> exp.Expression:
-    """TASK_HISTORY's rows as a typed subquery (a syntax tree: values are literals)."""
-    names = [f"C{i}" for i in range(len(COLUMNS))]
-    projections = [exp.cast(exp.column(raw) if rows else exp.Null(), kind).as_(name)
-                   for raw, (name, kind) in zip(names, COLUMNS, strict=True)]
-    select = exp.select(*projections)
-    if rows:
-        values = exp.Values(
-            expressions=[exp.Tuple(expressions=[_literal(v) for v in row]) for row in rows],
-            alias=exp.TableAlias(this=exp.to_identifier("TASKNB_H"),
-                                 columns=[exp.to_identifier(n) for n in names]))
-        select = select.from_(values)
-    else:
-        select = select.where(exp.false())
-    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(FUNCTION)))
+def _table(rows: list[tuple[Any, ...]], markers: list[list[Any]]) -> exp.Expression:
+    """TASK_HISTORY's rows as a typed subquery: one ``UNNEST(?)`` per column, whose value (the
+    column as a list) is appended to ``markers`` and bound as a parameter, never SQL text."""
+    columns = list(zip(*rows)) if rows else [()] * len(COLUMNS)
+    projections = []
+    for (name, kind), values in zip(COLUMNS, columns, strict=True):
+        marker = exp.Placeholder(this=f"tasknb_q{len(markers)}")
+        markers.append(list(values))
+        unnest = exp.Anonymous(this="UNNEST", expressions=[marker])  # as written, not FLATTEN
+        projections.append(exp.cast(unnest, kind).as_(name))
+    return exp.Subquery(this=exp.select(*projections),
+                        alias=exp.TableAlias(this=exp.to_identifier(FUNCTION)))
 
 
 def rewrite(sql: str, *, service: Service, database: str, schema: str,
@@ -239,17 +229,25 @@ def rewrite(sql: str, *, service: Service, database: str, schema: str,
     if not calls:
         return sql, list(bindings or [])
     job = _Rewrite(service, database, schema, list(bindings or []), evaluate)
-    placeholders = list(tree.find_all(exp.Placeholder))
-    for index, node in enumerate(placeholders):
+    for index, node in enumerate(tree.find_all(exp.Placeholder)):
         node.set("this", f"tasknb_p{index}")
     textual = [int(m.group(1)) for m in _MARKER.finditer(tree.sql("snowflake"))]
     job.order = {marker: position for position, marker in enumerate(textual)}
+    columns: list[list[Any]] = []
     for node, (parts, call) in calls:
         if not parts or parts[-1].upper() != "INFORMATION_SCHEMA" or len(parts) > 2:
             continue
         target = rules.fold_identifier(parts[0], "database") if len(parts) == 2 else database
-        node.replace(_table(job.rows(target, job.arguments(call))))
+        node.replace(_table(job.rows(target, job.arguments(call)), columns))
+    # the parameters in the order their ? stand in the final text: the caller's that are
+    # left, and one list per TASK_HISTORY column
+    left = []
+    for match in _ANY_MARKER.finditer(tree.sql("snowflake")):
+        kind, number = match.group(1), int(match.group(2))
+        if kind == "q":
+            left.append(columns[number])
+        elif job.order[number] not in job.used and job.order[number] < len(job.bindings):
+            left.append(job.bindings[job.order[number]])
     for node in tree.find_all(exp.Placeholder):
         node.set("this", None)
-    left = [value for position, value in enumerate(job.bindings) if position not in job.used]
     return tree.sql("snowflake"), left

@@ -441,14 +441,14 @@ class StatementRegistry:
                 return
             database, schema = self._place(request)
             sql = request.statement
+            if len(parts) == 1:  # names first: the rewrite below is not Snowflake text again
+                sql = snowflake_column_names(sql)
             if len(parts) == 1 and information_schema.uses_task_history(sql):
                 sql, bindings = information_schema.rewrite(
                     sql, service=self._service, database=database, schema=schema,
                     bindings=bindings[:placeholders],
                     evaluate=lambda text: self._scalar(text, database, schema))
                 placeholders = len(bindings)
-            if len(parts) == 1:
-                sql = snowflake_column_names(sql)
             ctx = TaskContext(database=database, schema=schema, task_name="", root_task_name="",
                               now=self._service.now(), interrupt_key=statement.handle)
             if request.timeout is not None:
