@@ -8,6 +8,7 @@ file handling).
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
+from _support import ServerProcess
 from local_api import T0, Api
 
 import tasknb.local
@@ -278,56 +280,98 @@ def test_cancel_function_is_refused_in_a_when_condition(engine: SqlEngine) -> No
 # ---------------------------------------------------------------------- item 6: full disk
 
 
-def _mount_tmpfs(where: Path, megabytes: int) -> None:
+def _mount_tmpfs(where: Path, megabytes: int) -> bool:
+    """Mount a tmpfs of that size (root only); whether it worked."""
     where.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700", "tmpfs",
-                    str(where)], check=True, capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={megabytes}m,mode=0700",
+                           "tmpfs", str(where)], check=False, capture_output=True)
+    return done.returncode == 0
 
 
-def _umount(where: Path) -> None:
-    subprocess.run(["umount", "-l", str(where)], check=False, capture_output=True)
+class _SmallDisk:
+    """The engine's database files on a disk that fills up: a 4 MB tmpfs where mounting is
+    allowed, else the server process's RLIMIT_FSIZE (CPython ignores SIGXFSZ, so a write
+    past it fails with EFBIG instead of killing the process)."""
+
+    LIMIT_MB = 4
+
+    def __init__(self, data_dir: Path) -> None:
+        self.mount_point = data_dir / DATABASES_DIR
+        self.mounted = _mount_tmpfs(self.mount_point, self.LIMIT_MB)
+        self.pid: int | None = None
+
+    def limit(self, pid: int) -> None:
+        self.pid = pid
+        if not self.mounted:
+            _soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (self.LIMIT_MB * 2**20, hard))
+
+    def free_space(self) -> None:
+        if self.mounted:
+            subprocess.run(["mount", "-o", "remount,size=256m", str(self.mount_point)],
+                           check=True, capture_output=True)
+        else:
+            assert self.pid is not None
+            _soft, hard = resource.prlimit(self.pid, resource.RLIMIT_FSIZE)
+            resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (hard, hard))
+
+    def close(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.mount_point)], check=False,
+                           capture_output=True)
+
+
+def _execute_and_wait(http: httpx.Client, base: str, name: str) -> dict:
+    assert http.post(f"{base}/tasks/{name}:execute").status_code == 200
+    give_up = time.monotonic() + 60
+    while True:
+        runs = http.get(f"/tasknb/v1/{base.removeprefix('/api/v2/')}/tasks/{name}/history").json()
+        if runs and runs[0]["state"] != "EXECUTING":
+            return runs[0]
+        assert time.monotonic() < give_up, f"{name} still EXECUTING after 60 s"
+        time.sleep(0.05)
 
 
 def test_full_disk_fails_the_statement_clearly_and_recovers_once_space_is_back(
     tmp_path: Path,
 ) -> None:
     data_dir = tmp_path / "data"
-    disk = data_dir / DATABASES_DIR  # the engine's database files live on a 4 MB disk
-    _mount_tmpfs(disk, 4)
+    disk = _SmallDisk(data_dir)
     try:
-        with tasknb.local.start(clock="manual", start_time=T0, data_dir=data_dir) as server:
-            http = httpx.Client(base_url=server.url, timeout=60,
-                                headers={"Authorization": f"Bearer {server.token}"})
+        with ServerProcess(data_dir, token="t" * 40) as server, server.http(60) as http:
+            disk.limit(server.proc.pid)
             assert http.post("/api/v2/databases", json={"name": "FULL"}).status_code == 200
+            base = "/api/v2/databases/FULL/schemas/S"
             assert http.post("/api/v2/databases/FULL/schemas",
                              json={"name": "S"}).status_code == 200
-            api = Api(server, "FULL", "S")
-            api.create("SMALL", "CREATE OR REPLACE TABLE small AS SELECT 42 AS v")
-            api.create("BIG", "CREATE OR REPLACE TABLE big AS SELECT i, repeat('x', 200) || i "
-                       "AS v FROM range(300000) t(i)")
-            assert api.execute("SMALL")["state"] == "SUCCEEDED"
-            started = time.monotonic()
-            api.execute("BIG")
-            assert time.monotonic() - started < 60
-            run = history(api, "BIG")
+            for name, definition in [
+                ("SMALL", "CREATE OR REPLACE TABLE small AS SELECT 42 AS v"),
+                ("BIG", ("CREATE OR REPLACE TABLE big AS SELECT i, repeat('x', 200) || i AS v "
+                         "FROM range(300000) t(i)")),
+                ("COUNT", ("SELECT SYSTEM$SET_RETURN_VALUE((SELECT count(*) FROM big)::VARCHAR "
+                           "|| '/' || (SELECT v FROM small)::VARCHAR)")),
+            ]:
+                response = http.post(f"{base}/tasks", json={"name": name,
+                                                            "definition": definition})
+                assert response.status_code == 200, response.text
+            assert _execute_and_wait(http, base, "SMALL")["state"] == "SUCCEEDED"
+            run = _execute_and_wait(http, base, "BIG")
             assert run["state"] == "FAILED", run
             assert run["error_code"] == 603
-            assert "disk is full" in run["error_message"]
-            assert "No space left on device" in run["error_message"]
+            assert "the local server's disk is full" in run["error_message"]
+            assert ("No space left on device" in run["error_message"]
+                    or "File too large" in run["error_message"])
             # the server keeps answering, and creates answer with their real status
             assert http.get("/tasknb/v1/ping").json() == {"status": "ok"}
             assert http.post("/api/v2/databases/FULL/schemas",
                              json={"name": "S2"}).status_code == 200
             # space comes back: the same task succeeds without a restart, earlier data kept
-            subprocess.run(["mount", "-o", "remount,size=256m", str(disk)], check=True)
-            assert api.execute("BIG")["state"] == "SUCCEEDED", history(api, "BIG")
-            engine = server.service.engine()
-            assert engine.query("SELECT count(*) FROM big", "FULL", "S") == [(300000,)]
-            assert engine.query("SELECT v FROM small", "FULL", "S") == [(42,)]
-            api.close()
-            http.close()
+            disk.free_space()
+            assert _execute_and_wait(http, base, "BIG")["state"] == "SUCCEEDED"
+            counted = _execute_and_wait(http, base, "COUNT")
+            assert counted["return_value"] == "300000/42", counted
     finally:
-        _umount(disk)
+        disk.close()
 
 
 # ------------------------------------------------------- item 8: damaged and unknown files
