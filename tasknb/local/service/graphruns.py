@@ -97,15 +97,17 @@ class GraphRuns:
         return self._run_dict(run)
 
     def cancel_ongoing_executions(self, database: str, schema: str, task: str) -> str:
-        """SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS: stop every executing graph run that
-        ``task`` is part of (``Runner.cancel``: statements interrupted, the run CANCELLED);
-        return Snowflake's answer text. Suspending a root does not do this (it lets runs end).
+        """SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS: stop the current run(s) of ``task``
+        only, as Snowflake does (``Runner.cancel``: its statement interrupted, the task run
+        CANCELLED, its descendants not run, the graph run CANCELLED once nothing runs; other
+        tasks of the graph must be cancelled by name); return Snowflake's answer text.
+        Suspending a root does not do this (it lets runs end).
         """
         with self.state.lock:
             db, sc, folded, _ = self.state.task(database, schema, task)
             runs = [r for r in self.runner.all_active() if r.plan.database == db
                     and r.plan.schema == sc and folded in r.plan.tasks]
-        marked = [pk for run in runs for _, pk in self.runner.cancel(run)]
+        marked = [pk for run in runs for _, pk in self.runner.cancel(run, folded)]
         if not marked:
             return (f"Task {rules.render_identifier(folded)} has no currently running "
                     "executions. If the task was dropped or replaced after a previous execution "

@@ -31,9 +31,12 @@ for a thread, EXECUTING once its SQL starts, then final. Its end, its outcome in
 ``task_states`` and the rows of the tasks it releases are one commit with synchronous=FULL, so
 after a crash at any point a RETRY LAST skips exactly the tasks that succeeded.
 
-:meth:`Runner.cancel` stops a graph run for real: its running statements are interrupted in
-the engine, tasks waiting for a thread end CANCELLED without running, nothing new starts (no
-finalizer either) and the tasks that never became due are NOT_RUN in ``task_states``.
+:meth:`Runner.cancel` stops the current run of ONE task, as Snowflake's
+SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS does: its running statement is interrupted in the
+engine (each task run has its own interrupt key), or, waiting for a thread, it ends CANCELLED
+without running. The rest of the graph run goes on: a CANCELLED task blocks its descendants
+(NOT_RUN, like a failure), other branches and the finalizer still run, and the graph run ends
+CANCELLED (FAILED if a task failed) once nothing is running.
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ TIMEOUT_ERROR_CODE = 630  # Snowflake's "Statement reached its statement or ware
 
 STOPPED_MESSAGE = "The local server was stopped while this task was running."
 CANCELLED_CODE = 604  # Snowflake's 000604 "SQL execution canceled"
-CANCELLED_MESSAGE = ("The graph run was cancelled (SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS) "
-                     "while this task was {doing}.")
+CANCELLED_MESSAGE = ("This task run was cancelled (SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS) "
+                     "while it was {doing}.")
 # How long and how often a cancel keeps interrupting a statement that was just starting.
 CANCEL_REPEAT_SECONDS = 10.0
 CANCEL_REPEAT_INTERVAL = 0.1
@@ -75,6 +78,17 @@ _BRANCHING_FUNCTIONS = ("SYSTEM$PREDECESSORS_STATE", "SYSTEM$TASK_COMPLETION_STA
 # Internal states as SYSTEM$TASK_COMPLETION_STATE names them (a suspended task counts as done).
 _COMPLETION_STATE = {"SUCCEEDED": "SUCCEEDED", "PASSED": "SUCCEEDED", "FAILED": "FAILED",
                      "SKIPPED": "SKIPPED", "CANCELLED": "CANCELLED", "NOT_RUN": "NOT_EXECUTED"}
+
+
+def _interrupt_key(run: GraphRun, name: str) -> tuple[int, str]:
+    """The engine interrupt key of task ``name``'s statements in ``run``."""
+    return (run.pk, name)
+
+
+def _job_task(job: Callable[[], None]) -> str | None:
+    """The task a queued job (``partial(Runner._execute, run, name, ready_at)``) runs."""
+    args = getattr(job, "args", ())
+    return args[1] if len(args) > 1 else None
 
 
 def _ancestors(name: str, tasks: dict[str, dict[str, Any]]) -> list[str]:
@@ -146,7 +160,7 @@ class GraphRun:
         self.done = threading.Event()
         self.finalizer_started = False
         self.first_start: datetime | None = None  # when the run's first task query began
-        self.cancelled = False  # Runner.cancel: nothing new starts
+        self.cancel_requested: set[str] = set()  # Runner.cancel: these tasks' current runs
         self.executing: set[str] = set()  # tasks whose SQL has started (within ``running``)
         self.task_pks: dict[str, int | None] = {}  # this run's task_runs rows by task name
         self.final_state: str | None = None
@@ -272,23 +286,33 @@ class Runner:
             job()  # the server is stopping: the task records CANCELLED and starts nothing
         self._pool.shutdown(wait=wait)
 
-    def cancel(self, run: GraphRun) -> list[tuple[str, int | None]]:
-        """Stop a graph run (see the module docstring); return the task runs marked for
-        cancellation (name, task run id), empty when it had already finished."""
+    def cancel(self, run: GraphRun, name: str) -> list[tuple[str, int | None]]:
+        """Stop the current run of task ``name`` in ``run`` (see the module docstring); return
+        the task run marked for cancellation as [(name, task run id)], empty when ``name`` is
+        not running (or waiting for a thread) in it, or was already marked."""
         with run.lock:
-            if run.final_state is not None or run.cancelled:
+            if (run.final_state is not None or name not in run.running
+                    or name in run.cancel_requested):
                 return []
-            run.cancelled = True
-            marked = [(name, run.task_pks.get(name)) for name in sorted(run.running)]
-        for job in self._pool.take_queued(run.pk):
+            run.cancel_requested.add(name)
+            marked = [(name, run.task_pks.get(name))]
+        queued = self._pool.take_queued(run.pk)
+        mine = [job for job in queued if _job_task(job) == name]
+        for job in queued:  # the others keep their places, in their order
+            if _job_task(job) != name:
+                try:
+                    self._pool.submit(run.pk, job)
+                except RuntimeError:  # pool shut down: the job records the stop itself
+                    job()
+        for job in mine:
             job()  # waiting for a thread: records CANCELLED at once, in this thread
-        if marked:
-            self._interrupt(run)
+        if not mine:
+            self._interrupt(run, name)
         return marked
 
-    def _interrupt(self, run: GraphRun) -> None:
-        """Interrupt a cancelled run's statements, again for a while: one that was starting
-        as the cancel came may not have been running yet at the first attempt."""
+    def _interrupt(self, run: GraphRun, name: str) -> None:
+        """Interrupt task ``name``'s statements, again for a while: one that was starting as
+        the cancel came may not have been running yet at the first attempt."""
         try:
             engine = self._engine()
         except Exception:  # noqa: BLE001 - no engine: nothing is running in it
@@ -296,15 +320,18 @@ class Runner:
         interrupt = getattr(engine, "interrupt", None)
         if interrupt is None:  # an engine factory's stand-in without interrupts
             return
-        interrupt(run.pk)
+        key = _interrupt_key(run, name)
+        interrupt(key)
 
         def repeat() -> None:
             deadline = time.monotonic() + CANCEL_REPEAT_SECONDS
             while not run.done.wait(CANCEL_REPEAT_INTERVAL) and time.monotonic() < deadline:
                 with run.lock:
-                    busy = bool(run.executing)
+                    if name not in run.running:
+                        return
+                    busy = name in run.executing
                 if busy:
-                    interrupt(run.pk)
+                    interrupt(key)
 
         threading.Thread(target=repeat, name="tasknb-cancel", daemon=True).start()
 
@@ -371,9 +398,6 @@ class Runner:
         with run.lock:
             run.task_pks.update(zip(names, pks))
         for name in names:
-            if run.cancelled:  # released as the run was cancelled: no thread to wait for
-                self._execute(run, name, ready_at)  # records CANCELLED, releases nothing
-                continue
             try:
                 self._pool.submit(run.pk, partial(self._execute, run, name, ready_at))
             except RuntimeError:  # pool shut down: the server is stopping
@@ -414,7 +438,8 @@ class Runner:
         start = run.now()
         first = False
         with run.lock:
-            stopped = run.cancelled or self._closed
+            cancelled = name in run.cancel_requested
+            stopped = cancelled or self._closed
             if not stopped:
                 run.executing.add(name)
                 first = run.first_start is None
@@ -422,7 +447,7 @@ class Runner:
                     run.first_start = start
             task_pk = run.task_pks.get(name)
         if stopped:  # cancelled (or the server stopping) while it waited for a thread
-            message = (STOPPED_MESSAGE if self._closed and not run.cancelled
+            message = (STOPPED_MESSAGE if self._closed and not cancelled
                        else CANCELLED_MESSAGE.format(doing="waiting to start"))
             self._task_done(run, name, "CANCELLED", None, CANCELLED_CODE, message)
             return
@@ -452,7 +477,7 @@ class Runner:
             session_parameters=dict(rec.get("session_parameters") or {}),
             timeout_ms=timeout_ms,
             deadline=deadline,
-            interrupt_key=run.pk,  # Runner.cancel interrupts the run's statements by it
+            interrupt_key=_interrupt_key(run, name),  # Runner.cancel interrupts by it
             ancestor_return_values=ancestors,
             predecessor_states=pred_states,
             runtime_info={
@@ -471,7 +496,7 @@ class Runner:
         try:
             engine = self._engine()
             condition = rec.get("condition")
-            if run.cancelled:
+            if name in run.cancel_requested:
                 raise TaskSqlError(CANCELLED_CODE, "SQL execution canceled")
             if condition and name != plan.finalizer and not engine.condition_holds(condition, ctx):
                 state = "SKIPPED"
@@ -480,7 +505,7 @@ class Runner:
                 value = ctx.return_value
         except TaskSqlError as exc:
             state, code, message = "FAILED", int(exc.code), str(exc.message)
-            if run.cancelled:
+            if name in run.cancel_requested:
                 state, code = "CANCELLED", CANCELLED_CODE
                 message = CANCELLED_MESSAGE.format(doing="running")
             elif self._closed:
@@ -525,7 +550,7 @@ class Runner:
             if run.running or run.final_state is not None:
                 return
             fin = plan.finalizer
-            if fin and not run.finalizer_started and not run.cancelled and not self._closed:
+            if fin and not run.finalizer_started and not self._closed:
                 run.finalizer_started = True
                 root_state = run.status.get(plan.root)
                 if root_state != "SKIPPED" and plan.tasks[fin].get("state") == "started":
@@ -557,7 +582,7 @@ class Runner:
         end = run.now()
         error = run.first_error
         task_states = {n: [s, run.return_values.get(n)] for n, s in run.status.items()}
-        if run.cancelled:  # what never became due is recorded as not run
+        if run.cancel_requested:  # what never became due is recorded as not run
             task_states.update({m: ["NOT_RUN", None] for m in run.plan.tasks
                                 if m not in task_states})
         fields: dict[str, Any] = {
