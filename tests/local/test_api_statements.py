@@ -420,3 +420,44 @@ def test_task_history_values_are_parameters_not_text(sql: Sql) -> None:
                       bindings={"1": {"type": "TEXT", "value": "m"},
                                 "2": {"type": "TEXT", "value": "QUOTED"}})
     assert body["data"] == [[definition, "m"]]
+
+
+def test_complete_and_current_task_graphs(sql: Sql) -> None:
+    _failing_graph(sql.api)
+    body = sql.submit("SELECT root_task_name, state, first_error_task_name, first_error_code "
+                      "FROM TABLE(INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS(ROOT_TASK_NAME => ?))",
+                      bindings={"1": {"type": "TEXT", "value": "root"}})
+    assert body["data"] == [["ROOT", "FAILED", "BAD", "2003"]]
+    names = [c["name"] for c in sql.submit(
+        "SELECT * FROM TABLE(INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS())")["resultSetMetaData"][
+        "rowType"]]
+    assert names[:4] == ["ROOT_TASK_NAME", "DATABASE_NAME", "SCHEMA_NAME", "STATE"]
+    assert "COMPLETED_TIME" in names and "GRAPH_RUN_GROUP_ID" in names
+    assert sql.rows("SELECT COUNT(*) FROM TABLE(INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS("
+                    "ERROR_ONLY => TRUE))") == [["1"]]
+    current = sql.submit("SELECT * FROM TABLE(INFORMATION_SCHEMA.CURRENT_TASK_GRAPHS())")
+    assert current["data"] == []
+    assert "COMPLETED_TIME" not in [c["name"] for c in current["resultSetMetaData"]["rowType"]]
+    refused = sql.submit("SELECT * FROM TABLE(INFORMATION_SCHEMA.CURRENT_TASK_GRAPHS("
+                         "ERROR_ONLY => TRUE))", expect=422)
+    assert "unknown argument ERROR_ONLY" in refused["message"]
+
+
+def test_account_usage_views_cover_every_database_for_a_year(fresh_api: Api,
+                                                             validating) -> None:
+    sql = Sql(fresh_api, validating)
+    try:
+        _failing_graph(fresh_api)
+        sql.raw.post("/tasknb/v1/clock:advance", json={"seconds": 30 * 86_400})
+        assert sql.rows("SELECT COUNT(*) FROM " + HISTORY.format("")) == [["0"]]  # 7 days
+        history = sql.rows("SELECT h.name, h.state FROM SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY h "
+                           "ORDER BY h.name")
+        assert history == [["BAD", "FAILED"], ["ROOT", "SUCCEEDED"]]
+        graphs = sql.rows("SELECT root_task_name, state "
+                          "FROM SNOWFLAKE.ACCOUNT_USAGE.COMPLETE_TASK_GRAPHS")
+        assert graphs == [["ROOT", "FAILED"]]
+        sql.raw.post("/tasknb/v1/clock:advance", json={"seconds": 340 * 86_400})
+        assert sql.rows("SELECT COUNT(*) FROM SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY") == [["0"]]
+    finally:
+        sql.http.close()
+        sql.raw.close()

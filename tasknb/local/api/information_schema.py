@@ -1,22 +1,30 @@
-"""``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(...))`` answered from the server's own run records.
+"""Task history tables answered from the server's own run records.
 
     >>> uses_task_history("SELECT * FROM TABLE(INFORMATION_SCHEMA.TASK_HISTORY())")
     True
 
-A statement that calls the table function is rewritten before the engine runs it: the call
-becomes a subquery of one ``CAST(UNNEST(?) AS <type>)`` per column, each ``?`` bound to that
-column of the matching per-task runs as a list (stored names and messages are parameters,
-never SQL text), with Snowflake's columns (:data:`COLUMNS`) and types. Anything around it (``WHERE``, ``ORDER BY``, joins with the
-tables tasks wrote) runs in the engine as usual.
+* ``TABLE([DB.]INFORMATION_SCHEMA.TASK_HISTORY(...))``: one row per task per graph run
+  (:data:`COLUMNS`). Arguments, as Snowflake takes them: ``SCHEDULED_TIME_RANGE_START`` /
+  ``_END`` (timestamps; the window is the last 7 days of the server's clock at most),
+  ``RESULT_LIMIT`` (1 to 10,000, default 100), ``TASK_NAME`` (unqualified, case-insensitive),
+  ``ERROR_ONLY`` (FAILED runs, including FAILED_AND_AUTO_SUSPENDED), ``ROOT_TASK_ID``.
+* ``TABLE([DB.]INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS(...))``: graph runs completed in the
+  last 60 minutes, newest completion first (:data:`GRAPH_COLUMNS`); ``RESULT_LIMIT`` (default
+  1,000), ``ROOT_TASK_NAME``, ``ERROR_ONLY`` (FAILED or CANCELLED).
+  ``CURRENT_TASK_GRAPHS(RESULT_LIMIT, ROOT_TASK_NAME)``: the runs scheduled or executing now
+  (the same columns without COMPLETED_TIME).
+* The views ``SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY`` and ``.COMPLETE_TASK_GRAPHS``: every
+  database, 365 days (no ingestion lag locally; Snowflake's lags by up to 45 minutes).
 
-Arguments, as Snowflake takes them: ``SCHEDULED_TIME_RANGE_START`` / ``_END`` (timestamps;
-the window is the last 7 days of the server's clock at most), ``RESULT_LIMIT`` (1 to 10,000,
-default 100), ``TASK_NAME`` (unqualified, case-insensitive), ``ERROR_ONLY`` (FAILED runs,
-including FAILED_AND_AUTO_SUSPENDED), ``ROOT_TASK_ID``. Each is a literal, a ``?`` binding
-or a constant expression such as ``DATEADD('hour', -1, CURRENT_TIMESTAMP())``. Rows come
-newest first; ``INFORMATION_SCHEMA`` of ``DB.INFORMATION_SCHEMA`` names the database whose
-tasks are listed (else the statement's database). ``QUERY_ID`` is the run record's id (the
-ids SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS reports); ``BACKFILL_INFO`` is always NULL.
+Each argument is a literal, a ``?`` binding or a constant expression such as
+``DATEADD('hour', -1, CURRENT_TIMESTAMP())``. ``INFORMATION_SCHEMA`` of
+``DB.INFORMATION_SCHEMA`` names the database whose runs are listed (else the statement's).
+A statement that reads them is rewritten before the engine runs it: each call or view becomes
+a subquery of one ``CAST(UNNEST(?) AS <type>)`` per column, each ``?`` bound to that column of
+the matching records as a list (names and messages are parameters, never SQL text), so
+``WHERE``, ``ORDER BY`` and joins with the tables tasks wrote run in the engine as usual.
+``QUERY_ID`` is the run record's id (the ids SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS
+reports); ``BACKFILL_INFO`` is always NULL.
 """
 
 from __future__ import annotations
@@ -55,11 +63,31 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 _ARGUMENTS = ("SCHEDULED_TIME_RANGE_START", "SCHEDULED_TIME_RANGE_END", "RESULT_LIMIT",
               "TASK_NAME", "ERROR_ONLY", "ROOT_TASK_ID")
+COMPLETE_GRAPHS, CURRENT_GRAPHS = "COMPLETE_TASK_GRAPHS", "CURRENT_TASK_GRAPHS"
+GRAPHS_DEFAULT_LIMIT = 1000
+COMPLETE_WINDOW = timedelta(minutes=60)  # COMPLETE_TASK_GRAPHS: runs completed this recently
+ACCOUNT_USAGE_WINDOW = timedelta(days=365)  # SNOWFLAKE.ACCOUNT_USAGE keeps a year
+MAX_VIEW_ROWS = 1_000_000
+#: COMPLETE_TASK_GRAPHS' columns (CURRENT_TASK_GRAPHS has them all but COMPLETED_TIME).
+GRAPH_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("ROOT_TASK_NAME", "TEXT"), ("DATABASE_NAME", "TEXT"), ("SCHEMA_NAME", "TEXT"),
+    ("STATE", "TEXT"), ("SCHEDULED_FROM", "TEXT"), ("FIRST_ERROR_TASK_NAME", "TEXT"),
+    ("FIRST_ERROR_CODE", "NUMBER"), ("FIRST_ERROR_MESSAGE", "TEXT"),
+    ("SCHEDULED_TIME", "TIMESTAMP_LTZ"), ("QUERY_START_TIME", "TIMESTAMP_LTZ"),
+    ("NEXT_SCHEDULED_TIME", "TIMESTAMP_LTZ"), ("COMPLETED_TIME", "TIMESTAMP_LTZ"),
+    ("ROOT_TASK_ID", "TEXT"), ("GRAPH_VERSION", "NUMBER"), ("RUN_ID", "NUMBER"),
+    ("ATTEMPT_NUMBER", "NUMBER"), ("CONFIG", "TEXT"), ("GRAPH_RUN_GROUP_ID", "TEXT"),
+    ("BACKFILL_INFO", "VARIANT"),
+)
+_CURRENT_COLUMNS = tuple(c for c in GRAPH_COLUMNS if c[0] != "COMPLETED_TIME")
+_GRAPH_ARGUMENTS = ("RESULT_LIMIT", "ROOT_TASK_NAME", "ERROR_ONLY")
+_FUNCTIONS = (FUNCTION, COMPLETE_GRAPHS, CURRENT_GRAPHS)
 
 
 def uses_task_history(sql: str) -> bool:
-    """Whether a statement may call TASK_HISTORY (a cheap test before parsing)."""
-    return FUNCTION in sql.upper()
+    """Whether a statement may read run records (a cheap test before parsing)."""
+    text = sql.upper()
+    return any(name in text for name in _FUNCTIONS)
 
 
 def _argument_error(message: str) -> ApiError:
@@ -77,9 +105,17 @@ def _call_of(node: exp.Expression) -> tuple[list[str], exp.Anonymous] | None:
             qualifier = qualifier.this
         parts.insert(0, qualifier.name)
         target = target.expression
-    if isinstance(target, exp.Anonymous) and str(target.name).upper() == FUNCTION:
+    if isinstance(target, exp.Anonymous) and str(target.name).upper() in _FUNCTIONS:
         return parts, target
     return None
+
+
+def _view_of(node: exp.Table) -> str | None:
+    """TASK_HISTORY or COMPLETE_TASK_GRAPHS when ``node`` is SNOWFLAKE.ACCOUNT_USAGE.<that>."""
+    if (str(node.catalog).upper(), str(node.db).upper()) != ("SNOWFLAKE", "ACCOUNT_USAGE"):
+        return None
+    name = str(node.name).upper()
+    return name if name in (FUNCTION, COMPLETE_GRAPHS) else None
 
 
 class _Rewrite:
@@ -115,34 +151,75 @@ class _Rewrite:
         return self.evaluate(node.sql("snowflake"))
 
     def arguments(self, call: exp.Anonymous) -> dict[str, Any]:
+        function = str(call.name).upper()
+        known = _ARGUMENTS if function == FUNCTION else _GRAPH_ARGUMENTS
+        if function == CURRENT_GRAPHS:
+            known = known[:2]
         values: dict[str, Any] = {}
         for arg in call.expressions:
             if not isinstance(arg, exp.Kwarg):
-                raise _argument_error(f"{FUNCTION} takes named arguments (NAME => value), "
+                raise _argument_error(f"{function} takes named arguments (NAME => value), "
                                       f"got {arg.sql('snowflake')}.")
             name = str(arg.this.name).upper()
-            if name not in _ARGUMENTS:
-                raise _argument_error(f"{FUNCTION}: unknown argument {name}; known: "
-                                      f"{', '.join(_ARGUMENTS)}.")
+            if name not in known:
+                raise _argument_error(f"{function}: unknown argument {name}; known: "
+                                      f"{', '.join(known)}.")
             values[name] = self.value(arg.expression)
         return values
 
-    def rows(self, database: str, args: dict[str, Any]) -> list[tuple[Any, ...]]:
-        now = self.service.now()
-        start = _moment(args.get("SCHEDULED_TIME_RANGE_START"), "SCHEDULED_TIME_RANGE_START")
-        end = _moment(args.get("SCHEDULED_TIME_RANGE_END"), "SCHEDULED_TIME_RANGE_END")
-        start = max(start or now - WINDOW, now - WINDOW)
-        limit = args.get("RESULT_LIMIT", DEFAULT_RESULT_LIMIT)
+    @staticmethod
+    def limit(function: str, args: dict[str, Any], default: int) -> int:
+        limit = args.get("RESULT_LIMIT", default)
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise _argument_error(f"{FUNCTION}: RESULT_LIMIT must be a whole number from 1 to "
+            raise _argument_error(f"{function}: RESULT_LIMIT must be a whole number from 1 to "
                                   f"{MAX_RESULT_LIMIT:,}, got {limit!r}.")
         if limit > MAX_RESULT_LIMIT:
             raise _argument_error("Value for parameter RESULT_LIMIT exceeds maximum allowable "
                                   f"value ({MAX_RESULT_LIMIT:,}).")
-        where = ["database = ?", "scheduled_time >= ?"]
-        params: list[Any] = [database, _db_time(start)]
+        return limit
+
+    @staticmethod
+    def error_only(function: str, args: dict[str, Any]) -> bool:
+        value = args.get("ERROR_ONLY")
+        if value not in (None, True, False):
+            raise _argument_error(f"{function}: ERROR_ONLY must be TRUE or FALSE.")
+        return bool(value)
+
+    def graphs(self, function: str, database: str | None, args: dict[str, Any],
+               since: timedelta, limit: int | None) -> list[tuple[Any, ...]]:
+        """COMPLETE_TASK_GRAPHS / CURRENT_TASK_GRAPHS rows (``database`` None: every one)."""
+        complete = function == COMPLETE_GRAPHS
+        where = ["1"] if database is None else ["database = ?"]
+        params: list[Any] = [] if database is None else [database]
+        if complete:
+            where += ["state IN ('SUCCEEDED', 'FAILED', 'CANCELLED')", "completed_time >= ?"]
+            params.append(_db_time(self.service.now() - since))
+            if self.error_only(function, args):
+                where.append("state IN ('FAILED', 'CANCELLED')")
+        else:
+            where.append("state IN ('SCHEDULED', 'EXECUTING')")
+        root = args.get("ROOT_TASK_NAME")
+        if root is not None:
+            where.append("UPPER(root_name) = ?")
+            params.append(str(root).upper())
+        order = "completed_time DESC, id DESC" if complete else "scheduled_time DESC, id DESC"
+        runs = self.service.store.graph_runs(" AND ".join(where), tuple(params), order=order,
+                                             limit=limit)
+        return [_graph_row(run, complete) for run in runs]
+
+    def rows(self, database: str | None, args: dict[str, Any], since: timedelta = WINDOW,
+             limit: int | None = None) -> list[tuple[Any, ...]]:
+        """TASK_HISTORY rows (``database`` None: every database, for the ACCOUNT_USAGE view)."""
+        now = self.service.now()
+        start = _moment(args.get("SCHEDULED_TIME_RANGE_START"), "SCHEDULED_TIME_RANGE_START")
+        end = _moment(args.get("SCHEDULED_TIME_RANGE_END"), "SCHEDULED_TIME_RANGE_END")
+        start = max(start or now - since, now - since)
+        if limit is None:
+            limit = self.limit(FUNCTION, args, DEFAULT_RESULT_LIMIT)
+        where = ["1" if database is None else "database = ?", "scheduled_time >= ?"]
+        params: list[Any] = ([] if database is None else [database]) + [_db_time(start)]
         if end is not None:
             where.append("scheduled_time <= ?")
             params.append(_db_time(end))
@@ -150,10 +227,7 @@ class _Rewrite:
         if task is not None:
             where.append("UPPER(name) = ?")
             params.append(str(task).upper())
-        error_only = args.get("ERROR_ONLY")
-        if error_only not in (None, True, False):
-            raise _argument_error(f"{FUNCTION}: ERROR_ONLY must be TRUE or FALSE.")
-        if error_only:
+        if self.error_only(FUNCTION, args):
             where.append("state IN ('FAILED', 'FAILED_AND_AUTO_SUSPENDED')")
         root_id = args.get("ROOT_TASK_ID")
         if root_id is not None:
@@ -168,6 +242,18 @@ class _Rewrite:
             marks = ", ".join("?" for _ in graph_ids)
             graphs = {g["id"]: g for g in store.graph_runs(f"id IN ({marks})", tuple(graph_ids))}
         return [_row(run, graphs.get(run.get("graph_run_id")) or {}) for run in runs]
+
+
+def _graph_row(run: dict[str, Any], complete: bool) -> tuple[Any, ...]:
+    render = rules.render_identifier
+    row = (render(run["root_name"]), render(run["database"]), render(run["schema"]),
+           run.get("state"), run.get("scheduled_from"),
+           render(run["first_error_task_name"]) if run.get("first_error_task_name") else None,
+           run.get("first_error_code"), run.get("first_error_message"), run.get("scheduled_time"),
+           run.get("query_start_time"), run.get("next_scheduled_time"), run.get("completed_time"),
+           run.get("root_id"), run.get("graph_version"), run.get("run_id"),
+           int(run.get("attempt") or 1), run.get("config"), run.get("group_id"), None)
+    return row if complete else row[:11] + row[12:]
 
 
 def _moment(value: Any, name: str) -> datetime | None:
@@ -200,18 +286,20 @@ def _row(run: dict[str, Any], graph: dict[str, Any]) -> tuple[Any, ...]:
             run.get("group_id"), None)
 
 
-def _table(rows: list[tuple[Any, ...]], markers: list[list[Any]]) -> exp.Expression:
+def _table(rows: list[tuple[Any, ...]], markers: list[list[Any]],
+           columns_of: tuple[tuple[str, str], ...] = COLUMNS,
+           alias: str = FUNCTION) -> exp.Expression:
     """TASK_HISTORY's rows as a typed subquery: one ``UNNEST(?)`` per column, whose value (the
     column as a list) is appended to ``markers`` and bound as a parameter, never SQL text."""
-    columns = list(zip(*rows)) if rows else [()] * len(COLUMNS)
+    columns = list(zip(*rows)) if rows else [()] * len(columns_of)
     projections = []
-    for (name, kind), values in zip(COLUMNS, columns, strict=True):
+    for (name, kind), values in zip(columns_of, columns, strict=True):
         marker = exp.Placeholder(this=f"tasknb_q{len(markers)}")
         markers.append(list(values))
         unnest = exp.Anonymous(this="UNNEST", expressions=[marker])  # as written, not FLATTEN
         projections.append(exp.cast(unnest, kind).as_(name))
     return exp.Subquery(this=exp.select(*projections),
-                        alias=exp.TableAlias(this=exp.to_identifier(FUNCTION)))
+                        alias=exp.TableAlias(this=exp.to_identifier(alias)))
 
 
 def rewrite(sql: str, *, service: Service, database: str, schema: str,
@@ -226,7 +314,9 @@ def rewrite(sql: str, *, service: Service, database: str, schema: str,
         return sql, list(bindings or [])  # the engine reports the syntax error
     calls = [(node, found) for node in tree.find_all(exp.TableFromRows)
              if (found := _call_of(node)) is not None]
-    if not calls:
+    views = [(node, view) for node in tree.find_all(exp.Table)
+             if (view := _view_of(node)) is not None]
+    if not calls and not views:
         return sql, list(bindings or [])
     job = _Rewrite(service, database, schema, list(bindings or []), evaluate)
     for index, node in enumerate(tree.find_all(exp.Placeholder)):
@@ -238,7 +328,23 @@ def rewrite(sql: str, *, service: Service, database: str, schema: str,
         if not parts or parts[-1].upper() != "INFORMATION_SCHEMA" or len(parts) > 2:
             continue
         target = rules.fold_identifier(parts[0], "database") if len(parts) == 2 else database
-        node.replace(_table(job.rows(target, job.arguments(call)), columns))
+        function = str(call.name).upper()
+        args = job.arguments(call)
+        if function == FUNCTION:
+            node.replace(_table(job.rows(target, args), columns))
+        else:
+            limit = job.limit(function, args, GRAPHS_DEFAULT_LIMIT)
+            rows = job.graphs(function, target, args, COMPLETE_WINDOW, limit)
+            shape = GRAPH_COLUMNS if function == COMPLETE_GRAPHS else _CURRENT_COLUMNS
+            node.replace(_table(rows, columns, shape, function))
+    for node, view in views:
+        alias = node.alias or view
+        if view == FUNCTION:
+            rows = job.rows(None, {}, ACCOUNT_USAGE_WINDOW, MAX_VIEW_ROWS)
+            node.replace(_table(rows, columns, COLUMNS, alias))
+        else:
+            rows = job.graphs(COMPLETE_GRAPHS, None, {}, ACCOUNT_USAGE_WINDOW, MAX_VIEW_ROWS)
+            node.replace(_table(rows, columns, GRAPH_COLUMNS, alias))
     # the parameters in the order their ? stand in the final text: the caller's that are
     # left, and one list per TASK_HISTORY column
     left = []
