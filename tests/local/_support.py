@@ -2,7 +2,7 @@
 
     >>> TASK_SPEC.name
     'task.yaml'
-    >>> with ServerProcess(data_dir, token="t0k") as proc:     # doctest: +SKIP
+    >>> with ServerProcess(data_dir, token="t" * 32) as proc:     # doctest: +SKIP
     ...     proc.http().get("/tasknb/v1/ping").json()
     {'status': 'ok'}
 

@@ -36,7 +36,7 @@ from _support import STATE_FILE, ServerProcess
 
 DB, SC = "CRASH_DB", "S"
 BASE = f"/api/v2/databases/{DB}/schemas/{SC}/tasks"
-TOKEN = "crash-test-token-0123456789"
+TOKEN = "crash-test-token-0123456789abcdefgh"
 WRITER_THREADS = 4
 ACKS_BEFORE_KILL = 200
 SLOW_SECONDS = 120  # the slow task would take this long; it is killed long before

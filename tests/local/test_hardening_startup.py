@@ -151,11 +151,15 @@ def test_a_non_loopback_host_with_a_strong_token_warns_loudly() -> None:
     assert STRONG_TOKEN not in text
 
 
-def test_loopback_spellings_need_no_strong_token() -> None:
+def test_loopback_needs_32_characters_but_no_random_pattern() -> None:
+    """Every local process can knock on loopback: an 8-character token is refused there too."""
+    with pytest.raises(ValueError, match="at least 32"):
+        tasknb.local.start(token="eight-ch")
+    fixed = "my-fixed-local-token-of-32-chars"
     for host in ("127.0.0.1", "localhost"):
-        with tasknb.local.start(host=host, token="eight-ch") as server:
+        with tasknb.local.start(host=host, token=fixed) as server:
             assert httpx.get(f"{server.url}/tasknb/v1/ping",
-                             headers={"Authorization": "Bearer eight-ch"}).status_code == 200
+                             headers={"Authorization": f"Bearer {fixed}"}).status_code == 200
 
 
 def _start_cli(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

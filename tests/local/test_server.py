@@ -68,10 +68,11 @@ def test_token_forms_and_401_shape(server: LocalServer) -> None:
 
 
 def test_given_token_is_used(tmp_path: os.PathLike[str]) -> None:
-    with tasknb.local.start(token="my-fixed-token") as server:
-        assert server.token == "my-fixed-token"
+    fixed = "my-fixed-token-of-at-least-32-chars"
+    with tasknb.local.start(token=fixed) as server:
+        assert server.token == fixed
         assert httpx.get(f"{server.url}/tasknb/v1/ping",
-                         headers={"Authorization": "Bearer my-fixed-token"}).status_code == 200
+                         headers={"Authorization": f"Bearer {fixed}"}).status_code == 200
 
 
 def test_unusable_tokens_are_refused_at_start() -> None:
