@@ -63,6 +63,7 @@ from tasknb.local.sql.errors import (
     CODE_INTERNAL,
     CODE_SYNTAX,
     CODE_UNSUPPORTED,
+    SQLSTATE_DISK_FULL,
     TaskSqlError,
     UnsupportedSqlError,
     missing_database,
@@ -439,7 +440,9 @@ class SqlEngine:
             if state.stopped:
                 raise state.error(ctx.database) from error
             mapped = map_duckdb_error(error, statement, ctx, set(self._databases))
-            if _INVALIDATED in str(error) or mapped.sql_state == "53100":
+            if _INVALIDATED in str(error) or mapped.sql_state == SQLSTATE_DISK_FULL:
+                log.warning("task %s.%s.%s failed writing to disk: %s", ctx.database,
+                            ctx.schema, ctx.task_name, first_line(str(error)))
                 self._reopen_touched(str(error), ctx.database)
             raise mapped from error
         self._check_return_value(call_id)
