@@ -116,6 +116,32 @@ def test_duckdb_memory_is_capped_below_the_machine(engine: SqlEngine) -> None:
     assert float(amount) * {"MiB": 2**20, "GiB": 2**30}[unit] <= total * 0.55
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # strings doubled by a recursive CTE: 2^33 bytes at the end
+        ("SELECT max(length(s)) FROM (WITH RECURSIVE r(s, n) AS (SELECT 'x', 0 UNION ALL "
+        "SELECT s || s, n + 1 FROM r WHERE n < 33) SELECT s FROM r)"),
+        # an aggregate of 300 values of 10 MB each
+        ("SELECT length(string_agg(s, '')) FROM (SELECT repeat('x', 10000000) AS s "
+        "FROM range(300))"),
+    ],
+)
+def test_memory_beyond_the_engine_limit_fails_the_statement(sql: str) -> None:
+    eng = SqlEngine(memory_limit=300 * 2**20)
+    eng.ensure_schema("SALES", "PUBLIC")
+    try:
+        error = error_of(eng, sql)
+        assert eng.query("SELECT 1", "SALES", "PUBLIC") == [(1,)]  # the engine goes on
+    finally:
+        eng.close()
+    assert error.code == 603, error
+    assert error.message.startswith(
+        "SQL execution internal error: the statement needs more memory than the local "
+        "engine's limit (")
+    assert "\n" not in error.message
+
+
 # ------------------------------------------------------------ item 5: statement timeout
 
 
