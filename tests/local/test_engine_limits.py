@@ -185,6 +185,15 @@ def test_a_timeout_reports_the_configured_value_not_the_time_left(engine: SqlEng
         "(USER_TASK_TIMEOUT_MS = 3000)")
 
 
+def test_a_root_timeout_is_reported_as_configured_through_the_server(api: Api) -> None:
+    run = run_task(api, "TIMED", "SELECT SYSTEM$WAIT(20)", user_task_timeout_ms=1500)
+    assert run["state"] == "FAILED", run
+    assert run["error_code"] == 630
+    assert run["error_message"] == (
+        "Statement reached its statement or warehouse timeout of 1.5 second(s) and was "
+        "canceled. (USER_TASK_TIMEOUT_MS = 1500)")
+
+
 # ----------------------------------------------------------- item 5: interrupting one run
 
 
