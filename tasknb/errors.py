@@ -282,7 +282,8 @@ class SqlError(ApiError):
         elif self.request_id:
             details.append(f"request {self.request_id}")
         text = " ".join(self.message.split())
-        return f"{text} ({', '.join(details or [f'HTTP {self.status}'])})"
+        line = f"{text} ({', '.join(details or [f'HTTP {self.status}'])})"
+        return f"{line}; {self.hint}" if self.hint else line
 
     def __reduce__(self) -> tuple[Any, ...]:
         rebuild, args, state = super().__reduce__()

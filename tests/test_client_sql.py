@@ -269,3 +269,39 @@ def test_cancel_graph_runs_ends_a_long_run_cancelled(client) -> None:
     [run] = client.get_complete_graphs("slow_root")
     assert run.state == "CANCELLED" and time.monotonic() - started < 10
     assert "no currently running" in client.cancel_graph_runs("slow_root")
+
+
+def test_no_warehouse_on_snowflake_names_the_setting() -> None:
+    """Snowflake's 422 for a session without a warehouse (the local server needs none)."""
+    import json
+    import uuid
+
+    from tasknb import PatAuth
+
+    sent = []
+    handle = str(uuid.uuid4())
+
+    def snowflake(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(422, json={
+            "code": "000606", "sqlState": "57P03", "statementHandle": handle,
+            "message": "No active warehouse selected in the current session.  Select an "
+                       "active warehouse with the 'use warehouse' command.\n",
+            "createdOn": 1767600000000,
+            "statementStatusUrl": f"https://myorg-acct.snowflakecomputing.com/api/v2/statements/"
+                                  f"{handle}"},
+            headers={"X-Snowflake-Request-ID": str(uuid.uuid4())})
+
+    transport = SpecValidatingTransport(httpx.MockTransport(snowflake))
+    c = TaskClient("https://myorg-acct.snowflakecomputing.com", auth=PatAuth("pat-token"),
+                   database="DB", schema="S", role="ANALYST", transport=transport)
+    try:
+        with pytest.raises(SqlError) as info:
+            c.sql("SELECT * FROM t")
+    finally:
+        c.close()
+    transport.assert_clean()
+    message = str(info.value)
+    assert "\n" not in message and "warehouse=" in message and handle in message
+    assert sent[0]["role"] == "ANALYST" and "warehouse" not in sent[0]
+    assert sent[0]["database"] == "DB" and sent[0]["schema"] == "S"

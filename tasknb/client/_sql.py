@@ -40,6 +40,11 @@ CANCEL_GRACE_SECONDS = 10.0  # the client waits this much longer than the server
 MAX_PARTITION_FETCHES = 4  # partitions fetched at once
 TZ_OFFSET_BIAS = 1440  # Snowflake's TIMESTAMP_TZ offsets are minutes + 1440
 _NAT = -(2**63)  # numpy's NaT as int64
+NO_WAREHOUSE = "000606"  # Snowflake: no active warehouse selected in the current session
+HINTS = {
+    NO_WAREHOUSE: "SQL statements need a warehouse on Snowflake: pass warehouse= to sql() or "
+    "set warehouse on the connection (warehouse = ... in the connection file)",
+}
 
 
 # -- bindings -------------------------------------------------------------------------------
@@ -221,15 +226,17 @@ class StatementCall:
                         f"{method} {path}: statementHandle {handle[:80]!r} is not a UUID"
                     ) from None
             if status in (408, 422):
+                code = str(body.get("code")) if body.get("code") is not None else None
                 raise SqlError(
                     status,
-                    str(body.get("code")) if body.get("code") is not None else None,
+                    code,
                     str(body.get("message") or "the statement failed"),
                     response.headers.get("X-Snowflake-Request-ID"),
                     sql_state=body.get("sqlState"),
                     statement_handle=self.handle,
                     method=method,
                     path=path,
+                    hint=HINTS.get(code or ""),
                     body=body,
                 )
             if status == 202:

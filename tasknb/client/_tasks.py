@@ -551,7 +551,8 @@ class TaskClient:
         spliced into the SQL). ``timeout`` (seconds) bounds the statement on the server; past
         it, or on KeyboardInterrupt, the statement is cancelled. A failed statement raises
         ``SqlError`` (``code``, ``sql_state``, ``statement_handle``). On Snowflake a statement
-        needs a warehouse: pass ``warehouse=`` or set one on the connection.
+        needs a warehouse: pass ``warehouse=`` or set one on the connection (the client's
+        ``warehouse``/``role`` are the defaults of ``warehouse=``/``role=``).
         """
         return run_statement(
             self._session,
@@ -559,8 +560,8 @@ class TaskClient:
             bindings=bindings,
             database=database or self.database,
             schema=schema or self.schema,
-            warehouse=warehouse,
-            role=role,
+            warehouse=warehouse or self._http.headers.get("X-Snowflake-Warehouse"),
+            role=role or self._http.headers.get("X-Snowflake-Role"),
             timeout=timeout,
         )
 
