@@ -7,6 +7,7 @@ local engine never produces (TIMESTAMP_TZ offsets, TIME, BINARY) is checked on t
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Iterator
@@ -249,26 +250,73 @@ def test_unauthorized_is_not_a_sql_error(server, validating) -> None:
         c.close()
 
 
-def test_cancel_graph_runs_ends_a_long_run_cancelled(client) -> None:
+def test_cancel_graph_runs_cancels_every_task_of_the_graph_in_one_statement(
+        client, validating) -> None:
+    """Snowflake cancels one task's run per call, so the client names them all: the root
+    (done, nothing to cancel), the long child (cancelled) and its child (never runs)."""
     from tasknb import MinutesSchedule, Task
 
-    client.create_task(Task("slow_root", "SELECT SYSTEM$WAIT(60)", schedule=MinutesSchedule(60)))
-    client.create_task(Task("after_slow", "SELECT 1", predecessors=["slow_root"]))
+    client.create_task(Task("slow_root", "SELECT 1", schedule=MinutesSchedule(60)))
+    client.create_task(Task('"slow child"', "SELECT SYSTEM$WAIT(60)",
+                            predecessors=["slow_root"]))
+    client.create_task(Task("after_slow", "SELECT 1", predecessors=['"slow child"']))
+    for name in ("after_slow", '"slow child"'):
+        client.resume_task(name)
+    assert all(a.startswith("Task ") and "no currently running" in a
+               for a in client.cancel_graph_runs("slow_root").values())
     client.execute_task("slow_root")
     deadline = time.monotonic() + 20
     while not any(r.state == "EXECUTING" for r in client.get_current_graphs("slow_root")):
         assert time.monotonic() < deadline, "the graph run never started"
         time.sleep(0.05)
-    time.sleep(0.2)  # the root's statement is inside SYSTEM$WAIT
+    time.sleep(0.5)  # the child's statement is inside SYSTEM$WAIT
+    before = len(validating.exchanges)
     started = time.monotonic()
-    answer = client.cancel_graph_runs("after_slow")  # any task of the graph
-    assert answer.startswith("Marked 1 task runs for cancellation"), answer
+    answers = client.cancel_graph_runs("slow_root")
+    assert list(answers) == ["SLOW_ROOT", '"slow child"', "AFTER_SLOW"], answers
+    assert answers['"slow child"'].startswith("Marked 1 task runs for cancellation"), answers
+    assert "no currently running" in answers["SLOW_ROOT"]
+    assert "no currently running" in answers["AFTER_SLOW"]
+    statements = [op for _, op, _ in validating.exchanges[before:] if op == "SubmitStatement"]
+    assert len(statements) == 1, validating.exchanges[before:]
     while not client.get_complete_graphs("slow_root"):
-        assert time.monotonic() < deadline + 20, "the cancelled run never completed"
+        assert time.monotonic() < started + 10, "the cancelled run never completed"
         time.sleep(0.05)
     [run] = client.get_complete_graphs("slow_root")
     assert run.state == "CANCELLED" and time.monotonic() - started < 10
-    assert "no currently running" in client.cancel_graph_runs("slow_root")
+    assert run.first_error_task_name == '"slow child"', run
+
+
+class _RecordingTransport(httpx.HTTPTransport):
+    """Real HTTP; keeps the JSON bodies of the statements it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statements: list[dict] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/api/v2/statements"):
+            self.statements.append(json.loads(request.read()))
+        return super().handle_request(request)
+
+
+def test_cancel_graph_runs_sends_the_names_as_bindings(server) -> None:
+    from tasknb import Task
+
+    transport = _RecordingTransport()
+    schema = f"s{next(_schemas)}"
+    with local_client(server, database="sqltest", schema=schema, transport=transport) as c:
+        c.create_task(Task("lone", "SELECT 1"))
+        c.create_task(Task('"o\'brien"', "SELECT 1", predecessors=["lone"]))
+        answers = c.cancel_graph_runs("lone")
+    assert list(answers) == ["LONE", '"o\'brien"'], answers
+    assert all("no currently running" in a for a in answers.values()), answers
+    [body] = transport.statements
+    assert "LONE" not in body["statement"].upper() and "BRIEN" not in body["statement"].upper()
+    assert [b["value"] for b in body["bindings"].values()] == [
+        f"SQLTEST.{schema.upper()}.LONE", f"SQLTEST.{schema.upper()}.\"o'brien\""]
+
+
 
 
 def test_no_warehouse_on_snowflake_names_the_setting() -> None:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from typing_extensions import Self
 
+#: Snowflake's function that cancels one task's current run (no REST equivalent).
+CANCEL_FUNCTION = "SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS"
+
 CREATE_MODES = {
     "errorifexists": "errorIfExists",
     "error_if_exists": "errorIfExists",
@@ -566,27 +569,36 @@ class TaskClient:
         )
 
     def cancel_graph_runs(
-        self, name: str, *, database: str | None = None, schema: str | None = None
-    ) -> str:
-        """Stop every executing run of the graph that task ``name`` belongs to.
+        self, root: str, *, database: str | None = None, schema: str | None = None
+    ) -> dict[str, str]:
+        """Cancel the executing run of ``root``'s graph: the current run of every task in it.
 
-        Runs ``SELECT SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS(?)`` with the qualified name
-        as a binding through :meth:`sql` (the REST Task API has no such call; on Snowflake it
-        needs a warehouse). The runs end CANCELLED; returns Snowflake's answer text.
+        Snowflake's ``SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS`` cancels one task's current
+        run only, so this runs ONE statement calling it for ``root`` and each task after it
+        (from :meth:`fetch_task_dependents`, in its order, each name a binding) through
+        :meth:`sql` (the REST Task API has no such call; on Snowflake it needs a warehouse).
+        A cancelled task's dependents do not run and the graph run ends CANCELLED. Returns
+        Snowflake's answer text per task name ("Marked 1 task runs for cancellation. ..." or
+        "... has no currently running executions. ...").
         """
-        qualified = self._subject(name, database, schema)
-        db, sch, _ = self._target(name, database, schema)
+        db, sch, _ = self._target(root, database, schema)
+        names = [task.name for task in self.fetch_task_dependents(root, database=db, schema=sch)]
+        if not names:
+            raise InvalidResponse(f"the dependents of {self._subject(root, db, sch)} are empty; "
+                                  "the server should list the task itself first")
+        calls = ", ".join(f"{CANCEL_FUNCTION}(?)" for _ in names)
         frame = self.sql(
-            "SELECT SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS(?)",
-            bindings=[qualified],
+            f"SELECT {calls}",
+            bindings=[display(db, sch, name) for name in names],
             database=db,
             schema=sch,
         )
-        if frame.shape[0] != 1 or frame.shape[1] < 1:
+        if frame.shape != (1, len(names)):
             raise InvalidResponse(
-                f"SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS answered {frame.shape[0]} rows"
+                f"{CANCEL_FUNCTION} for {len(names)} tasks answered a {frame.shape[0]} x "
+                f"{frame.shape[1]} result instead of one row with one column per task"
             )
-        return str(frame.iloc[0, 0])
+        return {name: str(frame.iloc[0, i]) for i, name in enumerate(names)}
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ class Service:
         self.containers = Containers(state, self.runs.forget_schedules)
         self.tasks = Tasks(state, self.graphs, self.runs)
         self.history = RunHistory(state, self.runs.ticker)
-        state.cancel_ongoing = self.runs.cancel_ongoing_executions
+        state.cancel_ongoing = self.runs.cancel_ongoing_from_sql
         # what the parts share, under the names callers use
         self.data_dir, self.clock = state.data_dir, state.clock
         self.store, self.lock = state.store, state.lock

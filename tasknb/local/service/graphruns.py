@@ -116,6 +116,12 @@ class GraphRuns:
                 "cancellation to complete. Query ids canceled: "
                 f"[{', '.join(str(pk) for pk in marked)}]")
 
+    def cancel_ongoing_from_sql(self, database: str, schema: str, task: str) -> str:
+        """The engine's ``cancel_ongoing`` hook: the names arrive folded (a quoted
+        ``"slow child"`` as ``slow child``), so each is spelled as an identifier again."""
+        return self.cancel_ongoing_executions(
+            *(rules.render_identifier(name) for name in (database, schema, task)))
+
     def _blocked(self, key: tuple[str, str, str], plan: RunPlan) -> bool:
         active = self.runner.active_for(key)
         if not active:
