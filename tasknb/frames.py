@@ -28,6 +28,7 @@ import pandas as pd
 from tasknb.dag import GraphModel
 from tasknb.identifiers import display_name
 from tasknb.models import Task, TaskRun, call_scope
+from tasknb.runs import FINISHED_STATES
 
 __all__ = [
     "DEPENDENTS_COLUMNS",
@@ -47,9 +48,9 @@ __all__ = [
 
 TASK_STATE_CATEGORIES = ["started", "suspended"]
 ROLE_CATEGORIES = ["root", "child", "finalizer"]
+#: Graph-run states as categories, in the order of a run's life (tasknb.runs holds the states).
 RUN_STATE_CATEGORIES = ["SCHEDULED", "EXECUTING", "SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"]
 RUN_SOURCE_CATEGORIES = ["current", "complete"]
-CURRENT_RUN_STATES = frozenset({"SCHEDULED", "EXECUTING"})
 
 DEFAULT_MAX_WORKERS = 8
 """Concurrent requests for ``runs_df`` over many roots (each root costs two requests)."""
@@ -285,7 +286,7 @@ def _tasks_frame(tasks: list[Task], *, copy_lists: bool) -> pd.DataFrame:
 
 
 def _source_of(run: TaskRun) -> str:
-    return "current" if run.state in CURRENT_RUN_STATES else "complete"
+    return "complete" if run.state in FINISHED_STATES else "current"
 
 
 def runs_frame(

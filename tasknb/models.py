@@ -15,6 +15,8 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar
 
+from tasknb.runs import FINISHED_STATES
+
 __all__ = [
     "CronSchedule",
     "MinutesSchedule",
@@ -433,7 +435,7 @@ class TaskRun:
 
     @property
     def finished(self) -> bool:
-        return self.state in {"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"}
+        return self.state in FINISHED_STATES
 
     @property
     def duration(self) -> timedelta | None:
