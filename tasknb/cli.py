@@ -240,7 +240,7 @@ def _cmd_server(args: argparse.Namespace) -> int:
         "port": args.port,
         "data_dir": args.data_dir,
         "token": args.token,
-        "token_file": getattr(args, "token_file", None),
+        "token_file": args.token_file,
         "seed": args.seed,
     }
     if args.clock:
@@ -254,7 +254,7 @@ def _cmd_server(args: argparse.Namespace) -> int:
     try:
         serve(**{k: v for k, v in options.items() if v is not None})
     except (StartupError, RuntimeError, OSError) as exc:
-        print(f"tasknb server: {exc}", file=sys.stderr)
+        print(f"tasknb server: {terminal_text(exc)}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
@@ -330,7 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="interface (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8765; 0 picks a free one)")
     p.add_argument("--data-dir", help="keep state here (default: a temporary directory)")
-    p.add_argument("--token", help="the token clients must send (default: generated)")
+    p.add_argument("--token", help="the token clients must send, 32+ characters (default: "
+                   "generated; ps shows it: prefer TASKNB_SERVER_TOKEN or --token-file)")
+    p.add_argument("--token-file", help="read the token from this file (chmod 600)")
     p.add_argument("--seed", choices=["demo"], help="load demo data")
     p.add_argument("--clock", choices=["real", "manual"], help="server clock (default real)")
     p.set_defaults(run=None)

@@ -246,6 +246,14 @@ def test_token_from_a_file(tmp_path: Path) -> None:
     _serve_with_token_file(tmp_path / "d", token_file, tmp_path / "shared.log")
     output = (tmp_path / "shared.log").read_text()
     assert f"chmod 600 {token_file}" in output and STRONG_TOKEN not in output
+    port = free_port()
+    proc = _start_cli(["--port", str(port), "--token-file", str(token_file), "--data-dir",
+                       str(tmp_path / "d3")], _cli_env(), tmp_path / "cli-file.log")
+    try:
+        assert _wait_ping(port, STRONG_TOKEN, proc) == 200  # tasknb server --token-file
+    finally:
+        _stop(proc, tmp_path / "cli-file.log")
+    assert STRONG_TOKEN not in (tmp_path / "cli-file.log").read_text()
     (tmp_path / "blank").write_text("\n")
     with pytest.raises(ValueError, match="blank"):
         tasknb.local.server.serve(port=free_port(), token_file=tmp_path / "blank")
