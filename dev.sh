@@ -48,6 +48,9 @@ case "${1:-}" in
         setup_python
         setup_browser
         "$VENV/bin/ruff" check tasknb tests benchmarks notebooks
+        # every docstring example of the package runs (README and docs/design.md: no example
+        # that does not); then the tests, the notebooks under nbval and the browser test
+        "$VENV/bin/python" -m pytest -q -p no:cacheprovider -o addopts="" --doctest-modules tasknb
         exec "$VENV/bin/python" -m pytest "${@:2}"
         ;;
     *)
