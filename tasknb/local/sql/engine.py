@@ -15,7 +15,8 @@ The jobs live in modules beside this one: :mod:`.statements` (splitting, refusal
 :mod:`.translate` (sqlglot, cache), :mod:`.system_functions` (SYSTEM$ rewriting),
 :mod:`.conditions` (WHEN), :mod:`.error_table` (DuckDB -> Snowflake errors),
 :mod:`.limits` (value sizes, memory, timeouts), :mod:`.watchdog`, :mod:`.interrupts`,
-:mod:`.cursors` (the pool) and :mod:`.catalogs` (database files).
+:mod:`.cursors` (the pool), :mod:`.catalogs` (database files) and
+:mod:`.engine_functions` (what DuckDB calls back while a statement runs).
 
 Safety: DuckDB's file and network access is switched off (only the engine's own directory is
 reachable, and only through this module), extensions cannot be loaded, the configuration is
@@ -45,7 +46,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,12 @@ from tasknb.local.sql import catalogs, interrupts
 from tasknb.local.sql.conditions import condition_query
 from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.cursors import CursorPool
+from tasknb.local.sql.engine_functions import WAIT_POLL_SECONDS, CancelHook, EngineFunctions
 from tasknb.local.sql.error_table import first_line, map_duckdb_error
 from tasknb.local.sql.errors import (
     CODE_DOES_NOT_EXIST,
-    CODE_FUNCTION_ARGUMENT,
     CODE_INTERNAL,
     CODE_SYNTAX,
-    CODE_UNSUPPORTED,
     SQLSTATE_DISK_FULL,
     TaskSqlError,
     UnsupportedSqlError,
@@ -77,11 +77,7 @@ from tasknb.local.sql.limits import (
 from tasknb.local.sql.names import quote_identifier, sql_string
 from tasknb.local.sql.statements import Statement, split_statements
 from tasknb.local.sql.system_functions import (
-    CANCEL_FUNCTION,
-    CANCEL_UDF,
     MAX_RETURN_VALUE_BYTES,
-    SET_RETURN_UDF,
-    WAIT_UDF,
     Rewriter,
 )
 from tasknb.local.sql.translate import compile_definition, parse_statement, to_duckdb
@@ -99,12 +95,6 @@ __all__ = [
 
 log = logging.getLogger("tasknb.local.sql")
 
-#: ``cancel_ongoing(database, schema, task) -> Snowflake's answer text``: what
-#: SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS('<task>') calls (the service's cancel).
-CancelHook = Callable[[str, str, str], str]
-
-#: How often SYSTEM$WAIT looks whether its statement was interrupted.
-WAIT_POLL_SECONDS = 0.01
 # a database dropped while a statement ran in it is re-created once that statement has let go
 REATTACH_WAIT_SECONDS = 10.0
 
@@ -112,8 +102,6 @@ _TEMPORARY = re.compile(r"\b(TEMP|TEMPORARY|VOLATILE|LOCAL)\b", re.IGNORECASE)
 _TRANSACTION_WORDS = re.compile(r"\s*(BEGIN|START|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 _HANDLE_CONFLICT = "Unique file handle conflict"
 _INVALIDATED = "invalidated"  # DuckDB gave up on a database after a failed write
-_NAME_PART = r'(?:"(?:[^"]|"")+"|[^".\s]+)'
-_TASK_NAME = re.compile(rf"\s*({_NAME_PART})(?:\s*\.\s*({_NAME_PART}))?(?:\s*\.\s*({_NAME_PART}))?\s*")
 
 
 class _StillInUse(TaskSqlError):
@@ -125,12 +113,6 @@ class _StillInUse(TaskSqlError):
 
 class DatabaseFileError(TaskSqlError):
     """A database's file cannot be opened (damaged, unreadable): only that database fails."""
-
-
-def _fold(part: str) -> str:
-    if part.startswith('"') and part.endswith('"') and len(part) > 1:
-        return part[1:-1].replace('""', '"')
-    return part.upper()
 
 
 class SqlEngine:
@@ -160,7 +142,7 @@ class SqlEngine:
         self.statement_timeout_seconds = float(statement_timeout_seconds)
         self._lock = threading.RLock()
         self._calls = RunningCalls()
-        self._return_values: dict[str, str | None] = {}
+        self._functions = EngineFunctions(self._calls, lambda: self.cancel_ongoing)
         self._databases: dict[str, str] = {}  # Snowflake database name -> attach target
         # dropped since: a run still going there fails (002003) instead of re-creating them;
         # ensure_schema (the service creating them again) lifts this
@@ -201,12 +183,7 @@ class SqlEngine:
         con.execute("SET enable_external_access = false")
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET lock_configuration = true")
-        con.create_function(SET_RETURN_UDF, self._set_return_value, ["VARCHAR", "VARCHAR"],
-                            "VARCHAR", null_handling="special", side_effects=True)
-        con.create_function(WAIT_UDF, self._wait, ["VARCHAR", "DOUBLE", "VARCHAR"], "VARCHAR",
-                            side_effects=True)
-        con.create_function(CANCEL_UDF, self._cancel_ongoing, ["VARCHAR", "VARCHAR"], "VARCHAR",
-                            side_effects=True)
+        self._functions.register(con)
 
     # -------------------------------------------------------------------------- containers
 
@@ -410,8 +387,8 @@ class SqlEngine:
             ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements)
         finally:
             self._calls.remove(call_id)
-            if call_id in self._return_values:
-                ctx.return_value = self._return_values.pop(call_id)
+            if self._functions.has_return_value(call_id):
+                ctx.return_value = self._functions.pop_return_value(call_id)
             self._cursors.give_back(ctx.database, ctx.schema, cursor, clean and not state.stopped)
 
     def _run_statement(self, call_id: str, state: RunState, cursor: duckdb.DuckDBPyConnection,
@@ -445,7 +422,7 @@ class SqlEngine:
                             ctx.schema, ctx.task_name, first_line(str(error)))
                 self._reopen_touched(str(error), ctx.database)
             raise mapped from error
-        self._check_return_value(call_id)
+        self._functions.check_return_value(call_id)
 
     def _reopen_touched(self, message: str, current: str) -> None:
         """Reopen the databases a failed write invalidated (the message names them)."""
@@ -574,78 +551,3 @@ class SqlEngine:
             self._calls.stop(call_id, interrupts.TASK_TIMEOUT)
         elif state.statement_deadline is not None and now >= state.statement_deadline:
             self._calls.stop(call_id, interrupts.STATEMENT_TIMEOUT)
-
-    # ------------------------------------------------------- functions called inside DuckDB
-
-    def _set_return_value(self, call_id: str | None, value: str | None) -> str | None:
-        if call_id is not None:
-            self._return_values[call_id] = value
-        return value
-
-    def _check_return_value(self, call_id: str) -> None:
-        value = self._return_values.get(call_id)
-        if value is not None and len(value.encode("utf-8")) > MAX_RETURN_VALUE_BYTES:
-            raise TaskSqlError(
-                CODE_FUNCTION_ARGUMENT,
-                f"SYSTEM$SET_RETURN_VALUE: the value is {len(value.encode('utf-8')):,} bytes; "
-                f"the maximum is {MAX_RETURN_VALUE_BYTES:,} bytes (10 kB).",
-            )
-
-    def _wait(self, call_id: str, amount: float, unit: str) -> str:
-        factors = {"SECONDS": 1.0, "MILLISECONDS": 0.001, "MINUTES": 60.0, "HOURS": 3600.0}
-        factor = factors.get(unit.upper())
-        if factor is None:
-            raise ValueError(f"SYSTEM$WAIT: unit must be one of {', '.join(factors)}")
-        end = time.monotonic() + amount * factor
-        while time.monotonic() < end:
-            state = self._calls.get(call_id)
-            if state is None or state.stopped:
-                raise InterruptedError("interrupted")
-            time.sleep(min(WAIT_POLL_SECONDS, max(0.0, end - time.monotonic())))
-        return f"waited {amount:g} {unit.lower()}"
-
-    def _cancel_ongoing(self, call_id: str, task: str) -> str:
-        """SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS('<task>') inside a statement."""
-        state = self._calls.get(call_id)
-        if state is None:
-            raise InterruptedError("not running")
-        try:
-            return self._call_cancel_hook(state, task)
-        except TaskSqlError as error:
-            state.hook_error = error
-            raise
-
-    def _call_cancel_hook(self, state: RunState, task: str) -> str:
-        match = _TASK_NAME.fullmatch(task)
-        if match is None:
-            raise TaskSqlError(
-                CODE_FUNCTION_ARGUMENT,
-                f"{CANCEL_FUNCTION}: '{task}' is not a task name (use 'TASK', 'SCHEMA.TASK' or "
-                "'DATABASE.SCHEMA.TASK').",
-            )
-        parts = [_fold(p) for p in match.groups() if p is not None]
-        database, schema = state.database, state.schema
-        if len(parts) == 3:
-            database, schema = parts[0], parts[1]
-        elif len(parts) == 2:
-            schema = parts[0]
-        hook = self.cancel_ongoing
-        if hook is None:
-            raise TaskSqlError(
-                CODE_UNSUPPORTED,
-                f"Unsupported feature in the local task server: {CANCEL_FUNCTION} is not "
-                "available in this SQL engine (it was created without a cancel_ongoing hook).",
-                "0A000",
-            )
-        try:
-            return str(hook(database, schema, parts[-1]))
-        except TaskSqlError:
-            raise
-        except Exception as error:  # the hook failing fails this statement
-            message = getattr(error, "message", None) or str(error)
-            code = getattr(error, "code", None)
-            raise TaskSqlError(
-                int(code) if isinstance(code, int) or (isinstance(code, str) and code.isdigit())
-                else CODE_INTERNAL,
-                f"{CANCEL_FUNCTION}: {message}",
-            ) from error
