@@ -461,3 +461,19 @@ def test_account_usage_views_cover_every_database_for_a_year(fresh_api: Api,
     finally:
         sql.http.close()
         sql.raw.close()
+
+
+def test_cancelling_a_queued_statement_ends_it_at_once(sql: Sql, monkeypatch) -> None:
+    monkeypatch.setattr(server_statements, "MAX_RUNNING_STATEMENTS", 1)
+    monkeypatch.setattr(server_statements, "_REGISTRIES", server_statements.weakref.
+                        WeakKeyDictionary())  # a registry with one slot
+    busy = sql.submit("SELECT SYSTEM$WAIT(30)", expect=202, params={"async": "true"})
+    queued = sql.submit("SELECT 1", expect=202, params={"async": "true"})
+    try:
+        started = time.monotonic()
+        response = sql.http.post(f"{STATEMENTS}/{queued['statementHandle']}/cancel")
+        assert response.status_code == 200 and time.monotonic() - started < 2
+        assert sql.status(queued["statementHandle"], expect=422).json()["code"] == "000604"
+    finally:
+        sql.http.post(f"{STATEMENTS}/{busy['statementHandle']}/cancel")
+    assert sql.wait(busy["statementHandle"], expect=422)["code"] == "000604"

@@ -73,6 +73,7 @@ MAX_KEPT_STATEMENTS = 1000
 RESULT_RETENTION_SECONDS = 24 * 3600  # Snowflake keeps a statement's result for 24 hours
 PARTITION_CELLS = 100_000  # cells per partition (rows * columns)
 MAX_STATEMENT_CHARS = 1_000_000
+CANCEL_WAIT_SECONDS = 2.0  # a cancel keeps trying this long to reach a statement starting up
 MAX_RESULT_ROWS = 1_000_000  # a larger result fails (the server would hold it all in memory)
 MAX_KEPT_CELLS = 20_000_000  # finished results kept in all; the oldest are forgotten first
 
@@ -375,14 +376,24 @@ class StatementRegistry:
         return statement
 
     def cancel(self, statement: Statement) -> bool:
-        """Stop a queued or running statement; False when it had already finished."""
-        if statement.done.is_set():
-            return False
-        statement.cancel_requested = True
-        if statement.state == "running":
-            interrupt = getattr(self._service.engine(), "interrupt", None)
-            if interrupt is not None:
-                interrupt(statement.handle)
+        """Stop a queued or running statement; False when it had already finished.
+
+        A queued one ends at once; a running one is interrupted in DuckDB (retried for up to
+        :data:`CANCEL_WAIT_SECONDS` while the engine has not started its statement yet).
+        """
+        with self._lock:
+            if statement.done.is_set():
+                return False
+            statement.cancel_requested = True
+            if statement.state == "queued":
+                statement.fail(CODE_CANCELED, "57014", "SQL execution canceled")
+                return True
+        engine = self._service.engine()
+        give_up = time.monotonic() + CANCEL_WAIT_SECONDS
+        while not statement.done.is_set() and engine.interrupt(statement.handle) == 0:
+            if time.monotonic() >= give_up:
+                break
+            time.sleep(0.01)
         return True
 
     def _expire(self) -> None:
@@ -403,10 +414,10 @@ class StatementRegistry:
 
     def _execute(self, statement: Statement) -> None:
         with self._slots:
-            if statement.cancel_requested:
-                statement.fail(CODE_CANCELED, "57014", "SQL execution canceled")
-                return
-            statement.state = "running"
+            with self._lock:
+                if statement.done.is_set():  # cancelled while it waited for a slot
+                    return
+                statement.state = "running"
             try:
                 self._run(statement)
             except Exception as exc:  # a statement must always end
@@ -618,7 +629,7 @@ async def cancel_statement(call: Call) -> Reply:
     _request_id(call)
     statement = _statement_of(call)
     registry = registry_of(call.service)
-    if registry.cancel(statement):
+    if await call.run(registry.cancel, statement):
         await _wait(statement, SYNC_WAIT_SECONDS)
         message = "successfully canceled"
     else:
