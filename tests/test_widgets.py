@@ -269,6 +269,65 @@ def test_stop_watching_stops_polling_but_not_the_run(client):
     assert not panel.buttons["execute"].disabled
 
 
+# -- cancel a running graph run ---------------------------------------------------------------
+
+
+def _wait_for(predicate, what: str, timeout: float = RUN_WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(FAST_POLL)
+
+
+def test_cancel_is_offered_only_while_a_run_executes_and_ends_it_cancelled(client, observer):
+    client.create_task(Task("ROOT", "select 1", schedule=MinutesSchedule(60)))
+    client.create_task(Task("LONG", "select system$wait(60)", predecessors=["ROOT"]))
+    client.create_task(Task("AFTER", "select 1", predecessors=["LONG"]))
+    for name in ("LONG", "AFTER"):
+        client.resume_task(name)
+    panel = _panel(client, max_poll_interval=0.2)
+    cancel = panel.buttons["cancel"]
+    assert cancel.disabled and cancel.tooltip == "ROOT has no recent graph run to cancel"
+    assert "<b>Cancel run</b>: ROOT has no recent graph run to cancel" in panel.hint.value
+    panel.buttons["execute"].click()
+    panel.confirm_button.click()
+    _wait_for(lambda: not cancel.disabled, "Cancel to be enabled by the executing run")
+    [running] = [r for r in observer.get_current_graphs("ROOT") if r.state == "EXECUTING"]
+    cancel.click()  # first step: what it will cancel
+    assert _shown(panel.confirm_box) and panel.pending == "cancel"
+    assert f"Cancel run {running.run_id} of ROOT?" in panel.preview.value
+    assert "ROOT, LONG, AFTER" in panel.preview.value
+    assert observer.get_complete_graphs("ROOT", error_only=False) == []  # nothing done yet
+    asked = time.monotonic()
+    panel.confirm_button.click()
+    assert time.monotonic() - asked < 5, "the click must not wait for the run to end"
+    _wait_follow(panel.state)
+    assert time.monotonic() - asked < 10
+    [run] = observer.get_complete_graphs("ROOT", error_only=False)
+    assert run.state == "CANCELLED" and run.run_id == running.run_id
+    assert run.first_error_task_name == "LONG", run
+    assert panel.state.follow.state == "CANCELLED"
+    assert "CANCELLED" in panel.header.value and "CANCELLED" in panel.runs_html.value
+    assert panel.notice.value.startswith(f"Run {run.run_id} cancelled at LONG")
+    assert cancel.disabled and "cancelled" in cancel.tooltip
+    assert not panel.buttons["retry"].disabled  # a cancelled run can be retried
+
+
+def test_a_cancel_that_fails_is_one_line_in_the_panel(client, observer):
+    client.create_task(Task("SLOW", "select system$wait(60)"))
+    observer.execute_task("SLOW")
+    panel = _panel(client, "SLOW")
+    _wait_for(lambda: panel.refresh() or not panel.buttons["cancel"].disabled,
+              "the run to execute")
+    observer.delete_task("SLOW")  # a standalone task can be dropped while it runs
+    panel.buttons["cancel"].click()
+    panel.confirm_button.click()
+    text = panel.error_html.value
+    assert _shown(panel.error_html) and "cancel run" in text and "SLOW failed:" in text, text
+    assert "Traceback" not in text and "\n" not in text
+    assert panel.state.follower is None  # nothing to follow after a failed cancel
+
+
 # -- retry last --------------------------------------------------------------------------------
 
 

@@ -39,7 +39,7 @@ from tasknb.widgets._text import error_line, one_line, short_name
 DEFAULT_RUN_LIMIT = 25
 
 #: The actions a task panel offers, in button order.
-ACTIONS = ("execute", "suspend", "resume", "retry")
+ACTIONS = ("execute", "suspend", "resume", "retry", "cancel")
 
 T = TypeVar("T")
 
@@ -286,10 +286,28 @@ class TaskPanelState(traitlets.HasTraits):
             )
         else:
             out["retry"] = Availability(True)
+        out["cancel"] = self._cancel_availability()
         return out
+
+    def _cancel_availability(self) -> Availability:
+        run, root = self.active_run or self.latest, self.root_name
+        if run is None:
+            return Availability(False, f"{root} has no recent graph run to cancel")
+        if run.state not in ACTIVE_STATES:
+            return Availability(
+                False, f"nothing to cancel: the latest graph run (run {run.run_id}) "
+                f"{(run.state or 'is unknown').lower()}"
+            )
+        return Availability(True)
 
     def _recompute(self) -> None:
         self.availability = self._compute_availability()
+
+    @traitlets.observe("follow")
+    def _on_follow(self, _change: Any) -> None:
+        """A followed run that starts or stops executing changes what Cancel may do."""
+        if self.task is not None:
+            self._recompute()
 
     # -- previews ---------------------------------------------------------------------------
     def preview(self, action: str) -> Preview:
@@ -339,6 +357,24 @@ class TaskPanelState(traitlets.HasTraits):
                     + "; tasks that succeeded are not rerun."
                 )
             return Preview(action, f"Retry run {run_id} of {name}", effects)
+        if action == "cancel":
+            run = self.active_run or self.latest
+            run_id = run.run_id if run else None
+            root = self.root_name
+            members = [t.name for t in self.graph_tasks] or [root]
+            since = run.query_start_time if run is not None else None
+            effects.append(
+                f"Cancels graph run {run_id} of {root}"
+                + (f" (executing since {since:%Y-%m-%d %H:%M:%S} UTC)" if since else "")
+                + ": SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS for each of its tasks "
+                + f"({', '.join(members)})."
+            )
+            effects.append(
+                "Running task statements are interrupted; tasks after them do not run; "
+                "the run ends CANCELLED."
+            )
+            effects.append("Afterwards, Retry last failed run re-runs only the cancelled part.")
+            return Preview(action, f"Cancel run {run_id} of {root}", effects)
         if action == "suspend":
             if self.is_root:
                 effects.append(
@@ -428,6 +464,33 @@ class TaskPanelState(traitlets.HasTraits):
             self.notice = f"{self.name} resumed."
         return ok
 
+    def cancel_run(self) -> bool:
+        """Cancel the executing graph run (``client.cancel_graph_runs(root)``), then refresh
+        and follow the run until it ends (Snowflake answers before the run is cancelled)."""
+        check = self.availability.get("cancel")
+        if check is not None and not check.enabled:
+            self.error = f"cancel is not possible now: {check.reason}"
+            return False
+        run = self.active_run or self.latest
+        run_id = run.run_id if run else None
+        root = self.root_name
+        with self._lock:
+            self.error = ""
+            self.notice = ""
+            answers = self._call(f"cancel run {run_id} of {root}", self.client.cancel_graph_runs,
+                                 root)
+            if answers is None:
+                self._recompute()
+                return False
+        marked = sum(1 for text in answers.values() if text.startswith("Marked"))
+        previous = {(r.run_id, r.completed_time) for r in self.runs if r.state in FINISHED_STATES}
+        self.refresh()
+        self.notice = (f"Cancellation of run {run_id} of {root} requested "
+                       f"({marked} running task run(s) marked).")
+        if not self.follow.active:
+            self.start_following(previous)
+        return True
+
     def run(self, action: str) -> bool:
         """Run one of :data:`ACTIONS` by name."""
         return {
@@ -435,6 +498,7 @@ class TaskPanelState(traitlets.HasTraits):
             "suspend": self.suspend,
             "resume": self.resume,
             "retry": self.retry_last,
+            "cancel": self.cancel_run,
         }[action]()
 
     # -- following --------------------------------------------------------------------------

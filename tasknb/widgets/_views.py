@@ -9,7 +9,9 @@
 are enabled only when the action is valid and say why when not (tooltip and hint line). Costly or destructive actions take two
 steps: the first shows what will be affected, the second (``Confirm …``) acts. After Execute
 or Retry the panel follows the graph run in a background thread (never blocking the kernel)
-and redraws when it ends. Any error shows as one line, never a traceback.
+and redraws when it ends. **Cancel run** is enabled only while the graph's latest run is
+EXECUTING; confirmed, it calls ``client.cancel_graph_runs(root)`` (every task's current run)
+and follows the run until it ends CANCELLED. Any error shows as one line, never a traceback.
 
 REST tier: everything here uses the REST API only; run history is the recent history that
 ``current-graphs`` and ``complete-graphs`` return.
@@ -58,9 +60,12 @@ BUTTON_LABELS = {
     "suspend": "Suspend",
     "resume": "Resume",
     "retry": "Retry last failed run",
+    "cancel": "Cancel run",
 }
-_BUTTON_STYLES = {"execute": "primary", "suspend": "warning", "resume": "success", "retry": "info"}
-_BUTTON_ICONS = {"execute": "play", "suspend": "pause", "resume": "play-circle", "retry": "redo"}
+_BUTTON_STYLES = {"execute": "primary", "suspend": "warning", "resume": "success", "retry": "info",
+                  "cancel": "danger"}
+_BUTTON_ICONS = {"execute": "play", "suspend": "pause", "resume": "play-circle", "retry": "redo",
+                 "cancel": "ban"}
 _HIDDEN = "none"
 _SHOWN = None
 
