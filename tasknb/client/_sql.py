@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidResponse, ResultTimeout, SqlError
+from ..errors import InvalidResponse, RequestMayHaveBeenApplied, ResultTimeout, SqlError
 from ._http import API_PREFIX, HttpSession
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ STATEMENTS_PATH = f"{API_PREFIX}/statements"
 DEFAULT_SQL_TIMEOUT = 600.0  # seconds a statement may run (sent as the body's timeout)
 CANCEL_GRACE_SECONDS = 10.0  # the client waits this much longer than the server's timeout
 MAX_PARTITION_FETCHES = 4  # partitions fetched at once
+SUBMIT_RESENDS = 2  # resends of a submission lost after sending (same requestId: run once)
 TZ_OFFSET_BIAS = 1440  # Snowflake's TIMESTAMP_TZ offsets are minutes + 1440
 _NAT = -(2**63)  # numpy's NaT as int64
 NO_WAREHOUSE = "000606"  # Snowflake: no active warehouse selected in the current session
@@ -248,14 +249,24 @@ class StatementCall:
 
     def _submit(self) -> dict[str, Any] | None:
         params = {"requestId": str(uuid.uuid4())}
-        response = self.session.send(
-            "POST",
-            STATEMENTS_PATH,
-            params=params,
-            json_body=self.body,
-            idempotent=True,  # the requestId makes a resend answer for the first submission
-            describe=f"POST {STATEMENTS_PATH}",
-        )
+        for resend in range(SUBMIT_RESENDS + 1):
+            try:
+                # not "idempotent" for the request core: a 408 here is the statement's own
+                # timeout (an answer, not a reason to retry)
+                response = self.session.send(
+                    "POST",
+                    STATEMENTS_PATH,
+                    params=params,
+                    json_body=self.body,
+                    idempotent=False,
+                    describe=f"POST {STATEMENTS_PATH}",
+                )
+                break
+            except RequestMayHaveBeenApplied:
+                if resend == SUBMIT_RESENDS:
+                    raise
+                # the same requestId answers for the first submission: resending is safe
+                logger.debug("resending statement (requestId %s)", params["requestId"])
         return self._check(response, "POST", STATEMENTS_PATH)
 
     def _status_path(self) -> str:
