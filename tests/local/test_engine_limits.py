@@ -507,3 +507,21 @@ def test_identifier_with_a_non_name_is_a_one_line_error_without_escape_codes(api
     assert run["error_code"] == 904
     assert run["error_message"] == "SQL compilation error:\ninvalid identifier '/etc/passwd'"
     assert "\x1b" not in run["error_message"]
+
+
+def test_database_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    """Issue 7 item 10: the tables of a database are the owner's only (0600), like the state."""
+    old_umask = os.umask(0o022)  # the usual default: files 0644 unless the engine tightens them
+    try:
+        eng = SqlEngine(tmp_path / "engine.duckdb")
+        try:
+            eng.ensure_schema("SALES", "PUBLIC")
+            eng.run("create table t (x int)", ctx())
+        finally:
+            eng.close()
+    finally:
+        os.umask(old_umask)
+    paths = list(tmp_path.rglob("*"))
+    assert sum(p.suffix == ".duckdb" for p in paths) >= 2, paths  # the engine's and SALES's
+    for path in paths:
+        assert path.stat().st_mode & 0o077 == 0, (path.name, oct(path.stat().st_mode))

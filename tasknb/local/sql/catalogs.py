@@ -14,6 +14,7 @@ deletes a file the server does not know: such files move to ``<data dir>/orphane
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -59,6 +60,14 @@ def write_name(path: Path, name: str) -> None:
     """Record the exact database name next to its file (before the file is created)."""
     side = path.with_name(path.name + NAME_SUFFIX)
     side.write_text(name, encoding="utf-8")
+
+
+def make_private(path: Path) -> None:
+    """A database file and its name file readable by their owner only (0600), like the state."""
+    for each in (path, path.with_name(path.name + NAME_SUFFIX)):
+        with contextlib.suppress(FileNotFoundError):
+            if each.stat().st_mode & 0o077:
+                each.chmod(0o600)
 
 
 def _recorded_name(path: Path) -> str | None:

@@ -160,9 +160,11 @@ class SqlEngine:
             main = Path(path).resolve()
             main.parent.mkdir(parents=True, exist_ok=True)
             self._dir = main.with_name(main.name + ".databases")
-            self._dir.mkdir(exist_ok=True)
+            self._dir.mkdir(mode=0o700, exist_ok=True)
+            self._dir.chmod(0o700)
             self._orphaned = main.parent / catalogs.ORPHANED_DIR
             self._con = duckdb.connect(str(main), config=config)
+            catalogs.make_private(main)
         self._configure()
         if self._dir is not None:
             known = None if databases is None else set(databases)
@@ -215,6 +217,8 @@ class SqlEngine:
                 f"could not be read ({text}). Other databases are not affected. Restore the "
                 "file from a backup, or drop the database and create it again.",
             ) from error
+        if self._dir is not None:
+            catalogs.make_private(path)
         self._databases[database] = target
 
     def ensure_schema(self, database: str, schema: str) -> None:
