@@ -6,6 +6,7 @@ that refused requests change nothing; tables written by tasks are read back thro
 
 from __future__ import annotations
 
+import collections
 import sys
 import time
 import uuid
@@ -477,3 +478,67 @@ def test_cancelling_a_queued_statement_ends_it_at_once(sql: Sql, monkeypatch) ->
     finally:
         sql.http.post(f"{STATEMENTS}/{busy['statementHandle']}/cancel")
     assert sql.wait(busy["statementHandle"], expect=422)["code"] == "000604"
+
+
+# --- fuzzing: arbitrary bodies and query strings never get a 5xx or change data when refused --
+def test_fuzzed_submissions_never_fail_the_server(sql: Sql) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    sql.submit("CREATE TABLE sentinel (id INT)")
+    sql.submit("INSERT INTO sentinel VALUES (1)")
+    scalars = (st.none() | st.booleans() | st.integers(-3, 10**12)
+               | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=5)
+    statements = st.sampled_from([
+        "SELECT 1", "SELECT ?", "SELECT ?, ?", "INSERT INTO sentinel VALUES (?)",
+        "DELETE FROM sentinel WHERE id = ?", "SELECT 1; SELECT 2", "",
+        "SELECT * FROM " + HISTORY.format("RESULT_LIMIT => ?"),
+        "SELECT * FROM " + HISTORY.format("TASK_NAME => ?, SCHEDULED_TIME_RANGE_START => ?"),
+        "SELECT SYSTEM$WAIT(?)",
+    ])
+    binding = st.fixed_dictionaries({"type": st.sampled_from(
+        ["FIXED", "REAL", "TEXT", "BOOLEAN", "DATE", "TIMESTAMP_NTZ", "BINARY", "x"]) | values,
+        "value": values})
+    well_formed = st.fixed_dictionaries({
+        "statement": statements, "database": st.just(sql.api.database),
+        "schema": st.just(sql.api.schema)}, optional={
+        "bindings": st.dictionaries(st.sampled_from(["1", "2"]), binding, max_size=2)})
+    noisy = st.fixed_dictionaries({"statement": statements | st.text(max_size=30) | values},
+                                  optional={
+        "database": st.sampled_from([sql.api.database, "NOPE"]) | values,
+        "schema": st.sampled_from([sql.api.schema, "NOPE"]) | values,
+        "timeout": st.integers(-1, 3) | values,
+        "bindings": st.dictionaries(st.sampled_from(["1", "2", "0", "x"]), binding | values,
+                                    max_size=2) | values,
+        "parameters": st.dictionaries(st.sampled_from(["multi_statement_count", "query_tag"]),
+                                      values, max_size=2) | values})
+    body = well_formed | noisy
+    params = st.dictionaries(st.sampled_from(["async", "nullable", "requestId"]),
+                             st.sampled_from(["true", "false", "", "x"]), max_size=2)
+    statuses: collections.Counter[int] = collections.Counter()
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(body, params)
+    def submit(payload: Any, query: dict[str, str]) -> None:
+        before = sql.rows("SELECT COUNT(*) FROM sentinel")
+        response = sql.raw.post(STATEMENTS, params=query, json=payload)
+        statuses[response.status_code] += 1
+        assert response.status_code in (200, 202, 400, 408, 422, 429), response.text
+        if response.status_code in (400, 422):
+            assert response.json()["message"]
+            assert sql.rows("SELECT COUNT(*) FROM sentinel") == before  # refused: unchanged
+        if response.status_code in (200, 202, 408, 422):
+            uuid.UUID(response.json()["statementHandle"])
+        if response.status_code == 202:  # e.g. SYSTEM$WAIT(10**12): stopped at the end
+            running.append(response.json()["statementHandle"])
+
+    running: list[str] = []
+    try:
+        submit()
+    finally:
+        for handle in running:
+            sql.raw.post(f"{STATEMENTS}/{handle}/cancel")
+    assert statuses[400] and statuses[200] and statuses[422], statuses
