@@ -5,12 +5,13 @@
     .venv/bin/python benchmarks/bench_soak.py --seconds 10   # a shorter run
 
 The server runs in its own process (as ``tasknb server``, real clock). Each client owns its
-tasks (standalone, so a run of one never waits for another task) and keeps a ledger of what the
+tasks (standalone: their runs depend on no other task) and keeps a ledger of what the
 server acknowledged: creates, alters (``PUT`` of a new comment), resumes and suspends, and
 executes. Clients also list their tasks with ``like=``, fetch other clients' tasks, and
 client 0 sends ``like=%%%…%!`` (a pattern that backtracks exponentially when matched with a
 regular expression); client 7 executes a runaway task (a statement that runs for minutes) at
-the start and half way. A probe in a process of its own ``GET``s one task every 20 ms, first
+the start and half way (``--runaways 4``: four of them at the start, as many as the server's
+default workers). A probe in a process of its own ``GET``s one task every 20 ms, first
 on the idle server (the baseline), then during the load.
 
 Afterwards every acknowledged write is read back. Lost updates: acknowledged values not
@@ -51,7 +52,8 @@ DB, SCHEMA = "SOAK_DB", "PUBLIC"
 TASKS = f"/api/v2/databases/{DB}/schemas/{SCHEMA}/tasks"
 RUNS = f"/tasknb/v1/databases/{DB}/schemas/{SCHEMA}/tasks"
 PROBE_TASK = "SOAK_PROBE_TASK_FETCHED_BY_THE_LATENCY_PROBE"
-RUNAWAY_TASK = "SOAK_RUNAWAY_TASK_THAT_RUNS_FOR_MINUTES"
+RUNAWAYS = 1                        # runaway tasks (--runaways 4: as many as the default workers)
+RUNAWAY_PREFIX = "SOAK_RUNAWAY_"
 RUNAWAY_SQL = "select count(*) from range(1000000000000)"  # minutes of CPU in DuckDB
 RUNAWAY_CLIENT = CLIENTS - 1
 HOSTILE_CLIENT = 0
@@ -67,11 +69,16 @@ TARGET_TIMEOUTS = 0
 TARGET_LOST = 0
 TARGET_DUPLICATES = 0
 TARGET_MISSING_RUNS = 0
+TARGET_UNFINISHED = 0               # ordinary runs still EXECUTING DRAIN_TIMEOUT_S after the load
 TARGET_P99_RATIO = 100.0            # GET p99 under load within 100x the idle p99
 
 
 def _body(name: str, comment: str, sql: str = "select 1") -> dict[str, Any]:
     return {"name": name, "definition": sql, "comment": comment}
+
+
+def runaway_name(k: int) -> str:
+    return f"{RUNAWAY_PREFIX}{k}_TASK_THAT_RUNS_FOR_MINUTES"
 
 
 def _task_name(client: int, n: int) -> str:
@@ -119,12 +126,12 @@ class Client(threading.Thread):
     """One client: its own tasks, its own keep-alive connection, its own ledger."""
 
     def __init__(self, index: int, url: str, token: str, tally: Tally, seconds: float, *,
-                 hostile: bool = True, runaway: bool = True) -> None:
+                 hostile: bool = True, runaways: int = RUNAWAYS) -> None:
         super().__init__(name=f"soak-client-{index}", daemon=True)
         self.index, self.tally, self.seconds = index, tally, seconds
         self.stop_at = time.monotonic() + seconds
         self.hostile = hostile and index == HOSTILE_CLIENT
-        self.runaway = runaway and index == RUNAWAY_CLIENT
+        self.runaways = runaways if index == RUNAWAY_CLIENT else 0
         self.ledger = Ledger()
         self.http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                                  timeout=REQUEST_TIMEOUT_S, trust_env=False)
@@ -141,14 +148,15 @@ class Client(threading.Thread):
         return reply
 
     def run(self) -> None:
-        runaway_times = [0.0, self.seconds / 2] if self.runaway else []
+        # every runaway at the start, the first one again half way
+        runaways = [(0.0, runaway_name(k)) for k in range(self.runaways)]
+        runaways += [(self.seconds / 2, runaway_name(0))] if self.runaways else []
         started = time.monotonic()
         ops, weights = list(MIX), list(MIX.values())
         try:
             while time.monotonic() < self.stop_at:
-                if runaway_times and time.monotonic() - started >= runaway_times[0]:
-                    runaway_times.pop(0)
-                    self.execute(RUNAWAY_TASK)
+                if runaways and time.monotonic() - started >= runaways[0][0]:
+                    self.execute(runaways.pop(0)[1])
                 elif self.hostile and self.random.random() < HOSTILE_SHARE:
                     t0 = time.perf_counter()
                     self.send("hostile list", "GET", TASKS, params={"like": HOSTILE_LIKE})
@@ -278,9 +286,11 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def setup(http: httpx.Client) -> None:
+def setup(http: httpx.Client, runaways: int) -> None:
     http.post("/api/v2/databases", json={"name": DB}).raise_for_status()
-    for name, sql in ((PROBE_TASK, "select 1"), (RUNAWAY_TASK, RUNAWAY_SQL)):
+    fixtures = [(PROBE_TASK, "select 1")] + [(runaway_name(k), RUNAWAY_SQL)
+                                             for k in range(runaways)]
+    for name, sql in fixtures:
         http.post(TASKS, json=_body(name, "fixture", sql)).raise_for_status()
 
 
@@ -295,9 +305,11 @@ def _runs(http: httpx.Client, name: str) -> list[dict[str, Any]]:
     return reply.json()
 
 
-def drain(http: httpx.Client, expected: dict[str, int]) -> None:
-    """Wait until each task has at least its expected number of runs and none is running."""
-    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+def drain(http: httpx.Client, expected: dict[str, int]) -> float:
+    """Wait until each task has at least its expected number of runs and none is running;
+    return the seconds that took (DRAIN_TIMEOUT_S at most)."""
+    started = time.monotonic()
+    deadline = started + DRAIN_TIMEOUT_S
     pending = dict(expected)
     while pending and time.monotonic() < deadline:
         for name in list(pending):
@@ -305,6 +317,7 @@ def drain(http: httpx.Client, expected: dict[str, int]) -> None:
             if len(runs) >= pending[name] and all(r["state"] != "EXECUTING" for r in runs):
                 del pending[name]
         time.sleep(0.2)
+    return time.monotonic() - started
 
 
 @dataclass
@@ -314,7 +327,9 @@ class Verdict:
     duplicates: int = 0
     missing_runs: int = 0
     examples: list[str] = field(default_factory=list)
-    runaway_states: list[str] = field(default_factory=list)
+    runaway_states: dict[str, list[str]] = field(default_factory=dict)
+    unfinished: int = 0             # runs of ordinary tasks still EXECUTING after the drain
+    drain_seconds: float = 0.0
     error: str = ""
 
     def count_runs(self, name: str, started: list[int], queued: int,
@@ -344,8 +359,9 @@ def verify(url: str, token: str, clients: list[Client]) -> Verdict:
             executed = {n: (cl.ledger.started.get(n, []), cl.ledger.queued[n])
                         for cl in clients for n in set(cl.ledger.started) | set(cl.ledger.queued)
                         if n not in cl.ledger.unsure}
-            drain(http, {n: len(started) + (1 if queued else 0)
-                         for n, (started, queued) in executed.items() if n != RUNAWAY_TASK})
+            verdict.drain_seconds = drain(http, {n: len(started) + (1 if queued else 0)
+                         for n, (started, queued) in executed.items()
+                         if not n.startswith(RUNAWAY_PREFIX)})
             for cl in clients:
                 for name, comment in cl.ledger.comments.items():
                     if name in cl.ledger.unsure:
@@ -364,8 +380,10 @@ def verify(url: str, token: str, clients: list[Client]) -> Verdict:
                                             f"acknowledged {cl.ledger.states[name]!r}")
             for name, (started, queued) in executed.items():
                 runs = _runs(http, name)
-                if name == RUNAWAY_TASK:
-                    verdict.runaway_states = [r["state"] for r in runs]
+                if name.startswith(RUNAWAY_PREFIX):
+                    verdict.runaway_states[name] = [r["state"] for r in runs]
+                else:
+                    verdict.unfinished += sum(r["state"] == "EXECUTING" for r in runs)
                 verdict.count_runs(name, started, queued, runs)
         except (httpx.HTTPError, ValueError) as exc:
             verdict.error = f"the server did not answer the checks: {type(exc).__name__} {exc}"
@@ -378,16 +396,19 @@ def main() -> int:
     parser.add_argument("--no-hostile", action="store_true",
                         help="leave out the hostile like= lists (to see the rest)")
     parser.add_argument("--no-runaway", action="store_true", help="leave out the runaway task")
+    parser.add_argument("--runaways", type=int, default=RUNAWAYS,
+                        help="how many runaway tasks client 7 starts at the beginning")
     args = parser.parse_args()
+    runaways = 0 if args.no_runaway else args.runaways
     baseline_s = min(BASELINE_SECONDS, max(1.0, args.seconds / 4))
     with ServerProcess() as (url, token):
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=url, headers=headers, timeout=30, trust_env=False) as http:
-            setup(http)
+            setup(http, runaways)
         idle, idle_other = Probe.start(url, token, baseline_s).result()
         tally = Tally()
         clients = [Client(i, url, token, tally, args.seconds, hostile=not args.no_hostile,
-                          runaway=not args.no_runaway)
+                          runaways=runaways)
                    for i in range(CLIENTS)]
         for cl in clients:
             seed_client(cl)
@@ -436,6 +457,10 @@ def report(args: argparse.Namespace, idle: list[float | None], loaded: list[floa
         ("missing runs (acknowledged execute, no run)",
          "n/a" if verdict.error else str(verdict.missing_runs), "", f"{TARGET_MISSING_RUNS}",
          not verdict.error and verdict.missing_runs <= TARGET_MISSING_RUNS),
+        (f"ordinary runs unfinished {DRAIN_TIMEOUT_S:.0f} s after the load",
+         "n/a" if verdict.error else str(verdict.unfinished),
+         "" if verdict.error else f"drained in {verdict.drain_seconds:.1f} s",
+         f"{TARGET_UNFINISHED}", not verdict.error and verdict.unfinished <= TARGET_UNFINISHED),
     ]
     print(f"soak: {len(MIX)} kinds of request from {CLIENTS} clients for {elapsed:.1f} s "
           f"(asked {args.seconds:.0f} s); {requests} requests ({requests / elapsed:.0f}/s), "
