@@ -69,7 +69,9 @@ def test_query_returns_a_typed_frame(client, validating) -> None:
     assert frame["AT"][0] == pd.Timestamp("2026-03-01 08:30:00.25", tz="UTC")
     assert frame["EXTRA"][0] == {"k": [1, 2]} and frame["EXTRA"][1] is None
     assert frame.attrs["statement_handle"]
-    assert {op for _, op, _ in validating.exchanges} == {"SubmitStatement"}
+    operations = {op for _, op, _ in validating.exchanges}
+    assert "SubmitStatement" in operations  # (and status polls when the machine is slow)
+    assert operations <= {"SubmitStatement", "GetStatementStatus"}
 
 
 def test_bindings_are_typed_and_never_spliced(client) -> None:
@@ -175,7 +177,9 @@ def test_large_result_is_fetched_from_every_partition(client, validating, monkey
     frame = client.sql("SELECT range AS n, 'row ' || range AS label FROM range(5000)")
     assert len(frame) == 5000 and frame["N"].tolist() == list(range(5000))
     gets = [s for _, op, s in validating.exchanges if op == "GetStatementStatus"]
-    assert gets == [200] * 9  # 10 partitions of 500 rows: the first came with the POST
+    # 10 partitions of 500 rows: the first came with the POST (or with the last status poll,
+    # when the statement outlived the server's synchronous wait)
+    assert gets.count(200) in (9, 10) and set(gets) <= {200, 202}
 
 
 def test_empty_result_keeps_columns_and_dtypes(client) -> None:
