@@ -7,6 +7,7 @@ that refused requests change nothing; tables written by tasks are read back thro
 from __future__ import annotations
 
 import collections
+import json
 import sys
 import time
 import uuid
@@ -178,6 +179,23 @@ def test_malformed_bindings_are_400_and_run_nothing(sql: Sql, bindings: Any,
 def test_malformed_bodies_are_400(sql: Sql, body: dict[str, Any], fragment: str) -> None:
     response = sql.raw.post(STATEMENTS, json=body)
     assert response.status_code == 400 and fragment in response.json()["message"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"statement": "INSERT INTO kept VALUES ('\\ud800')"}, "statement"),
+    ({"statement": "INSERT INTO kept VALUES (?)",
+      "bindings": {"1": {"type": "TEXT", "value": "\\udc00"}}}, "bindings.1.value"),
+])
+def test_a_lone_surrogate_is_400_naming_the_field_and_runs_nothing(
+        sql: Sql, body: dict[str, Any], field: str) -> None:
+    """Issue 7 item 3 at the SQL API's door: JSON escapes that are no Unicode text."""
+    sql.submit("CREATE TABLE kept (v TEXT)")
+    payload = json.dumps({**body, "database": sql.api.database, "schema": sql.api.schema})
+    response = sql.raw.post(STATEMENTS, content=payload.replace("\\\\u", "\\u").encode(),
+                            headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert field in response.json()["message"] and "Unicode" in response.json()["message"]
+    assert sql.rows("SELECT COUNT(*) FROM kept") == [["0"]]
 
 
 def test_invalid_json_is_400(sql: Sql) -> None:

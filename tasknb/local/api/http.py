@@ -80,11 +80,13 @@ class Call:
                 raise bad_request("The request body is empty; send a JSON document.")
             return None
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}.") from None
         except RecursionError:
             raise bad_request("The request body is nested too deeply.") from None
+        rules.check_text(body)  # a lone surrogate is no text: refused at the door, naming the field
+        return body
 
     @staticmethod
     async def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
