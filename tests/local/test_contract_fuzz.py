@@ -335,7 +335,8 @@ POOL = ["FZ_ROOT", "FZ_CHILD", "FZ_LEAF", "FZ_FIN", "FZ_SOLO", "fz_lower", '"fz 
         "FZ$DOLLAR"]
 SQLS = ["select 1", "select 1/0", "select * from no_such_table",
         "select system$set_return_value('ok')", "create or replace table t_fz as select 1 as x",
-        "insert into t_fz select 2", "select count(*) from t_fz"]
+        "insert into t_fz select 2", "select count(*) from t_fz",
+        "select length(repeat('x', 2000000000))"]  # fails the statement, not the process
 SCHEDULES = [{"schedule_type": "MINUTES_TYPE", "minutes": 30},
              {"schedule_type": "MINUTES_TYPE", "minutes": 1, "seconds": 30},
              {"schedule_type": "CRON_TYPE", "cron_expr": "0 2 * * *", "timezone": "UTC"},
