@@ -95,7 +95,7 @@ def _wait_up(url: str, token: str) -> None:
 
 def test_kill_9_keeps_acknowledged_writes_and_records_the_interrupted_run(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    port, token = _free_port(), "crash-test-token"
+    port, token = _free_port(), "crash-test-token-of-32-characters-or-more"
     url = f"http://127.0.0.1:{port}"
     proc = _spawn(data, port, token)
     try:
@@ -121,12 +121,11 @@ def test_kill_9_keeps_acknowledged_writes_and_records_the_interrupted_run(tmp_pa
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-        if proc.stdout:
-            output = proc.stdout.read().decode()
-            assert "Token:" in output and token not in output  # a given token is never shown
+        output = proc.stdout.read().decode() if proc.stdout else ""
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
+        assert "Token:" in output and token not in output  # a given token is never shown
     with tasknb.local.start(data_dir=data) as server:
         api = Api(server, "D", "PUBLIC")
         names = [t["name"] for t in api.http.get(api.base).json()]
