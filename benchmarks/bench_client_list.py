@@ -4,7 +4,8 @@
 
 Both sides read the same pre-built response bytes from one in-process ``httpx.MockTransport``
 (no network), in the same run. The raw side is ``httpx.Client.get`` + ``json.loads`` following
-the ``Link: rel="next"`` header; the client side is ``TaskClient.list_tasks()``, which also
+the ``rel="last"`` page count of the first answer's ``Link`` (Snowflake sends it there only);
+the client side is ``TaskClient.list_tasks()``, which also
 parses every row into a ``Task`` (timestamps, schedules). Reported: best and median of
 ``--repeat`` runs, and the ratio client/raw (target: at most 1.5).
 """
@@ -29,7 +30,7 @@ from tasknb import TaskClient
 BASE = "https://myorg-acct.snowflakecomputing.com"
 LIST_PATH = "/api/v2/databases/DB/schemas/S/tasks"
 TARGET_RATIO = 1.5
-_NEXT = re.compile(r'<([^>]*)>;\s*rel="next"')
+_LAST = re.compile(r'<([^>?]*)\?page=(\d+)>;\s*rel="last"')
 
 
 def task_row(i: int) -> dict:
@@ -66,17 +67,14 @@ def build_pages(n_tasks: int, n_pages: int) -> list[tuple[bytes, dict[str, str]]
     pages = []
     for p in range(n_pages):
         chunk = rows[p * size : (p + 1) * size]
-        links = [
-            f'</api/v2/results/{handle}?page=0>; rel="first"',
-            f'</api/v2/results/{handle}?page={n_pages - 1}>; rel="last"',
-        ]
-        if p + 1 < n_pages:
-            links.append(f'</api/v2/results/{handle}?page={p + 1}>; rel="next"')
         headers = {
             "Content-Type": "application/json",
             "X-Snowflake-Request-ID": str(uuid.uuid4()),
-            "Link": ", ".join(links),
         }
+        if p == 0 and n_pages > 1:  # as Snowflake sends it: on the first answer only
+            headers["Link"] = (f'</api/v2/results/{handle}?page=0>; rel="first",'
+                               f'</api/v2/results/{handle}?page=1>; rel="next",'
+                               f'</api/v2/results/{handle}?page={n_pages - 1}>; rel="last"')
         pages.append((json.dumps(chunk).encode(), headers))
     return pages
 
@@ -91,14 +89,14 @@ def transport_for(pages: list[tuple[bytes, dict[str, str]]]) -> httpx.MockTransp
 
 
 def raw_list(client: httpx.Client) -> list[dict]:
-    """The baseline: follow rel="next" with plain httpx and keep the decoded rows."""
-    rows: list[dict] = []
-    url: str | None = LIST_PATH
-    while url:
-        response = client.get(url)
-        rows.extend(json.loads(response.content))
-        match = _NEXT.search(response.headers.get("link", ""))
-        url = match.group(1) if match else None
+    """The baseline: the first page, then ``?page=1..last`` of the ``rel="last"`` URL, with
+    plain httpx, keeping the decoded rows (what snowflake-core does)."""
+    response = client.get(LIST_PATH)
+    rows: list[dict] = json.loads(response.content)
+    match = _LAST.search(response.headers.get("link", ""))
+    if match:
+        for page in range(1, int(match.group(2)) + 1):
+            rows.extend(json.loads(client.get(f"{match.group(1)}?page={page}").content))
     return rows
 
 
