@@ -357,13 +357,17 @@ class _SmallDisk:
 
 
 def _execute_and_wait(http: httpx.Client, base: str, name: str) -> dict:
+    """Execute ``name`` and return its new run once finished (a task waiting for a thread is
+    SCHEDULED, a running one EXECUTING; the run is new when the history has grown)."""
+    history = f"/tasknb/v1/{base.removeprefix('/api/v2/')}/tasks/{name}/history"
+    before = len(http.get(history).json())
     assert http.post(f"{base}/tasks/{name}:execute").status_code == 200
     give_up = time.monotonic() + 60
     while True:
-        runs = http.get(f"/tasknb/v1/{base.removeprefix('/api/v2/')}/tasks/{name}/history").json()
-        if runs and runs[0]["state"] != "EXECUTING":
+        runs = http.get(history).json()
+        if len(runs) > before and runs[0]["state"] not in ("SCHEDULED", "EXECUTING"):
             return runs[0]
-        assert time.monotonic() < give_up, f"{name} still EXECUTING after 60 s"
+        assert time.monotonic() < give_up, f"{name} did not finish within 60 s: {runs[:1]}"
         time.sleep(0.05)
 
 
