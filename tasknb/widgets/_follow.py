@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,10 @@ class FollowStatus:
     def finished(self) -> bool:
         return self.state in FINISHED_STATES
 
+    def stopped(self, message: str) -> FollowStatus:
+        """This status no longer followed (the run itself goes on), saying why."""
+        return replace(self, active=False, fraction=None, message=message)
+
     @property
     def elapsed_s(self) -> float | None:
         return None if self.started_at is None else time.monotonic() - self.started_at
@@ -87,14 +91,8 @@ class RunFollower(threading.Thread):
         except Exception as exc:  # noqa: BLE001 - a background thread must not die loudly
             state = self.state
             state.error = error_line(exc, doing=f"follow the run of {state.root_name}")
-            state.follow = FollowStatus(
-                active=False,
-                state=state.follow.state,
-                started_at=state.follow.started_at,
-                last_refreshed=state.follow.last_refreshed,
-                message="stopped watching after an error (the run goes on)",
-                run=state.follow.run,
-            )
+            state.follow = state.follow.stopped(
+                "stopped watching after an error (the run goes on)")
             state._recompute()
 
     def _follow(self) -> None:

@@ -523,14 +523,7 @@ class TaskPanelState(traitlets.HasTraits):
             if follower is not threading.current_thread():
                 follower.join(timeout=5)
             if self.follow.active:
-                self.follow = FollowStatus(
-                    active=False,
-                    state=self.follow.state,
-                    started_at=self.follow.started_at,
-                    last_refreshed=self.follow.last_refreshed,
-                    message="stopped watching (the run goes on)",
-                    run=self.follow.run,
-                )
+                self.follow = self.follow.stopped("stopped watching (the run goes on)")
                 self._recompute()
 
     def expected_duration_s(self) -> float | None:
