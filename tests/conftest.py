@@ -4,6 +4,8 @@
   transport, with no real sleeping (waits are recorded in ``api.sleeps``).
 * ``rsa_key``: an RSA key pair generated at runtime.
 * ``snowflake_home``: an isolated ``SNOWFLAKE_HOME`` with no SNOWFLAKE_* variables leaking in.
+* ``validating``: a real HTTP transport (loopback) that checks every request and response
+  against the official specs and fails the test on a violation.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from client_support import Api
+from spec_validation import SpecValidatingTransport
 
 pytest_plugins = ["pytester"]  # for the test of the tasknb.testing pytest plugin
 
@@ -25,6 +29,13 @@ def api() -> Iterator[Api]:
     yield state
     if state.transport is not None:
         state.transport.assert_clean()
+
+
+@pytest.fixture
+def validating() -> Iterator[SpecValidatingTransport]:
+    transport = SpecValidatingTransport(httpx.HTTPTransport())
+    yield transport
+    transport.assert_clean()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from client_support import write_private
-from spec_validation import SpecValidatingTransport
 
 from tasknb import MinutesSchedule, Task, TaskClient, cli
 from tasknb.testing import local_client, local_server
@@ -31,13 +30,6 @@ def server() -> Iterator[object]:
 def env(server, snowflake_home, monkeypatch) -> str:
     monkeypatch.setenv("SNOWFLAKE_TOKEN", server.token)
     return server.url
-
-
-@pytest.fixture
-def validating() -> Iterator[SpecValidatingTransport]:
-    transport = SpecValidatingTransport(httpx.HTTPTransport())
-    yield transport
-    transport.assert_clean()
 
 
 def run(validating, *argv: str) -> tuple[int, str, str]:

@@ -10,9 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
-import httpx
 import pytest
-from spec_validation import SpecValidatingTransport
 
 import tasknb
 from tasknb import (
@@ -36,13 +34,6 @@ START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
 def server() -> Iterator[object]:
     with local_server(clock="manual", start_time=START) as srv:
         yield srv
-
-
-@pytest.fixture
-def validating() -> Iterator[SpecValidatingTransport]:
-    transport = SpecValidatingTransport(httpx.HTTPTransport())
-    yield transport
-    transport.assert_clean()
 
 
 _schemas = iter(range(1, 10_000))

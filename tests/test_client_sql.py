@@ -35,13 +35,6 @@ def server() -> Iterator[object]:
 
 
 @pytest.fixture
-def validating() -> Iterator[SpecValidatingTransport]:
-    transport = SpecValidatingTransport(httpx.HTTPTransport())
-    yield transport
-    transport.assert_clean()
-
-
-@pytest.fixture
 def client(server, validating) -> Iterator[TaskClient]:
     c = local_client(server, database="sqltest", schema=f"s{next(_schemas)}",
                      transport=validating)

@@ -72,13 +72,6 @@ class Sql:
 
 
 @pytest.fixture
-def validating() -> Iterator[SpecValidatingTransport]:
-    transport = SpecValidatingTransport(httpx.HTTPTransport())
-    yield transport
-    transport.assert_clean()
-
-
-@pytest.fixture
 def sql(api: Api, validating: SpecValidatingTransport) -> Iterator[Sql]:
     client = Sql(api, validating)
     yield client

@@ -24,7 +24,6 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _support import STATE_FILE, ServerProcess
+from _support import STATE_FILE, ServerProcess, wait_until
 
 DB, SC = "CRASH_DB", "S"
 BASE = f"/api/v2/databases/{DB}/schemas/{SC}/tasks"
@@ -77,16 +76,6 @@ def _graph_runs(http: httpx.Client, name: str) -> list[dict[str, Any]]:
     return reply.json()
 
 
-def _wait_until(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 # --- (a) kill during a graph run ---------------------------------------------------------------
 def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> None:
     with server.http() as http:
@@ -108,7 +97,7 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
         answered = http.get(location)
         assert answered.status_code == 200, answered.text
         for name in ("SLOW", "HEAVY"):
-            _wait_until(lambda name=name: any(r["state"] == "EXECUTING"
+            wait_until(lambda name=name: any(r["state"] == "EXECUTING"
                                               for r in _history(http, name)),
                         30, f"{name} to be executing")
         current = http.get(f"{BASE}/ROOT/current-graphs").json()
@@ -148,7 +137,7 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
             _create(http, {"name": "CHECK", "definition":
                            "select system$set_return_value((select count(*) from facts)::text)"})
             assert http.post(f"{BASE}/CHECK:execute").status_code == 200
-            check = _wait_until(lambda: [r for r in _history(http, "CHECK")
+            check = wait_until(lambda: [r for r in _history(http, "CHECK")
                                          if r["state"] not in ("EXECUTING", "SCHEDULED")],
                                 30, "CHECK to finish")
             assert check[0]["state"] == "SUCCEEDED", check
@@ -156,7 +145,7 @@ def test_kill_during_a_graph_run_records_it_cancelled(server: ServerProcess) -> 
             # the statement killed half-way left nothing behind: its table was never created
             _create(http, {"name": "PEEK", "definition": "select n from heavy"})
             assert http.post(f"{BASE}/PEEK:execute").status_code == 200
-            peek = _wait_until(lambda: [r for r in _history(http, "PEEK")
+            peek = wait_until(lambda: [r for r in _history(http, "PEEK")
                                         if r["state"] not in ("EXECUTING", "SCHEDULED")],
                                30, "PEEK to finish")
             assert peek[0]["state"] == "FAILED" and peek[0]["error_code"] == 2003, peek
@@ -331,7 +320,7 @@ def test_kill_during_a_burst_of_writes_loses_nothing_acknowledged(server: Server
     def dropped() -> int:
         return sum(op.kind == "schema-" and op.outcome == "acked" for op in cascade.ops)
 
-    _wait_until(lambda: sum(w.acked for w in writers) >= ACKS_BEFORE_KILL and dropped() >= 3,
+    wait_until(lambda: sum(w.acked for w in writers) >= ACKS_BEFORE_KILL and dropped() >= 3,
                 60, f"{ACKS_BEFORE_KILL} acknowledged writes and 3 schema drops")
     server.kill()  # while the writers are still sending
     for thread in threads:
@@ -432,7 +421,7 @@ def test_kill_during_a_clock_advance_never_fires_a_tick_twice(tmp_path: Path) ->
 
         cut = threading.Thread(target=advance)
         cut.start()
-        _wait_until(lambda: len(_graph_runs(http, "HOURLY")) >= 5, 60, "five hourly runs")
+        wait_until(lambda: len(_graph_runs(http, "HOURLY")) >= 5, 60, "five hourly runs")
     proc.kill()
     cut.join(timeout=30)
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _support import STATE_FILE, ServerProcess
+from _support import STATE_FILE, ServerProcess, wait_until
 
 import tasknb.local
 from tasknb.local.server import LocalServer
@@ -46,16 +46,6 @@ WAIT_ON_FIRST_ATTEMPT = (f"select system$wait(w.seconds) from (select case when 
 HEAVY_ON_FIRST_ATTEMPT = ("select count(*) from range(1000000) a, "
                           f"range(case when {FIRST_ATTEMPT} then 1000000 else 1 end) b")
 DONE = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED")
-
-
-def _wait_until(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _ok(reply: httpx.Response) -> Any:
@@ -95,7 +85,7 @@ def _finished_run(http: httpx.Client, root: str, attempt: int = 1,
     def done() -> dict[str, Any] | None:
         runs = [r for r in _graph_runs(http, root) if r["attempt_number"] == attempt]
         return runs[0] if runs and runs[0]["state"] in DONE else None
-    return _wait_until(done, timeout, f"attempt {attempt} of {root} to finish")  # type: ignore[no-any-return]
+    return wait_until(done, timeout, f"attempt {attempt} of {root} to finish")  # type: ignore[no-any-return]
 
 
 def _count(http: httpx.Client, table: str) -> int:
@@ -103,7 +93,7 @@ def _count(http: httpx.Client, table: str) -> int:
     name = f"COUNT_{table}_{time.monotonic_ns()}"
     _create(http, name, f"select system$set_return_value((select count(*) from {table})::text)")
     _execute(http, name)
-    row = _wait_until(lambda: [r for r in _history(http, name) if r["state"] in DONE],
+    row = wait_until(lambda: [r for r in _history(http, name) if r["state"] in DONE],
                       30, f"the count of {table}")[0]
     assert row["state"] == "SUCCEEDED", row
     return int(row["return_value"])
@@ -116,7 +106,7 @@ def _setup(http: httpx.Client, *tables: str) -> None:
         name = f"MAKE_{table}"
         _create(http, name, f"create table {table} (id int)")
         _execute(http, name)
-        _wait_until(lambda name=name: _state_of(http, name) == "SUCCEEDED", 30,
+        wait_until(lambda name=name: _state_of(http, name) == "SUCCEEDED", 30,
                     f"table {table}")
 
 
@@ -136,10 +126,10 @@ def test_retry_after_kill_reruns_only_the_tasks_that_did_not_succeed(tmp_path: P
             _create(http, "AFTER", "select 1", predecessors=children)
             _resume(http, *children, "AFTER")
             _execute(http, "PAY")
-            _wait_until(lambda: _state_of(http, "PAY") == "SUCCEEDED", 30, "the payment")
-            _wait_until(lambda: sum(_state_of(http, c) in ("EXECUTING", "SCHEDULED")
+            wait_until(lambda: _state_of(http, "PAY") == "SUCCEEDED", 30, "the payment")
+            wait_until(lambda: sum(_state_of(http, c) in ("EXECUTING", "SCHEDULED")
                                     for c in children) >= 4, 30, "the children to start")
-            _wait_until(lambda: _state_of(http, "SLOW0") == "EXECUTING", 30, "SLOW0 to start")
+            wait_until(lambda: _state_of(http, "SLOW0") == "EXECUTING", 30, "SLOW0 to start")
         server.kill()
 
         again = ServerProcess(server.data_dir, token=TOKEN, port=server.port).start()
@@ -186,8 +176,8 @@ def test_cancel_interrupts_the_running_statement_and_retry_reruns_only_that(
         assert "no currently running executions" in \
             local.service.cancel_ongoing_executions(DB, SC, "ROOT")
         _execute(http, "ROOT")
-        _wait_until(lambda: _state_of(http, "HEAVY") == "EXECUTING", 30, "HEAVY to start")
-        _wait_until(lambda: _state_of(http, "SIDE") == "SUCCEEDED", 30, "SIDE to finish")
+        wait_until(lambda: _state_of(http, "HEAVY") == "EXECUTING", 30, "HEAVY to start")
+        wait_until(lambda: _state_of(http, "SIDE") == "SUCCEEDED", 30, "SIDE to finish")
         # Snowflake cancels only the named task's current run: naming another task of the
         # graph (the root, done; AFTER, not started) cancels nothing
         for idle in ("ROOT", "AFTER"):
@@ -228,11 +218,11 @@ def test_cancelling_one_branch_lets_the_other_run_on(local: LocalServer) -> None
         _create(http, "LEFT_AFTER", "select 1", predecessors=["LEFT"])
         _resume(http, "LEFT", "RIGHT", "LEFT_AFTER")
         _execute(http, "ROOT")
-        _wait_until(lambda: _state_of(http, "LEFT") == _state_of(http, "RIGHT") == "EXECUTING",
+        wait_until(lambda: _state_of(http, "LEFT") == _state_of(http, "RIGHT") == "EXECUTING",
                     30, "both branches to start")
         answer = local.service.cancel_ongoing_executions(DB, SC, "LEFT")
         assert answer.startswith("Marked 1 task runs for cancellation."), answer
-        _wait_until(lambda: _state_of(http, "LEFT") == "CANCELLED", QUICK_SECONDS, "LEFT")
+        wait_until(lambda: _state_of(http, "LEFT") == "CANCELLED", QUICK_SECONDS, "LEFT")
         time.sleep(0.3)
         assert _state_of(http, "RIGHT") == "EXECUTING"
         assert [r["state"] for r in _ok(http.get(f"{BASE}/ROOT/current-graphs"))] == \
@@ -252,9 +242,9 @@ def test_cancel_from_sql_stops_another_graph_run(local: LocalServer) -> None:
         _create(http, "CANCELLER", "select system$set_return_value(answer) from (select "
                 "system$user_task_cancel_ongoing_executions('RUNS_DB.S.long_root') as answer)")
         _execute(http, "LONG_ROOT")
-        _wait_until(lambda: _state_of(http, "LONG_ROOT") == "EXECUTING", 30, "LONG_ROOT")
+        wait_until(lambda: _state_of(http, "LONG_ROOT") == "EXECUTING", 30, "LONG_ROOT")
         _execute(http, "CANCELLER")
-        [row] = _wait_until(lambda: [r for r in _history(http, "CANCELLER") if r["state"] in DONE],
+        [row] = wait_until(lambda: [r for r in _history(http, "CANCELLER") if r["state"] in DONE],
                             QUICK_SECONDS, "the canceller")
         assert row["state"] == "SUCCEEDED", row
         assert row["return_value"].startswith("Marked 1 task runs for cancellation."), row
@@ -269,7 +259,7 @@ def test_suspending_the_root_leaves_a_running_run_alone_until_cancelled(
     with _http(local) as http:
         _create(http, "ROOT", WAIT_ON_FIRST_ATTEMPT)
         _execute(http, "ROOT")
-        _wait_until(lambda: _state_of(http, "ROOT") == "EXECUTING", 30, "ROOT to start")
+        wait_until(lambda: _state_of(http, "ROOT") == "EXECUTING", 30, "ROOT to start")
         _ok(http.post(f"{BASE}/ROOT:suspend"))
         time.sleep(0.5)
         assert _state_of(http, "ROOT") == "EXECUTING"  # Snowflake: suspend lets it finish
@@ -294,7 +284,7 @@ def test_retry_after_kill_also_skips_successes_of_a_run_recorded_without_outcome
             _create(http, "AFTER", "select 1", predecessors=["PAY", "SLOW"])
             _resume(http, "SLOW", "AFTER")
             _execute(http, "PAY")
-            _wait_until(lambda: _state_of(http, "SLOW") == "EXECUTING", 30, "SLOW to start")
+            wait_until(lambda: _state_of(http, "SLOW") == "EXECUTING", 30, "SLOW to start")
         server.kill()
         with sqlite3.connect(server.data_dir / STATE_FILE) as db:
             assert db.execute("UPDATE graph_runs SET task_states = NULL "
@@ -318,7 +308,7 @@ def test_a_trivial_graph_finishes_at_once_beside_four_long_ones(local: LocalServ
         for name in longs:
             _create(http, name, WAIT_ON_FIRST_ATTEMPT)
             _execute(http, name)
-        _wait_until(lambda: all(_state_of(http, n) == "EXECUTING" for n in longs), 30,
+        wait_until(lambda: all(_state_of(http, n) == "EXECUTING" for n in longs), 30,
                     "the long tasks to start")
         _create(http, "TRIVIAL", "select 1")
         started = time.monotonic()
@@ -340,7 +330,7 @@ def test_a_task_waiting_for_a_worker_is_scheduled_not_executing(tmp_path: Path) 
                 _create(http, kid, WAIT_ON_FIRST_ATTEMPT, predecessors=["ROOT"])
             _resume(http, *kids)
             _execute(http, "ROOT")
-            rows = _wait_until(
+            rows = wait_until(
                 lambda: [r for k in kids for r in _history(http, k)]
                 if all(_history(http, k) for k in kids) else None, 10, "every child's record")
             states = sorted(r["state"] for r in rows)
@@ -354,7 +344,7 @@ def test_a_task_waiting_for_a_worker_is_scheduled_not_executing(tmp_path: Path) 
             name = waiting["name"]
             answer = srv.service.cancel_ongoing_executions(DB, SC, name)
             assert answer.startswith("Marked 1 task runs"), answer
-            [cancelled] = _wait_until(lambda: [r for r in _history(http, name)
+            [cancelled] = wait_until(lambda: [r for r in _history(http, name)
                                                if r["state"] == "CANCELLED"], QUICK_SECONDS, name)
             assert cancelled["query_start_time"] is None, cancelled
             assert [_state_of(http, k) for k in kids if k != name] == ["EXECUTING"] * 2
@@ -382,14 +372,14 @@ def test_the_pool_limits_each_graph_run_and_takes_turns_between_them() -> None:
 
     try:
         pool.submit("A", job("a1", block=True))
-        _wait_until(lambda: order == ["a1"], 5, "a1 to start")
+        wait_until(lambda: order == ["a1"], 5, "a1 to start")
         for label in ("a2", "a3"):
             pool.submit("A", job(label))
         pool.submit("B", job("b1"))
         time.sleep(0.2)
         assert order == ["a1"]  # one thread, busy: the others wait
         release.set()
-        _wait_until(lambda: len(order) == 4, 5, "every job")
+        wait_until(lambda: len(order) == 4, 5, "every job")
         assert order == ["a1", "b1", "a2", "a3"]  # B's turn comes before A's second job
     finally:
         release.set()
