@@ -15,7 +15,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar
 
-from tasknb.runs import FINISHED_STATES
+from tasknb.runs import FINISHED_STATES, TASK_FAILED_STATES
 
 __all__ = [
     "CronSchedule",
@@ -23,6 +23,7 @@ __all__ = [
     "Schedule",
     "Tag",
     "Task",
+    "TaskHistoryRow",
     "TaskRun",
     "call_scope",
     "parse_timestamp",
@@ -497,3 +498,66 @@ class Tag:
 
 
 _TAG_FIELDS = frozenset({"tag_database", "tag_schema", "tag_name", "tag_value", "level"})
+
+
+@dataclass(frozen=True)
+class TaskHistoryRow:
+    """One run of one task in one graph run: a row of Snowflake's ``TASK_HISTORY``.
+
+        >>> from datetime import datetime, timezone
+        >>> started = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+        >>> row = TaskHistoryRow("LOAD", state="FAILED", error_code="002003",
+        ...                      query_start_time=started,
+        ...                      completed_time=started + timedelta(seconds=2.5))
+        >>> row.duration_s, row.failed
+        (2.5, True)
+
+    ``error_code`` is Snowflake's code as text, zero-padded to six digits (``"002003"``:
+    the form ``SqlError.code`` and the documentation use; TASK_HISTORY itself says NUMBER).
+    ``run_id`` is shared by every task and every attempt (retry) of one graph run;
+    ``attempt_number`` and ``graph_run_group_id`` tell the attempts apart. Timestamps are
+    timezone-aware. Pure data: built by ``TaskClient.task_history``.
+    """
+
+    name: str
+    database_name: str | None = None
+    schema_name: str | None = None
+    query_id: str | None = None
+    query_text: str | None = None
+    condition_text: str | None = None
+    state: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    scheduled_time: datetime | None = None
+    query_start_time: datetime | None = None
+    completed_time: datetime | None = None
+    next_scheduled_time: datetime | None = None
+    root_task_id: str | None = None
+    graph_version: int | None = None
+    run_id: int | None = None
+    return_value: str | None = None
+    scheduled_from: str | None = None
+    attempt_number: int | None = None
+    config: str | None = None
+    graph_run_group_id: str | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from query start to completion (``None`` while running or never started)."""
+        if self.query_start_time is None or self.completed_time is None:
+            return None
+        return (self.completed_time - self.query_start_time).total_seconds()
+
+    @property
+    def failed(self) -> bool:
+        """FAILED or FAILED_AND_AUTO_SUSPENDED."""
+        return self.state in TASK_FAILED_STATES
+
+    @property
+    def fully_qualified_name(self) -> str:
+        parts = [p for p in (self.database_name, self.schema_name) if p]
+        return ".".join([*parts, self.name])
+
+
+#: TaskHistoryRow's fields in TASK_HISTORY's column order (lower case).
+TASK_HISTORY_FIELDS = tuple(f.name for f in fields(TaskHistoryRow))

@@ -31,6 +31,18 @@ FINISHED_STATES = frozenset({"SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"})
 ACTIVE_STATES = frozenset({"EXECUTING"})
 #: States of a finished run that RETRY LAST can take up again.
 RETRYABLE_STATES = frozenset({"FAILED", "CANCELLED"})
+#: Every state of one task's run (TASK_HISTORY ``STATE``), in the order of a run's life.
+TASK_RUN_STATES = (
+    "SCHEDULED",
+    "EXECUTING",
+    "SUCCEEDED",
+    "FAILED",
+    "FAILED_AND_AUTO_SUSPENDED",
+    "SKIPPED",
+    "CANCELLED",
+)
+#: States of a task run that failed (an auto-suspension is a failure too).
+TASK_FAILED_STATES = frozenset({"FAILED", "FAILED_AND_AUTO_SUSPENDED"})
 #: Extension fields some servers add to a graph run (the local server does; REST does not).
 GROUP_FIELD = "graph_run_group_id"
 ATTEMPT_FIELD = "attempt_number"

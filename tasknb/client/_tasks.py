@@ -5,14 +5,23 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ..durations import parse_duration
 from ..errors import ApiError, InvalidResponse, TasknbError
 from ..identifiers import display, normalize, path_segment, split_qualified
-from ..models import Tag, Task, TaskRun, call_scope
+from ..models import Tag, Task, TaskHistoryRow, TaskRun, call_scope
 from ._async import AsyncResult
+from ._history import (
+    DEFAULT_FUNCTION_LIMIT,
+    DEFAULT_VIEW_LIMIT,
+    FUNCTION_WINDOW_S,
+    history_statement,
+    rows_from_frame,
+)
 from ._http import API_PREFIX, DEFAULT_TIMEOUT, HttpSession, Pending, RetryPolicy, kind_of
 from ._sql import DEFAULT_SQL_TIMEOUT, run_statement
 
@@ -568,6 +577,82 @@ class TaskClient:
             timeout=timeout,
         )
 
+    def task_history(
+        self,
+        root: str | None = None,
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+        run: int | TaskRun | None = None,
+        since: str | float | timedelta | None = None,
+        error_only: bool = False,
+        result_limit: int | None = None,
+    ) -> list[TaskHistoryRow]:
+        """Every task's runs (Snowflake's ``TASK_HISTORY``), one row per task per graph run.
+
+        ``root`` (a root task, possibly qualified) keeps its graph (``ROOT_TASK_ID``: the
+        root's id from :meth:`fetch_task`); a child or finalizer keeps that task's own runs;
+        ``None`` keeps every task of ``database`` (of ``schema`` too when given). ``run`` (a
+        run id or a ``TaskRun``) keeps one graph run with all its attempts; ``since`` (``"2
+        days"``, seconds, a timedelta) how far back from the server's now; ``error_only``
+        failed, auto-suspended and cancelled runs. Rows come ordered by run, attempt, then
+        when each task was due.
+
+        Read through :meth:`sql`: ``<DB>.INFORMATION_SCHEMA.TASK_HISTORY(...)`` (7 days; at
+        most ``result_limit``, default and maximum 10,000, newest first), or, when ``since``
+        is longer than 7 days, ``SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY`` (a year, default
+        limit 100,000; on Snowflake it lags by up to ~45 minutes and needs a role that may
+        read the SNOWFLAKE database). On Snowflake a statement needs a warehouse: set
+        ``warehouse`` on the connection (or ``TaskClient(warehouse=...)``); without one the
+        ``SqlError`` names that setting. The local server needs none.
+        """
+        since_s = None if since is None else parse_duration(since).total_seconds()
+        if not isinstance(error_only, bool):
+            raise TypeError(f"error_only must be True or False, got {error_only!r}")
+        view = since_s is not None and since_s > FUNCTION_WINDOW_S
+        if result_limit is None:
+            limit = DEFAULT_VIEW_LIMIT if view else DEFAULT_FUNCTION_LIMIT
+        elif view:
+            if isinstance(result_limit, bool) or not isinstance(result_limit, int) \
+                    or result_limit < 1:
+                raise ValueError(f"result_limit must be a positive integer, got {result_limit!r}")
+            limit = result_limit
+        else:
+            limit = _limit("result_limit", result_limit) or DEFAULT_FUNCTION_LIMIT
+        run_id = _run_id(run)
+        root_id = task_name = None
+        if root is not None:
+            db, sch, name = self._target(root, database, schema)
+            task = self.fetch_task(name or root, database=db, schema=sch)
+            if task.predecessors or task.finalize:
+                task_name = task.name
+            else:
+                if not task.id:
+                    raise InvalidResponse(
+                        f"{self._subject(root, db, sch)} came back without an id, which "
+                        "TASK_HISTORY's ROOT_TASK_ID needs"
+                    )
+                root_id = task.id
+        else:
+            given_db, sch = _normalized_scope(database, schema)
+            db = given_db or self.database
+            if not db:
+                raise TasknbError(
+                    "no database given: pass database= to task_history() or the client "
+                    "(or a qualified root name DB.SCHEMA.TASK)"
+                )
+        statement, bindings = history_statement(
+            db,
+            root_id=root_id,
+            task_name=task_name,
+            schema=sch,
+            run_id=run_id,
+            since_s=since_s,
+            error_only=error_only,
+            limit=limit,
+        )
+        return rows_from_frame(self.sql(statement, bindings=bindings, database=db))
+
     def cancel_graph_runs(
         self, root: str, *, database: str | None = None, schema: str | None = None
     ) -> dict[str, str]:
@@ -604,6 +689,17 @@ class TaskClient:
 # -- helpers ------------------------------------------------------------------------------
 
 
+def _run_id(run: int | TaskRun | None) -> int | None:
+    """The run id of ``run=``: an integer, or a ``TaskRun``'s ``run_id``."""
+    if run is None:
+        return None
+    if isinstance(run, TaskRun):
+        if run.run_id is None:
+            raise ValueError(f"the run of {run.root_task_name} has no run_id to look up")
+        return int(run.run_id)
+    if isinstance(run, bool) or not isinstance(run, int):
+        raise TypeError(f"run must be a run id (an integer) or a TaskRun, got {run!r}")
+    return run
 
 
 

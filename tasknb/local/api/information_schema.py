@@ -7,7 +7,8 @@
   (:data:`COLUMNS`). Arguments, as Snowflake takes them: ``SCHEDULED_TIME_RANGE_START`` /
   ``_END`` (timestamps; the window is the last 7 days of the server's clock at most),
   ``RESULT_LIMIT`` (1 to 10,000, default 100), ``TASK_NAME`` (unqualified, case-insensitive),
-  ``ERROR_ONLY`` (FAILED runs, including FAILED_AND_AUTO_SUSPENDED), ``ROOT_TASK_ID``.
+  ``ERROR_ONLY`` (failed or cancelled runs: FAILED, FAILED_AND_AUTO_SUSPENDED, CANCELLED),
+  ``ROOT_TASK_ID``.
 * ``TABLE([DB.]INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS(...))``: graph runs completed in the
   last 60 minutes, newest completion first (:data:`GRAPH_COLUMNS`); ``RESULT_LIMIT`` (default
   1,000), ``ROOT_TASK_NAME``, ``ERROR_ONLY`` (FAILED or CANCELLED).
@@ -228,7 +229,7 @@ class _Rewrite:
             where.append("UPPER(name) = ?")
             params.append(str(task).upper())
         if self.error_only(FUNCTION, args):
-            where.append("state IN ('FAILED', 'FAILED_AND_AUTO_SUSPENDED')")
+            where.append("state IN ('FAILED', 'FAILED_AND_AUTO_SUSPENDED', 'CANCELLED')")
         root_id = args.get("ROOT_TASK_ID")
         if root_id is not None:
             where.append("graph_run_id IN (SELECT id FROM graph_runs WHERE root_id = ?)")
