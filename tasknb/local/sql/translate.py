@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
+from tasknb.local.sql import dml
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -162,10 +163,10 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         return [
             exp.Transaction(),
             exp.Delete(this=target.copy()),
-            insert,
+            *dml.rewrite(insert),
             exp.Commit(),
         ]
-    return [tree]
+    return dml.rewrite(tree)
 
 
 @lru_cache(maxsize=COMPILE_CACHE_SIZE)
