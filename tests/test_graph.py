@@ -381,7 +381,6 @@ def test_graph_modules_keep_their_import_boundaries():
         "dag.py": {"tasknb"},
         "runs.py": {"tasknb"},
         "durations.py": set(),
-        "frames.py": {"numpy", "pandas", "tqdm", "tasknb"},
     }
     tasknb_allowed = {"tasknb.models", "tasknb.dag", "tasknb.graph._dot"}
     tasknb_allowed |= {"tasknb.graph._render", "tasknb.errors", "tasknb.identifiers", "tasknb.runs"}

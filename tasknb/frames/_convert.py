@@ -1,0 +1,153 @@
+"""Columns of Python values to typed pandas arrays, and the shared pieces of the builders.
+
+    >>> _frame({"n": [1, None]}, {"n": _INT}).n.dtype
+    Int64Dtype()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tasknb.models import Task, call_scope
+
+_STRING = pd.StringDtype()
+_TIMESTAMP = pd.DatetimeTZDtype("us", "UTC")
+_DURATION = "timedelta64[us]"
+_INT = "Int64"
+_BOOL = "boolean"
+_OBJECT = "object"
+
+
+def _category(values: list[str]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(categories=values, ordered=False)
+
+
+
+TaskRef = str | Task
+
+# ---------------------------------------------------------------------------- conversions
+
+
+def _as_text(values: Sequence[Any]) -> list[Any]:
+    return [None if v is None else v if isinstance(v, str) else str(v) for v in values]
+
+
+_MISSING_TEMPLATES: dict[str, Any] = {}
+
+
+def _missing(dtype: Any, length: int) -> Any:
+    """A column of ``length`` missing values of ``dtype`` (the common all-empty case, cheap)."""
+    if dtype == _OBJECT:
+        return np.full(length, None, dtype=object)
+    key = repr(dtype)
+    template = _MISSING_TEMPLATES.get(key)
+    if template is None:
+        template = _MISSING_TEMPLATES[key] = pd.Series([None], dtype=dtype).array
+    return template.take(np.full(length, -1, dtype=np.intp), allow_fill=True)
+
+
+def _categorical(values: Sequence[Any], dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """Values to categories, case-insensitively; unknown values become missing."""
+    codes_of: dict[Any, int] = {}
+    for code, category in enumerate(dtype.categories):
+        codes_of[category] = codes_of[category.lower()] = codes_of[category.upper()] = code
+    codes = np.fromiter(
+        map(codes_of.get, values, repeat(-1, len(values))), dtype=np.int8, count=len(values)
+    )
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def _timestamps(values: Sequence[Any]) -> Any:
+    try:
+        index = pd.DatetimeIndex(values)
+    except (TypeError, ValueError):  # mixed offsets or odd values: the general parser
+        index = pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype=_OBJECT), utc=True))
+    index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+    return index.as_unit("us").array
+
+
+def _column(values: Sequence[Any], dtype: Any) -> Any:
+    """Convert one column of Python values to its declared dtype (tolerant of odd inputs)."""
+    length = len(values)
+    if length == 0 or (values[0] is None and values.count(None) == length):
+        return _missing(dtype, length)
+    if dtype is _STRING:
+        try:
+            return pd.array(np.array(values, dtype=object), dtype=_STRING)
+        except (TypeError, ValueError):
+            return pd.array(_as_text(values), dtype=_STRING)
+    if dtype is _TIMESTAMP:
+        return _timestamps(values)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return _categorical(values, dtype)
+    if dtype == _INT:
+        try:
+            return pd.array(list(values), dtype=_INT)
+        except (TypeError, ValueError):
+            numbers = pd.to_numeric(pd.Series(values, dtype=_OBJECT), errors="coerce")
+            return pd.array(numbers.round(), dtype=_INT)
+    if dtype == _DURATION:
+        return pd.to_timedelta(pd.Series(values, dtype=_OBJECT)).dt.as_unit("us").array
+    if dtype == _OBJECT:
+        try:
+            return np.fromiter(values, dtype=object, count=length)
+        except (TypeError, ValueError):  # numpy < 1.23 cannot build object arrays this way
+            column = np.empty(length, dtype=object)
+            for index, value in enumerate(values):
+                column[index] = value
+            return column
+    return pd.array(list(values), dtype=dtype)
+
+
+def _frame(columns: Mapping[str, Sequence[Any]], spec: Mapping[str, Any]) -> pd.DataFrame:
+    data = {name: _column(columns[name], dtype) for name, dtype in spec.items()}
+    return pd.DataFrame(data, columns=list(spec), copy=False)
+
+
+def _transpose(items: list[Any], attrs: tuple[str, ...]) -> dict[str, Sequence[Any]]:
+    """``{attr: [values...]}`` for a list of models, read through their attributes only.
+
+        >>> from tasknb.models import TaskRun
+        >>> _transpose([TaskRun("A", state="FAILED"), TaskRun("B")], ("root_task_name", "state"))
+        {'root_task_name': ['A', 'B'], 'state': ['FAILED', None]}
+
+    One ``attrgetter`` pass per column (in C, no Python loop per row): nothing here depends on
+    how a model stores its fields.
+    """
+    return {name: list(map(attrgetter(name), items)) for name in attrs}
+
+
+def _schedule_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _task_name(task: TaskRef) -> str:
+    if isinstance(task, Task):
+        return task.name
+    if isinstance(task, str) and task.strip():
+        return task
+    raise TypeError(f"expected a task name or a Task, got {task!r}")
+
+
+def _task_scope(task: TaskRef, database: str | None, schema: str | None) -> dict[str, str]:
+    return call_scope(database, schema, task=task if isinstance(task, Task) else None)
+
+
+def _describe_error(error: BaseException) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    kind = type(error).__name__
+    return f"{kind}: {text}" if text else kind
+
+
+def _error_summary(errors: dict[str, str], total: int) -> str:
+    if not errors:
+        return ""
+    listed = "; ".join(f"{name}: {message}" for name, message in errors.items())
+    noun = "root" if total == 1 else "roots"
+    return f"{len(errors)} of {total} {noun} failed, their rows are missing: {listed}"

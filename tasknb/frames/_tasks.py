@@ -1,0 +1,211 @@
+"""Tasks and task graphs as DataFrames: ``tasks_frame``/``tasks_df``, ``dependents_*``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from tasknb.dag import GraphModel
+from tasknb.identifiers import display_name
+from tasknb.models import Task, call_scope
+
+from ._convert import (
+    _BOOL,
+    _INT,
+    _OBJECT,
+    _STRING,
+    _TIMESTAMP,
+    TaskRef,
+    _category,
+    _frame,
+    _schedule_text,
+    _task_name,
+    _task_scope,
+    _transpose,
+)
+
+TASK_STATE_CATEGORIES = ["started", "suspended"]
+ROLE_CATEGORIES = ["root", "child", "finalizer"]
+
+# Fixed column order and dtypes. Kinds other than plain dtypes are converted by _column().
+TASKS_COLUMNS: dict[str, Any] = {
+    "name": _STRING,
+    "database_name": _STRING,
+    "schema_name": _STRING,
+    "role": _category(ROLE_CATEGORIES),
+    "state": _category(TASK_STATE_CATEGORIES),
+    "schedule": _STRING,
+    "predecessors": _OBJECT,
+    "finalize": _STRING,
+    "finalizer_task": _STRING,
+    "warehouse": _STRING,
+    "condition": _STRING,
+    "definition": _STRING,
+    "comment": _STRING,
+    "config": _OBJECT,
+    "session_parameters": _OBJECT,
+    "task_auto_retry_attempts": _INT,
+    "suspend_task_after_num_failures": _INT,
+    "user_task_timeout_ms": _INT,
+    "overlap_policy": _STRING,
+    "allow_overlapping_execution": _BOOL,
+    "target_completion_interval": _STRING,
+    "user_task_managed_initial_warehouse_size": _STRING,
+    "serverless_task_min_statement_size": _STRING,
+    "serverless_task_max_statement_size": _STRING,
+    "error_integration": _STRING,
+    "success_integration": _STRING,
+    "execute_as_user": _STRING,
+    "created_on": _TIMESTAMP,
+    "last_committed_on": _TIMESTAMP,
+    "last_suspended_on": _TIMESTAMP,
+    "id": _STRING,
+    "owner": _STRING,
+    "owner_role_type": _STRING,
+    "task_relations": _STRING,
+}
+
+DEPENDENTS_COLUMNS: dict[str, Any] = {
+    "task": _STRING,
+    "depth": _INT,
+    "role": _category(ROLE_CATEGORIES),
+    "state": _category(TASK_STATE_CATEGORIES),
+    "predecessors": _OBJECT,
+    "children": _OBJECT,
+    "schedule": _STRING,
+    "warehouse": _STRING,
+    "condition": _STRING,
+    "finalize": _STRING,
+}
+
+# Task attributes read straight from the model, in TASKS_COLUMNS order.
+_TASK_ATTRS = tuple(
+    name for name in TASKS_COLUMNS if name not in {"role", "finalizer_task"}
+)
+
+
+def tasks_frame(tasks: Iterable[Task]) -> pd.DataFrame:
+    """One row per task, columns and dtypes as ``TASKS_COLUMNS`` (fixed order).
+
+        >>> tasks_frame([]).dtypes["state"]
+        CategoricalDtype(categories=['started', 'suspended'], ordered=False, categories_dtype=str)
+
+    ``schedule`` is readable text (``10 MINUTE``, ``USING CRON 0 2 * * * UTC``),
+    ``predecessors`` a list, ``role`` root/child/finalizer (a standalone task is a root),
+    timestamps are timezone-aware UTC. The frame holds copies of the predecessor lists, so
+    editing one never changes the models.
+    """
+    return _tasks_frame(list(tasks), copy_lists=True)
+
+
+def _tasks_frame(tasks: list[Task], *, copy_lists: bool) -> pd.DataFrame:
+    columns = _transpose(tasks, _TASK_ATTRS)
+    columns["schedule"] = [None if v is None else str(v) for v in columns["schedule"]]
+    columns["target_completion_interval"] = [
+        None if v is None else str(v) for v in columns["target_completion_interval"]
+    ]
+    predecessors = columns["predecessors"]
+    finalize = columns["finalize"]
+    columns["role"] = [
+        "finalizer" if fin else "child" if preds else "root"
+        for fin, preds in zip(finalize, predecessors)
+    ]
+    if copy_lists:
+        columns["predecessors"] = [list(v) if v else [] for v in predecessors]
+    elif not all(type(v) is list for v in predecessors):
+        columns["predecessors"] = [v if type(v) is list else list(v or ()) for v in predecessors]
+    columns["finalizer_task"] = [
+        task.finalizer_task if relations and "FinalizerTask" in relations else None
+        for task, relations in zip(tasks, columns["task_relations"])
+    ]
+    return _frame(columns, TASKS_COLUMNS)
+
+
+
+def dependents_frame(tasks: Iterable[Task]) -> pd.DataFrame:
+    """The task graph as rows: task, depth, role, state, predecessors, children, ...
+
+        >>> dependents_frame([Task("R", "x"), Task("C", "y", predecessors=["R"])])[["task", "depth"]]
+          task  depth
+        0    R      0
+        1    C      1
+
+    Rows come in the given order (the server answers root first, then topological order).
+    ``depth`` is the longest path from the first tasks (0); the finalizer sits one past the
+    deepest task of its graph; tasks on a cycle get ``<NA>``. ``predecessors``/``children``
+    list the display names of linked tasks that are part of the answer.
+    """
+    tasks = list(tasks)
+    model = GraphModel.from_tasks(tasks)
+    depths = model.depths()
+    names = {key: display_name(task.name) for key, task in model.tasks.items()}
+    columns: dict[str, list[Any]] = {name: [] for name in DEPENDENTS_COLUMNS}
+    for key, task in model.tasks.items():
+        columns["task"].append(task.name)
+        columns["depth"].append(depths[key])
+        columns["role"].append(task.role)
+        columns["state"].append(task.state)
+        columns["predecessors"].append(list(task.predecessors or ()))
+        columns["children"].append([names[child] for child in model.children[key]])
+        columns["schedule"].append(_schedule_text(task.schedule))
+        columns["warehouse"].append(task.warehouse)
+        columns["condition"].append(task.condition)
+        columns["finalize"].append(task.finalize)
+    return _frame(columns, DEPENDENTS_COLUMNS)
+
+
+
+def tasks_df(
+    client: Any,
+    *,
+    like: str | None = None,
+    starts_with: str | None = None,
+    root_only: bool = False,
+    database: str | None = None,
+    schema: str | None = None,
+) -> pd.DataFrame:
+    """The tasks of a schema as a DataFrame (``list_tasks`` + ``tasks_frame``).
+
+        >>> class Listing:  # anything with TaskClient's list_tasks() will do
+        ...     def list_tasks(self, **filters):
+        ...         return [Task("LOAD_ORDERS", "select 1"), Task("LOAD_USERS", "select 2")]
+        >>> tasks_df(Listing(), like="LOAD%").name.tolist()
+        ['LOAD_ORDERS', 'LOAD_USERS']
+
+    Filters mirror the API: ``like`` (case-insensitive, ``%``/``_``), ``starts_with``
+    (case-sensitive), ``root_only``. Only filters you set are sent. The frame keeps the
+    predecessor lists of the models the client just returned (use ``tasks_frame`` on your own
+    models to get copies). Tier: REST only.
+    """
+    kwargs: dict[str, Any] = call_scope(database, schema)
+    if like is not None:
+        kwargs["like"] = like
+    if starts_with is not None:
+        kwargs["starts_with"] = starts_with
+    if root_only:
+        kwargs["root_only"] = True
+    # The models are this call's own, so the frame may keep their predecessor lists.
+    return _tasks_frame(list(client.list_tasks(**kwargs)), copy_lists=False)
+
+
+
+def dependents_df(
+    client: Any,
+    task: TaskRef,
+    recursive: bool = True,
+    *,
+    database: str | None = None,
+    schema: str | None = None,
+) -> pd.DataFrame:
+    """A task and its dependents as rows (``fetch_task_dependents`` + ``dependents_frame``).
+
+    ``dependents_df(client, "NIGHTLY")[["task", "depth", "role"]]``: ``recursive=False`` lists direct children only. Tier: REST only (needs a warehouse on
+    Snowflake).
+    """
+    found = client.fetch_task_dependents(
+        _task_name(task), recursive=recursive, **_task_scope(task, database, schema)
+    )
+    return dependents_frame(found)
+
