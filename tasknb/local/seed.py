@@ -20,23 +20,35 @@ What it builds in ``DEMO_DB`` (tasks live in ``PIPELINES``; sources in ``RAW``; 
       NIGHTLY_FINALIZER (finalizer: writes an audit row, success or not)
 
 * ``MARKETING_METRICS`` - a graph that fails for real reasons, twice a day (06:00 and 18:00
-  UTC): ``LOAD_AD_SPEND`` reads ``RAW.AD_SPEND``, a table that does not exist (the source was
-  renamed to ``RAW.MARKETING_SPEND``: 002003), and ``COMPUTE_CONVERSION`` divides conversions by
-  sessions, which is zero for one channel on every third day (100051). ``BUILD_FUNNEL`` after both
-  never runs while they fail.
+  UTC), in **two tasks of the same run**: ``LOAD_AD_SPEND`` reads ``RAW.AD_SPEND``, a table that
+  no longer exists (the source team renamed it to ``RAW.MARKETING_SPEND``
+  :data:`RENAMED_BEFORE_END` before the end of the history: 002003), and
+  ``COMPUTE_CONVERSION`` divides yesterday's conversions by sessions, which is zero for the
+  ``affiliate`` channel since its tracking pixel went down :data:`PIXEL_DOWN_DAYS` days before
+  the end of the history (100051). ``BUILD_FUNNEL`` after both never runs while they fail.
 * ``REFRESH_INVENTORY`` - a standalone task every 60 minutes (inventory snapshots).
-* History: with the manual clock, time is fast-forwarded :data:`HISTORY` (3 days), so every
-  schedule fires as it would have, and then ``MARKETING_METRICS`` is executed once more by hand
-  (so a failure is inside the 60-minute window of the complete-graphs view); on the real clock
-  each root is executed once instead.
+* History: the manual clock starts :data:`HISTORY` (7 days) before the present and is
+  fast-forwarded to it, so every schedule fires as it would have and the clock ends at the real
+  present; then ``MARKETING_METRICS`` is executed once more by hand (so a failure is inside the
+  60-minute window of the complete-graphs view). On the real clock each root is executed once.
+
+Built once: :func:`copy_demo_build` copies a cached build (younger than
+:data:`BUILD_MAX_AGE`, in :func:`demo_cache_dir`) into an empty data directory instead of
+simulating the week again; ``start(seed="demo")`` uses it when no ``start_time`` is given.
 
 Idempotent: nothing happens when ``DEMO_DB`` already exists (a restart on the same data dir).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
-from datetime import date, datetime, timedelta
+import shutil
+import tempfile
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -48,6 +60,8 @@ __all__ = [
     "RAW_SCHEMA",
     "STANDALONE_TASK",
     "TASK_SCHEMA",
+    "copy_demo_build",
+    "demo_cache_dir",
     "demo_tasks",
     "seed_demo",
 ]
@@ -59,14 +73,26 @@ ANALYTICS_SCHEMA = "ANALYTICS"
 NIGHTLY_ROOT = "NIGHTLY_ELT"
 FAILING_ROOT = "MARKETING_METRICS"
 STANDALONE_TASK = "REFRESH_INVENTORY"
-#: How far the manual clock is fast-forwarded to produce history.
-HISTORY = timedelta(days=3)
+#: How far the manual clock is fast-forwarded to produce history (it ends at the present).
+HISTORY = timedelta(days=7)
+#: The affiliate channel's sessions are zero from this many days before the end of history.
+PIXEL_DOWN_DAYS = 2
+#: ``RAW.AD_SPEND`` is renamed to ``RAW.MARKETING_SPEND`` this long before the end of history.
+RENAMED_BEFORE_END = timedelta(days=2)
+_RENAME_SOURCE = (
+    "CREATE TABLE MARKETING_SPEND AS SELECT * FROM AD_SPEND;\nDROP TABLE AD_SPEND"
+)
+#: A cached demo build younger than this is copied instead of simulating the history again.
+BUILD_MAX_AGE = timedelta(minutes=30)
+CACHE_ENV = "TASKNB_CACHE_DIR"  # where demo builds are cached (default ~/.cache/tasknb)
+_BUILD_PREFIX = "demo-"
+_SKIPPED_FILES = (".tasknb-local.lock", "orphaned")
 #: Tasks created but deliberately left suspended (skipped by every run).
 SUSPENDED_TASKS = ("EXPORT_TO_PARTNER",)
 SEED = 20261129  # deterministic sample data
 N_CUSTOMERS = 40
-N_ORDERS = 480
-N_SESSION_DAYS = 30
+N_ORDERS = 1080  # 9 nightly batches of 120: every night of the history has orders
+N_SESSION_DAYS = 40
 WAREHOUSE = "DEMO_WH"
 
 _REGIONS = ("EMEA", "AMER", "APAC")
@@ -188,23 +214,24 @@ def _orders(rng: random.Random, start: date) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _sessions(rng: random.Random, start: date) -> list[tuple[Any, ...]]:
+def _sessions(rng: random.Random, start: date, pixel_down: date) -> list[tuple[Any, ...]]:
     rows = []
     for offset in range(N_SESSION_DAYS):
         day = start + timedelta(days=offset)
         for channel in _CHANNELS:
             sessions = rng.randrange(200, 5000)
-            if channel == "affiliate" and offset % 3 == 2:
-                sessions = 0  # the affiliate network's tracking pixel was down that day
+            if channel == "affiliate" and day >= pixel_down:
+                sessions = 0  # the affiliate network's tracking pixel has been down since then
             conversions = 0 if sessions == 0 else rng.randrange(1, max(2, sessions // 25))
             rows.append((day, channel, sessions, conversions))
     return rows
 
 
-def _setup_statements(today: date) -> list[tuple[str, str]]:
-    """(schema, sql) pairs creating the demo tables and their sample rows."""
+def _setup_statements(end: date) -> list[tuple[str, str]]:
+    """(schema, sql) pairs creating the demo tables and their sample rows; history ends on ``end``."""
     rng = random.Random(SEED)
-    start = today - timedelta(days=10)
+    start = end - HISTORY - timedelta(days=7)
+    pixel_down = end - timedelta(days=PIXEL_DOWN_DAYS)
     raw, pipe, out = RAW_SCHEMA, TASK_SCHEMA, ANALYTICS_SCHEMA
     inventory = [(p[0], wh, rng.randrange(20, 400), 40) for p in _PRODUCTS for wh in ("ZRH", "SFO")]
     return [
@@ -236,15 +263,15 @@ def _setup_statements(today: date) -> list[tuple[str, str]]:
             raw,
             "CREATE TABLE WEB_SESSIONS (day DATE, channel VARCHAR, sessions INT, conversions INT)",
         ),
-        (raw, _insert("WEB_SESSIONS", _sessions(rng, start))),
-        (raw, "CREATE TABLE MARKETING_SPEND (day DATE, channel VARCHAR, spend NUMBER(12,2))"),
+        (raw, _insert("WEB_SESSIONS", _sessions(rng, start, pixel_down))),
+        (raw, "CREATE TABLE AD_SPEND (day DATE, channel VARCHAR, spend NUMBER(12,2))"),
         (
             raw,
             _insert(
-                "MARKETING_SPEND",
+                "AD_SPEND",
                 [
                     (d, c, round(s * 0.35, 2))
-                    for d, c, s, _ in _sessions(random.Random(SEED + 1), start)
+                    for d, c, s, _ in _sessions(random.Random(SEED + 1), start, pixel_down)
                 ],
             ),
         ),
@@ -286,7 +313,6 @@ def _setup_statements(today: date) -> list[tuple[str, str]]:
                 "clean_orders INT, rejected_orders INT)"
             ),
         ),
-        (pipe, "CREATE TABLE METRIC_RUNS (run_no INT, started_at TIMESTAMP_LTZ)"),
         (
             pipe,
             (
@@ -462,20 +488,16 @@ def demo_tasks() -> list[dict[str, Any]]:
         {
             "name": FAILING_ROOT,
             "warehouse": WAREHOUSE,
-            "comment": "Marketing metrics, twice a day: picks the next day of web traffic.",
+            "comment": "Marketing metrics, twice a day: picks yesterday's web traffic.",
             "schedule": {
                 "schedule_type": "CRON_TYPE",
                 "cron_expr": "0 6,18 * * *",
                 "timezone": "UTC",
             },
             "definition": (
-                f"INSERT INTO {pipe}.METRIC_RUNS\n"
-                f"SELECT COALESCE(MAX(run_no), 0) + 1, CURRENT_TIMESTAMP() FROM {pipe}.METRIC_RUNS;\n"
                 f"CREATE OR REPLACE TABLE {pipe}.CHANNEL_TRAFFIC AS\n"
                 f"SELECT w.* FROM {raw}.WEB_SESSIONS w\n"
-                "WHERE w.day = (SELECT DATEADD(day,\n"
-                f"    MOD((SELECT MAX(run_no) FROM {pipe}.METRIC_RUNS) - 1, {N_SESSION_DAYS}),\n"
-                f"    MIN(day)) FROM {raw}.WEB_SESSIONS);\n"
+                "WHERE w.day = DATEADD(day, -1, CURRENT_DATE());\n"
                 "SELECT SYSTEM$SET_RETURN_VALUE(TO_VARCHAR(MAX(day)))\n"
                 f"FROM {pipe}.CHANNEL_TRAFFIC"
             ),
@@ -497,8 +519,8 @@ def demo_tasks() -> list[dict[str, Any]]:
             "comment": "Ad spend per channel (the source was renamed to RAW.MARKETING_SPEND).",
             "predecessors": [FAILING_ROOT],
             "definition": (
-                f"INSERT INTO {out}.AD_SPEND_DAILY\n"
-                "SELECT day, channel, SUM(spend)\n"
+                f"CREATE OR REPLACE TABLE {out}.AD_SPEND_DAILY AS\n"
+                "SELECT day, channel, SUM(spend) AS spend\n"
                 f"FROM {raw}.AD_SPEND\n"
                 "GROUP BY day, channel"
             ),
@@ -538,11 +560,15 @@ def demo_tasks() -> list[dict[str, Any]]:
 def seed_demo(server: Any) -> list[dict[str, Any]]:
     """Create the demo database, its tables, tasks and history; return the runs produced.
 
-    ``server`` is a LocalServer (or its ``service``). Does nothing if ``DEMO_DB`` exists.
+    ``server`` is a LocalServer (or its ``service``). Does nothing if ``DEMO_DB`` exists. On a
+    manual clock the history runs from the clock's time for :data:`HISTORY`: start the clock
+    that long before the present (as :func:`copy_demo_build` does) to end at the present.
     """
     service = getattr(server, "service", server)
     if DEMO_DATABASE in service.store.databases:
         return []
+    manual = bool(getattr(service, "manual", False))
+    end = service.now() + (HISTORY if manual else timedelta(0))
     service.create_database(
         {"name": DEMO_DATABASE, "comment": "tasknb demo: orders ELT, marketing metrics"}
     )
@@ -552,8 +578,7 @@ def seed_demo(server: Any) -> list[dict[str, Any]]:
         (ANALYTICS_SCHEMA, "Published results"),
     ):
         service.create_schema(DEMO_DATABASE, {"name": schema, "comment": comment})
-    today = service.now().date()
-    for schema, sql in _setup_statements(today):
+    for schema, sql in _setup_statements(end.date()):
         service.run_sql(DEMO_DATABASE, schema, sql)
     tasks = demo_tasks()
     for body in tasks:
@@ -564,15 +589,118 @@ def seed_demo(server: Any) -> list[dict[str, Any]]:
             service.resume_task(DEMO_DATABASE, TASK_SCHEMA, body["name"])
     for name in (NIGHTLY_ROOT, FAILING_ROOT, STANDALONE_TASK):
         service.resume_task(DEMO_DATABASE, TASK_SCHEMA, name)
-    if getattr(service, "manual", False):
-        runs = list(service.advance(HISTORY))
+    if manual:
+        runs = list(service.advance(HISTORY - RENAMED_BEFORE_END))
+        # the source team renames the ad spend table; LOAD_AD_SPEND still reads the old name
+        service.run_sql(DEMO_DATABASE, RAW_SCHEMA, _RENAME_SOURCE)
+        runs += service.advance(RENAMED_BEFORE_END)
         # "someone re-ran the failing graph this morning": a failure inside the
         # 60-minute window of COMPLETE_TASK_GRAPHS, so the REST view shows it too
         rerun = service.execute_task(DEMO_DATABASE, TASK_SCHEMA, FAILING_ROOT, wait=True)
         return runs + ([rerun] if rerun is not None else [])
+    service.run_sql(DEMO_DATABASE, RAW_SCHEMA, _RENAME_SOURCE)
     runs = []
     for name in (NIGHTLY_ROOT, FAILING_ROOT, STANDALONE_TASK):
         run = service.execute_task(DEMO_DATABASE, TASK_SCHEMA, name, wait=True)
         if run is not None:
             runs.append(run)
     return runs
+
+
+# ------------------------------------------------------------------------- cached builds
+
+
+def demo_cache_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where demo builds are cached: ``$TASKNB_CACHE_DIR``, else ``$XDG_CACHE_HOME/tasknb``,
+    else ``~/.cache/tasknb``.
+
+        >>> demo_cache_dir({"TASKNB_CACHE_DIR": "/tmp/tn"}).as_posix()
+        '/tmp/tn'
+    """
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_ENV):
+        return Path(env[CACHE_ENV]).expanduser()
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "tasknb"
+
+
+def _build_key() -> str:
+    """Changes whenever the demo's definition or the store's format could have changed."""
+    from tasknb.local import store
+
+    digest = hashlib.sha256()
+    for module_file in (__file__, store.__file__):
+        digest.update(Path(module_file).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _fresh_builds(cache: Path, key: str, now: float) -> list[Path]:
+    """This key's builds younger than BUILD_MAX_AGE, newest first."""
+    found = []
+    for path in cache.glob(f"{_BUILD_PREFIX}{key}-*"):
+        stamp = path.name.rsplit("-", 1)[-1]
+        if stamp.isdigit() and now - int(stamp) < BUILD_MAX_AGE.total_seconds():
+            found.append((int(stamp), path))
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def _forget_old_builds(cache: Path, now: float) -> None:
+    """Remove builds no reader will pick again (best effort: another process may race us)."""
+    for path in cache.glob(f"{_BUILD_PREFIX}*-*"):
+        stamp = path.name.rsplit("-", 1)[-1]
+        if stamp.isdigit() and now - int(stamp) > 2 * BUILD_MAX_AGE.total_seconds():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _build(cache: Path, key: str) -> Path:
+    """Simulate the history once (clock from HISTORY ago to now) into a new cached build."""
+    from tasknb.local.schedule.clock import ManualClock
+    from tasknb.local.service import Service
+
+    work = Path(tempfile.mkdtemp(prefix=".building-", dir=cache))
+    try:
+        service = Service(work, clock=ManualClock(datetime.now(timezone.utc) - HISTORY))
+        try:
+            seed_demo(service)
+            service.wait_idle()
+        finally:
+            service.close()
+        final = cache / f"{_BUILD_PREFIX}{key}-{int(time.time())}"
+        os.replace(work, final)  # atomic: a reader sees a whole build or none
+        return final
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def copy_demo_build(data_dir: str | Path, cache: Path | None = None) -> bool:
+    """Fill an empty ``data_dir`` with the demo: a copy of a cached build, built when missing.
+
+    Returns False (and leaves ``data_dir`` alone) when it already holds a server's state or
+    the cache cannot be written; then the caller seeds in place. A build ends at the time it
+    was made (at most :data:`BUILD_MAX_AGE` ago): start the server's clock at the present.
+    """
+    from tasknb.local.store import STATE_FILE
+
+    target = Path(data_dir)
+    if (target / STATE_FILE).exists():
+        return False
+    cache = demo_cache_dir() if cache is None else cache
+    key = _build_key()
+    try:
+        cache.mkdir(parents=True, exist_ok=True, mode=0o700)
+        now = time.time()
+        builds = _fresh_builds(cache, key, now)
+        source = builds[0] if builds else _build(cache, key)
+        _forget_old_builds(cache, now)
+    except OSError:
+        return False
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for item in source.iterdir():
+        if item.name in _SKIPPED_FILES:
+            continue
+        if item.is_dir():
+            shutil.copytree(item, target / item.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target / item.name)
+    return True

@@ -248,10 +248,16 @@ def exposure_warning(host: str) -> str | None:
 
 def _prepare(data_dir: str | Path | None, token: str | None, clock: str,
              start_time: datetime | None, complete_window: timedelta,
-             max_workers: int) -> tuple[Service, str, Path, bool]:
+             max_workers: int, seed: str | None = None) -> tuple[Service, str, Path, bool]:
     temporary = data_dir is None
     path = Path(tempfile.mkdtemp(prefix="tasknb-local-")) if temporary else Path(data_dir)  # type: ignore[arg-type]
     try:
+        if seed == "demo" and start_time is None:
+            from tasknb.local.seed import copy_demo_build
+
+            # the week of demo history is built once and copied; its clock goes on at the present
+            if copy_demo_build(path) and clock == "manual":
+                start_time = scheduler.RealClock().now()
         service = Service(path, clock=_make_clock(clock, start_time, path),
                           complete_window=complete_window, max_workers=max_workers)
     except BaseException:
@@ -302,7 +308,7 @@ def _start(*, data_dir: str | Path | None, host: str, port: int, token: str | No
     if warning:
         warn(warning)
     service, token, path, temporary = _prepare(data_dir, token, clock, start_time,
-                                               complete_window, max_workers)
+                                               complete_window, max_workers, seed)
     try:
         sock = _listen(host, port)
     except OSError:
