@@ -48,7 +48,7 @@ from .errors import (
     TransportError,
     Unauthorized,
 )
-from .models import CronSchedule, MinutesSchedule, Schedule, Tag, Task, TaskRun
+from .models import CronSchedule, MinutesSchedule, Schedule, Tag, Task, TaskHistoryRow, TaskRun
 
 #: names exported lazily: public name -> module that defines it (heavy imports live there)
 _LAZY: dict[str, str] = {
@@ -60,6 +60,8 @@ _LAZY: dict[str, str] = {
     "tasks_frame": "tasknb.frames",
     "runs_frame": "tasknb.frames",
     "dependents_frame": "tasknb.frames",
+    "task_runs_df": "tasknb.frames",
+    "task_runs_frame": "tasknb.frames",
     "draw_dependents": "tasknb.graph",
     "graph_from_tasks": "tasknb.graph",
     "render_svg": "tasknb.graph",
@@ -106,6 +108,7 @@ __all__ = [
     "TaskAlreadyExists",
     "TaskClient",
     "TaskGraph",
+    "TaskHistoryRow",
     "TaskNotFound",
     # lazy (see _LAZY)
     "TaskPanel",
@@ -127,6 +130,8 @@ __all__ = [
     "run_history",
     "runs_df",
     "runs_frame",
+    "task_runs_df",
+    "task_runs_frame",
     "tasks_df",
     "tasks_frame",
 ]

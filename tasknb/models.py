@@ -27,6 +27,7 @@ __all__ = [
     "TaskRun",
     "call_scope",
     "parse_timestamp",
+    "task_history_source",
 ]
 
 
@@ -557,6 +558,21 @@ class TaskHistoryRow:
     def fully_qualified_name(self) -> str:
         parts = [p for p in (self.database_name, self.schema_name) if p]
         return ".".join([*parts, self.name])
+
+
+#: How far back INFORMATION_SCHEMA.TASK_HISTORY reaches (older runs: ACCOUNT_USAGE, a year).
+TASK_HISTORY_WINDOW = timedelta(days=7)
+#: Where task runs were read: the table function or the ACCOUNT_USAGE view.
+TASK_HISTORY_SOURCES = ("task_history", "account_usage")
+
+
+def task_history_source(since: timedelta | None) -> str:
+    """Which source answers for runs ``since`` back: ``task_history`` or ``account_usage``.
+
+        >>> task_history_source(None), task_history_source(timedelta(days=8))
+        ('task_history', 'account_usage')
+    """
+    return "account_usage" if since is not None and since > TASK_HISTORY_WINDOW else "task_history"
 
 
 #: TaskHistoryRow's fields in TASK_HISTORY's column order (lower case).

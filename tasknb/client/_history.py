@@ -1,7 +1,7 @@
 """Per-task run history through the SQL API: the statements and the rows they return.
 
     >>> text, values = history_statement("DB", root_id="01", task_name=None, schema=None,
-    ...                                  run_id=7, since_s=None, error_only=False, limit=100)
+    ...                                  run_id=7, since=None, error_only=False, limit=100)
     >>> "TABLE(DB.INFORMATION_SCHEMA.TASK_HISTORY(RESULT_LIMIT => ?, ROOT_TASK_ID => ?))" in text
     True
     >>> values
@@ -18,18 +18,17 @@ with its own clock (the local server's manual clock) answers for its own "now".
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidResponse
 from ..identifiers import normalize
-from ..models import TASK_HISTORY_FIELDS, TaskHistoryRow
+from ..models import TASK_HISTORY_FIELDS, TaskHistoryRow, task_history_source
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: How far back the table function reaches; longer windows read ACCOUNT_USAGE.
-FUNCTION_WINDOW_S = 7 * 86_400
 #: RESULT_LIMIT of the table function when none is given (Snowflake's maximum, so that
 #: filters applied after the function, such as the run or the schema, see every row).
 DEFAULT_FUNCTION_LIMIT = 10_000
@@ -63,18 +62,18 @@ def history_statement(
     task_name: str | None,
     schema: str | None,
     run_id: int | None,
-    since_s: float | None,
+    since: timedelta | None,
     error_only: bool,
     limit: int,
 ) -> tuple[str, list[Any]]:
     """The statement and its bindings for one history question (see the module docstring).
 
     ``root_id`` keeps one graph (ROOT_TASK_ID), ``task_name`` one task (with ``schema``);
-    ``run_id`` one graph run (all its attempts); ``since_s`` seconds back from the server's
-    now (more than :data:`FUNCTION_WINDOW_S` reads ACCOUNT_USAGE).
+    ``run_id`` one graph run (all its attempts); ``since`` back from the server's now
+    (beyond ``models.TASK_HISTORY_WINDOW`` reads ACCOUNT_USAGE).
     """
     db = normalize(database, kind="database")
-    view = since_s is not None and since_s > FUNCTION_WINDOW_S
+    view = task_history_source(since) == "account_usage"
     values: list[Any] = []
     where: list[str] = []
     if view:
@@ -105,9 +104,9 @@ def history_statement(
     if run_id is not None:
         where.append("RUN_ID = ?")
         values.append(run_id)
-    if since_s is not None:
+    if since is not None:
         where.append("SCHEDULED_TIME >= DATEADD('second', ?, CURRENT_TIMESTAMP())")
-        values.append(-int(since_s))
+        values.append(-math.ceil(since.total_seconds()))
     if error_only:
         where.append(f"STATE IN ({', '.join(repr(s) for s in ERROR_STATES)})")
     text = f"SELECT {_projection(view=view)} FROM {source}"

@@ -13,12 +13,11 @@ import httpx
 from ..durations import parse_duration
 from ..errors import ApiError, InvalidResponse, TasknbError
 from ..identifiers import display, normalize, path_segment, split_qualified
-from ..models import Tag, Task, TaskHistoryRow, TaskRun, call_scope
+from ..models import Tag, Task, TaskHistoryRow, TaskRun, call_scope, task_history_source
 from ._async import AsyncResult
 from ._history import (
     DEFAULT_FUNCTION_LIMIT,
     DEFAULT_VIEW_LIMIT,
-    FUNCTION_WINDOW_S,
     history_statement,
     rows_from_frame,
 )
@@ -606,10 +605,10 @@ class TaskClient:
         ``warehouse`` on the connection (or ``TaskClient(warehouse=...)``); without one the
         ``SqlError`` names that setting. The local server needs none.
         """
-        since_s = None if since is None else parse_duration(since).total_seconds()
+        window = None if since is None else parse_duration(since)
         if not isinstance(error_only, bool):
             raise TypeError(f"error_only must be True or False, got {error_only!r}")
-        view = since_s is not None and since_s > FUNCTION_WINDOW_S
+        view = task_history_source(window) == "account_usage"
         if result_limit is None:
             limit = DEFAULT_VIEW_LIMIT if view else DEFAULT_FUNCTION_LIMIT
         elif view:
@@ -647,7 +646,7 @@ class TaskClient:
             task_name=task_name,
             schema=sch,
             run_id=run_id,
-            since_s=since_s,
+            since=window,
             error_only=error_only,
             limit=limit,
         )

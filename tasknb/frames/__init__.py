@@ -5,13 +5,15 @@
           name   schedule
     0  NIGHTLY  10 MINUTE
 
-Two layers: pure builders from models (``tasks_frame``, ``runs_frame``, ``dependents_frame``)
-and thin functions that take a client (``tasks_df``, ``runs_df``, ``dependents_df``). The client
-is duck-typed: anything with the TaskClient method names (``list_tasks``,
-``fetch_task_dependents``, ``get_current_graphs``, ``get_complete_graphs``) will do.
+Two layers: pure builders from models (``tasks_frame``, ``runs_frame``, ``dependents_frame``,
+``task_runs_frame``) and thin functions that take a client (``tasks_df``, ``runs_df``,
+``dependents_df``, ``task_runs_df``). The client is duck-typed: anything with the TaskClient
+method names (``list_tasks``, ``fetch_task_dependents``, ``get_current_graphs``,
+``get_complete_graphs``, ``task_history``) will do.
 
-Tier: REST only. Graph runs are what ``current-graphs``/``complete-graphs`` return: one row per
-*graph run*, the recent history (complete runs of the past 60 minutes on Snowflake).
+Tiers: graph runs from REST are what ``current-graphs``/``complete-graphs`` return: one row per
+*graph run*, the recent history (complete runs of the past 60 minutes on Snowflake). Task runs
+(one row per task per graph run) and longer history need the SQL API (REST + SQL).
 """
 
 from ._runs import (
@@ -21,6 +23,12 @@ from ._runs import (
     RUNS_COLUMNS,
     runs_df,
     runs_frame,
+)
+from ._task_runs import (
+    TASK_RUN_STATE_CATEGORIES,
+    TASK_RUNS_COLUMNS,
+    task_runs_df,
+    task_runs_frame,
 )
 from ._tasks import (
     DEPENDENTS_COLUMNS,
@@ -41,11 +49,15 @@ __all__ = [
     "RUN_SOURCE_CATEGORIES",
     "RUN_STATE_CATEGORIES",
     "TASKS_COLUMNS",
+    "TASK_RUNS_COLUMNS",
+    "TASK_RUN_STATE_CATEGORIES",
     "TASK_STATE_CATEGORIES",
     "dependents_df",
     "dependents_frame",
     "runs_df",
     "runs_frame",
+    "task_runs_df",
+    "task_runs_frame",
     "tasks_df",
     "tasks_frame",
 ]
