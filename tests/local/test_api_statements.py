@@ -201,7 +201,8 @@ def test_invalid_json_is_400(sql: Sql) -> None:
     ("SELECT * FROM no_such_table", "002003"),
     ("SELECT 1 +* FROM", "001003"),
     ("SELECT 1 / 0", "100051"),
-    ("CALL some_procedure()", "000002"),
+    ("CALL some_procedure()", "002140"),
+    ("COPY INTO t FROM @stage", "000002"),
 ])
 def test_sql_errors_are_422_with_snowflake_codes(sql: Sql, statement: str, code: str) -> None:
     body = sql.submit(statement, expect=422)
@@ -211,8 +212,8 @@ def test_sql_errors_are_422_with_snowflake_codes(sql: Sql, statement: str, code:
 
 
 def test_unsupported_statement_names_what_is_not_supported(sql: Sql) -> None:
-    body = sql.submit("CALL some_procedure()", expect=422)
-    assert "CALL" in body["message"] and "not supported" in body["message"]
+    body = sql.submit("COPY INTO t FROM @stage", expect=422)
+    assert "COPY INTO" in body["message"] and "not supported" in body["message"]
 
 
 def test_missing_database_and_schema(sql: Sql) -> None:

@@ -27,9 +27,11 @@ timeout (``STATEMENT_TIMEOUT_IN_SECONDS``, default :data:`DEFAULT_STATEMENT_TIME
 a full disk fails the statement (and the database is reopened once it has space again), and a
 damaged database file fails only the runs in that database, with a message naming the file.
 
-What the engine cannot run (stored procedures, Snowflake Scripting beyond ``BEGIN ... END``
-blocks of plain statements, stages, streams, ...) raises :class:`UnsupportedSqlError` with a
-message saying so; the same definition runs on a real Snowflake account.
+Snowflake Scripting (blocks, ``CALL``, ``EXECUTE IMMEDIATE``, SQL stored procedures) is run
+by :mod:`.scripting`, which runs each statement inside through this engine on the run's
+cursor. What the engine cannot run (procedures in other languages, stages, ...) raises
+:class:`UnsupportedSqlError` with a message saying so; the same definition runs on a real
+Snowflake account.
 
 Known differences from Snowflake: identifiers are matched case-insensitively by DuckDB (two
 tables named ``"orders"`` and ``ORDERS`` collide); VARIANT, OBJECT and ARRAY columns are
@@ -75,6 +77,7 @@ from tasknb.local.sql.limits import (
     statement_timeout_seconds,
 )
 from tasknb.local.sql.names import quote_identifier, sql_string
+from tasknb.local.sql.scripting import Catalog, Result, Session, forget_schema, run_script
 from tasknb.local.sql.statements import Statement, split_statements
 from tasknb.local.sql.system_functions import (
     MAX_RETURN_VALUE_BYTES,
@@ -292,6 +295,7 @@ class SqlEngine:
                 f"DROP SCHEMA IF EXISTS {quote_identifier(database)}.{quote_identifier(schema)} "
                 "CASCADE"
             )
+            forget_schema(self._con, database, schema)  # its stored procedures go with it
 
     def _reopen(self, database: str) -> None:
         """Detach and attach again a database DuckDB invalidated after a failed write (disk
@@ -370,9 +374,17 @@ class SqlEngine:
         state.cursor = cursor
         clean = False
         try:
+            scripted: Result | None = None
             for statement, duck_sql in statements:
+                if duck_sql is None:  # Snowflake Scripting, CALL, procedures
+                    scripted = run_script(statement, self._script_session(call_id, state,
+                                                                          cursor, ctx))
+                    continue
+                scripted = None
                 self._run_statement(call_id, state, cursor, statement, duck_sql, ctx)
-            if ctx.keep_result:  # the SQL API's answer: the last statement's columns and rows
+            if ctx.keep_result and scripted is not None:
+                ctx.result = (scripted.columns, scripted.rows)
+            elif ctx.keep_result:  # the SQL API's answer: the last statement's columns and rows
                 columns = [(d[0], str(d[1])) for d in cursor.description or []]
                 try:  # DuckDB streams: at most max_result_rows + 1 rows are ever fetched
                     rows = (cursor.fetchmany(ctx.max_result_rows + 1) if ctx.max_result_rows
@@ -388,15 +400,45 @@ class SqlEngine:
             clean = not any(
                 _TRANSACTION_WORDS.match(st.text) or _TEMPORARY.search(st.text)
                 for st, _ in statements
-            ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements)
+            ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements if duck)
         finally:
             self._calls.remove(call_id)
             if self._functions.has_return_value(call_id):
                 ctx.return_value = self._functions.pop_return_value(call_id)
             self._cursors.give_back(ctx.database, ctx.schema, cursor, clean and not state.stopped)
 
+    def _script_session(self, call_id: str, state: RunState,
+                        cursor: duckdb.DuckDBPyConnection, ctx: TaskContext) -> Session:
+        """What the interpreter runs a scripting unit's statements with (this run's cursor)."""
+
+        def execute(statement: Statement, values: dict[str, Any]) -> Result:
+            for inner, tree, static_sql in compile_definition(statement.text):
+                if tree is None:
+                    raise UnsupportedSqlError(f"this statement cannot run here: {inner.text}")
+                duck_sql = static_sql or to_duckdb(tree.transform(
+                    Rewriter(ctx, call_id, condition=False)))
+                bound = values if values and tree.find(exp.Placeholder) else None
+                self._run_statement(call_id, state, cursor, inner, duck_sql, ctx, bound or {})
+            try:
+                columns = [(d[0], str(d[1])) for d in cursor.description or []]
+                return Result(columns, cursor.fetchall())
+            except duckdb.Error as error:
+                if state.stopped or isinstance(error, duckdb.InterruptException):
+                    raise state.error(ctx.database) from error
+                raise map_duckdb_error(error, statement, ctx, set(self._databases)) from error
+
+        def check() -> None:
+            if not state.stopped and state.deadline is not None and \
+                    time.monotonic() >= state.deadline:
+                state.reason = interrupts.TASK_TIMEOUT
+            if state.stopped:
+                raise state.error(ctx.database)
+
+        return Session(ctx, execute, check, Catalog(cursor))
+
     def _run_statement(self, call_id: str, state: RunState, cursor: duckdb.DuckDBPyConnection,
-                       statement: Statement, duck_sql: str, ctx: TaskContext) -> None:
+                       statement: Statement, duck_sql: str, ctx: TaskContext,
+                       bindings: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
         if not state.stopped and state.deadline is not None and now >= state.deadline:
             state.reason = interrupts.TASK_TIMEOUT
@@ -408,7 +450,8 @@ class SqlEngine:
             deadline = min(deadline, state.deadline)
         self._watchdog.watch(deadline, call_id)
         try:
-            cursor.execute(duck_sql, ctx.bindings or None)
+            cursor.execute(duck_sql, (ctx.bindings or None) if bindings is None else
+                           (bindings or None))
         except duckdb.InterruptException as error:
             raise state.error(ctx.database) from error
         except RuntimeError as error:  # DuckDB's "Query interrupted" outside its own types
@@ -533,12 +576,16 @@ class SqlEngine:
             "02000",
         )
 
-    def _prepare(self, sql: str, ctx: TaskContext, call_id: str) -> list[tuple[Statement, str]]:
+    def _prepare(self, sql: str, ctx: TaskContext,
+                 call_id: str) -> list[tuple[Statement, str | None]]:
         if not isinstance(sql, str) or not sql.strip():
             raise TaskSqlError(CODE_SYNTAX, "SQL compilation error:\nEmpty SQL statement.", "42000")
         rewriter = Rewriter(ctx, call_id, condition=False)
         prepared = []
         for statement, tree, static_sql in compile_definition(sql):
+            if tree is None:  # a scripting unit: the interpreter's (run())
+                prepared.append((statement, None))
+                continue
             if static_sql is not None:  # no SYSTEM$ call, no clock function
                 prepared.append((statement, static_sql))
                 continue

@@ -2,15 +2,21 @@
 
     >>> [s.text for s in split_statements("SELECT 1; BEGIN INSERT INTO t VALUES (1); END")]
     ['SELECT 1', 'INSERT INTO t VALUES (1)']
+    >>> [(s.text, s.script) for s in split_statements("CALL p(1); DECLARE x INT; BEGIN RETURN x; END")]
+    [('CALL p(1)', True), ('DECLARE x INT; BEGIN RETURN x; END', True)]
 
-Simple ``BEGIN ... END`` blocks of plain statements are unwrapped; Snowflake Scripting,
-stages, stored procedures and statements that would reach outside the engine (ATTACH, COPY,
-INSTALL, PRAGMA, SET, ...) raise :class:`UnsupportedSqlError` before anything runs.
+Simple ``BEGIN ... END`` blocks of plain statements are unwrapped. Snowflake Scripting
+(blocks with variables, loops, handlers), ``CALL``, ``EXECUTE IMMEDIATE`` and
+``CREATE``/``DROP PROCEDURE`` are kept whole as one statement with ``script=True``, for
+:mod:`tasknb.local.sql.scripting`. Stages and statements that would reach outside the engine
+(ATTACH, COPY, INSTALL, PRAGMA, SET, ...) raise :class:`UnsupportedSqlError` before anything
+runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlglot.dialects.snowflake import Snowflake
 from sqlglot.errors import ParseError, TokenError
@@ -75,9 +81,12 @@ _SCRIPTING_WORDS = {
     "ELSE",
     "ELSEIF",
 }
+#: First words of the statements the Snowflake Scripting interpreter runs.
+_SCRIPT_WORDS = {"CALL", "EXECUTE", "DECLARE"}
+#: Words after END that close a construct (END IF, END FOR, ...) rather than a block.
+_END_CLOSERS = {"IF", "FOR", "WHILE", "LOOP", "REPEAT"}
+_TRANSACTION_BEGIN = {"TRANSACTION", "WORK", "NAME"}
 _REFUSALS = {
-    "CALL": "stored procedures (CALL) are not supported.",
-    "EXECUTE": "EXECUTE IMMEDIATE / EXECUTE TASK are not supported inside a task.",
     "COPY": "COPY INTO (stages and files) is not supported.",
     "PUT": "PUT (stages and files) is not supported.",
     "GET": "GET (stages and files) is not supported.",
@@ -103,15 +112,24 @@ _REFUSALS = {
 
 @dataclass
 class Statement:
-    """One statement of a definition."""
+    """One statement of a definition (``script``: for the Snowflake Scripting interpreter)."""
 
     text: str
     line: int  # line of the statement's first token in the definition (1-based)
+    script: bool = False
+
+
+class _Tokenizer(Snowflake.Tokenizer):
+    """Snowflake's tokens, without turning the rest of EXECUTE, FETCH, SHOW ... into one
+    string (Snowflake Scripting reads ``EXECUTE IMMEDIATE``, ``FETCH c INTO x`` word by word)."""
+
+    COMMANDS: ClassVar[set[TokenType]] = set()
 
 
 def tokenize(sql: str) -> list[Token]:
+    """Snowflake tokens of ``sql``; 001003 for text that cannot be tokenized."""
     try:
-        return list(Snowflake().tokenize(sql))
+        return list(_Tokenizer().tokenize(sql))
     except TokenError as error:
         raise TaskSqlError(
             CODE_SYNTAX, f"SQL compilation error:\nsyntax error: {error}", "42000"
@@ -124,8 +142,17 @@ def _word(token: Token) -> str:
     return token.text.upper()
 
 
+def is_block_begin(tokens: list[Token], index: int) -> bool:
+    """Whether ``tokens[index]`` opens a block (BEGIN ... END), not a transaction."""
+    if _word(tokens[index]) != "BEGIN":
+        return False
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    return (following is not None and following.token_type != TokenType.SEMICOLON
+            and _word(following) not in _TRANSACTION_BEGIN)
+
+
 def split_statements(sql: str, tokens: list[Token] | None = None) -> list[Statement]:
-    """Split a definition into plain statements, unwrapping simple BEGIN ... END blocks."""
+    """Split a definition into statements, unwrapping simple BEGIN ... END blocks."""
     tokens = tokenize(sql) if tokens is None else tokens
     statements: list[Statement] = []
     index = 0
@@ -134,48 +161,81 @@ def split_statements(sql: str, tokens: list[Token] | None = None) -> list[Statem
         if token.token_type == TokenType.SEMICOLON:
             index += 1
             continue
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if (
-            _word(token) == "BEGIN"
-            and following is not None
-            and _word(following) not in ("TRANSACTION", "WORK", "NAME", ";")
-            and following.token_type != TokenType.SEMICOLON
-        ):
-            end = _matching_end(tokens, index)
-            body = sql[token.end + 1 : tokens[end].start]
-            statements.extend(split_statements(body))
+        if is_block_begin(tokens, index):
+            end = matching_end(tokens, index)
+            text = sql[token.start : tokens[end].end + 1]
+            try:
+                inner = split_statements(sql[token.end + 1 : tokens[end].start])
+            except TaskSqlError:  # e.g. END IF of a scripting IF: the interpreter's to read
+                inner = [Statement(text, token.line, script=True)]
+            if any(st.script for st in inner) or _has_handlers(tokens, index, end):
+                statements.append(Statement(text, token.line, script=True))
+            else:
+                statements.extend(inner)
             index = end + 1
             continue
-        if _word(token) == "DECLARE":
-            raise UnsupportedSqlError(
-                "Snowflake Scripting (DECLARE) is not supported; only BEGIN ... END blocks of "
-                "plain SQL statements run locally."
-            )
-        stop = index
-        while stop < len(tokens) and tokens[stop].token_type != TokenType.SEMICOLON:
-            stop += 1
+        stop = statement_end(tokens, index)
         last = tokens[stop - 1]
-        statements.append(Statement(sql[token.start : last.end + 1], token.line))
-        _check_statement(tokens[index:stop])
-        index = stop + 1
+        text = sql[token.start : last.end + 1]
+        statements.append(Statement(text, token.line, script=_is_script(tokens[index:stop])))
+        index = stop + 1 if stop < len(tokens) and tokens[stop].token_type == TokenType.SEMICOLON \
+            else stop
     return statements
 
 
-def _matching_end(tokens: list[Token], begin: int) -> int:
+def statement_end(tokens: list[Token], index: int) -> int:
+    """Where the statement at ``index`` ends: its semicolon (or the end of the tokens), or,
+    for ``DECLARE ... BEGIN ... END``, the token after that END. BEGIN ... END blocks inside
+    a statement (a procedure's unquoted body) are skipped."""
+    declare = _word(tokens[index]) == "DECLARE"
+    position = index
+    while position < len(tokens):
+        if is_block_begin(tokens, position):
+            end = matching_end(tokens, position)
+            if declare:
+                return end + 1
+            position = end + 1
+            continue
+        if tokens[position].token_type == TokenType.SEMICOLON and not declare:
+            return position
+        position += 1
+    return position
+
+
+def _has_handlers(tokens: list[Token], begin: int, end: int) -> bool:
     depth = 0
-    for position in range(begin, len(tokens)):
+    for position in range(begin, end):
         word = _word(tokens[position])
-        if word == "BEGIN" or word == "CASE":
+        if is_block_begin(tokens, position):
             depth += 1
-        elif word == "END":
+        elif word == "END" and _closes_block(tokens, position):
             depth -= 1
+        elif word == "EXCEPTION" and depth == 1:
+            return True
+    return False
+
+
+def _closes_block(tokens: list[Token], position: int) -> bool:
+    following = tokens[position + 1] if position + 1 < len(tokens) else None
+    return following is None or _word(following) not in _END_CLOSERS
+
+
+def matching_end(tokens: list[Token], begin: int) -> int:
+    """The index of the END that closes the BEGIN (or CASE) at ``begin``."""
+    depth = 0
+    position = begin
+    while position < len(tokens):
+        word = _word(tokens[position])
+        if is_block_begin(tokens, position) or word == "CASE":
+            depth += 1
+        elif word == "END" and _closes_block(tokens, position):
+            depth -= 1
+            following = tokens[position + 1] if position + 1 < len(tokens) else None
+            if following is not None and _word(following) == "CASE":
+                position += 1  # END CASE closes a CASE statement
             if depth == 0:
                 return position
-        elif word in ("EXCEPTION",) and depth == 1:
-            raise UnsupportedSqlError(
-                "Snowflake Scripting (EXCEPTION handlers) is not supported; only BEGIN ... END "
-                "blocks of plain SQL statements run locally."
-            )
+        position += 1
     raise TaskSqlError(
         CODE_SYNTAX,
         "SQL compilation error:\nsyntax error: BEGIN without a matching END.",
@@ -183,24 +243,26 @@ def _matching_end(tokens: list[Token], begin: int) -> int:
     )
 
 
+def _is_script(tokens: list[Token]) -> bool:
+    """Whether the statement is for the interpreter; refuses what a task may not run."""
+    first = _word(tokens[0])
+    if first in _SCRIPT_WORDS or first in _SCRIPTING_WORDS:
+        return True
+    if any(t.token_type == TokenType.COLON_EQ for t in tokens[:3]):
+        return True
+    if first in ("CREATE", "DROP", "ALTER"):
+        words = [_word(t) for t in tokens[1:8]]
+        kind = next((w for w in words if w not in _CREATE_MODIFIERS), "")
+        if kind == "PROCEDURE" and first in ("CREATE", "DROP"):
+            return True
+    _check_statement(tokens)
+    return False
+
+
 def _check_statement(tokens: list[Token]) -> None:
     first = _word(tokens[0])
-    if first in _SCRIPTING_WORDS:
-        raise UnsupportedSqlError(
-            f"Snowflake Scripting ({first}) is not supported; only BEGIN ... END blocks of plain "
-            "SQL statements run locally."
-        )
     if first in _REFUSALS:
         raise UnsupportedSqlError(_REFUSALS[first])
-    if (
-        len(tokens) > 1
-        and tokens[1].token_type == TokenType.COLON_EQ
-        or any(t.text == ":=" for t in tokens[:3])
-    ):
-        raise UnsupportedSqlError(
-            "Snowflake Scripting (variable assignment) is not supported; only BEGIN ... END "
-            "blocks of plain SQL statements run locally."
-        )
     if first not in _FIRST_WORDS:
         raise UnsupportedSqlError(f"statements starting with {first!r} are not supported.")
     if first in ("CREATE", "DROP", "ALTER"):
@@ -213,14 +275,14 @@ def _check_statement(tokens: list[Token]) -> None:
             )
         if kind in ("PROCEDURE", "FUNCTION"):
             raise UnsupportedSqlError(
-                f"{first} {kind} (stored procedures and UDFs) is not supported."
+                f"{first} {kind} is not supported locally (user-defined functions; "
+                "CREATE and DROP PROCEDURE are)."
             )
         if kind not in _OBJECT_KINDS:
             raise UnsupportedSqlError(
                 f"{first} {kind or '...'} is not supported; tasks may create, alter and drop "
                 "tables, views and sequences."
             )
-
 
 
 def syntax_error(error: ParseError | TokenError, statement: Statement) -> TaskSqlError:

@@ -170,10 +170,16 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
 
 
 @lru_cache(maxsize=COMPILE_CACHE_SIZE)
-def compile_definition(sql: str) -> tuple[tuple[Statement, exp.Expression, str | None], ...]:
-    """Split and parse a definition once: (statement, tree, DuckDB SQL if context-free)."""
-    compiled = []
+def compile_definition(
+    sql: str,
+) -> tuple[tuple[Statement, exp.Expression | None, str | None], ...]:
+    """Split and parse a definition once: (statement, tree, DuckDB SQL if context-free);
+    a Snowflake Scripting unit (``statement.script``) has no tree: the interpreter reads it."""
+    compiled: list[tuple[Statement, exp.Expression | None, str | None]] = []
     for statement in split_statements(sql):
+        if statement.script:
+            compiled.append((statement, None, None))
+            continue
         for tree in _normalise(parse_statement(statement)):
             static_sql = None if needs_context(tree) else to_duckdb(tree)
             compiled.append((statement, tree, static_sql))
