@@ -1,10 +1,12 @@
 """Notebook panels: ``TaskPanel`` (one task or graph), ``RunExplorer`` and run charts.
 
 The package keeps state apart from view: ``_state`` (what a panel knows and may do,
-traitlets, calls the client), ``_follow`` (the background poller of a followed run),
+traitlets, calls the client), ``_hub`` (the widgets of one root graph refresh together),
+``_clock`` (the server's time), ``_follow`` (the background poller of a followed run),
 ``_explorer`` (filters and the picked run), ``_text`` (one-line messages), ``_html``
-(badges, tables, strips and charts as escaped HTML/SVG), ``_views`` (the ipywidgets),
-``_drawing`` (a panel's graph view) and ``_charts`` (run charts for cells).
+(badges, tables, strips and charts as escaped HTML/SVG), ``_parts`` (pieces both views
+share), ``_panel`` (``TaskPanel``), ``_run_explorer`` (``RunExplorer``), ``_drawing`` (a
+panel's graph view) and ``_charts`` (run charts for cells).
 Run semantics live in ``tasknb.runs``, names in ``tasknb.identifiers``.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 from tasknb.runs import execute_and_wait
 from tasknb.widgets._charts import Chart, duration_chart, run_history
 from tasknb.widgets._follow import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
-from tasknb.widgets._views import BUTTON_LABELS, RunExplorer, TaskPanel
+from tasknb.widgets._panel import TaskPanel
+from tasknb.widgets._parts import BUTTON_LABELS
+from tasknb.widgets._run_explorer import RunExplorer
 
 __all__ = [
     "BUTTON_LABELS",

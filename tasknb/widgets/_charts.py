@@ -54,7 +54,7 @@ def duration_chart(
 
 
 def run_history(runs: pd.DataFrame | Iterable[TaskRun], *, limit: int = 40) -> Chart:
-    """One row per root task: a strip of its recent runs (oldest left) and outcome counts.
+    """One row per root task: a strip of its recent runs (newest left) and outcome counts.
 
         >>> "1 failed" in run_history([TaskRun("R", state="FAILED", run_id=1)]).html
         True

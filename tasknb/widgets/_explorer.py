@@ -13,13 +13,20 @@ from typing import Any
 import traitlets
 
 from tasknb.models import Task, TaskRun
-from tasknb.runs import FINISHED_STATES, RETRYABLE_STATES, RUN_STATES, latest_run
+from tasknb.runs import (
+    ATTEMPT_FIELD,
+    FINISHED_STATES,
+    RETRYABLE_STATES,
+    RUN_STATES,
+    latest_run,
+    run_group,
+)
 from tasknb.widgets._state import Availability, TaskPanelState
 from tasknb.widgets._text import short_name
 
 #: How many complete graph runs the explorer asks for.
 EXPLORER_RUN_LIMIT = 200
-#: Time filters, measured back from the newest run shown (the server clock may be anywhere).
+#: Time filters, measured back from the server's now (never from a future scheduled run).
 TIME_WINDOWS: dict[str, timedelta | None] = {
     "all": None,
     "last hour": timedelta(hours=1),
@@ -33,6 +40,25 @@ def _when(run: TaskRun) -> datetime:
     return run.scheduled_time or run.query_start_time or run.completed_time or epoch
 
 
+def _last_seen(run: TaskRun) -> datetime:
+    """When a run last did something: its end, its start, else when it was due."""
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return run.completed_time or run.query_start_time or run.scheduled_time or epoch
+
+
+def attempt_of(run: TaskRun) -> int | None:
+    """The attempt number of a run (1 for the first; retries count up), when the server says.
+
+        >>> attempt_of(TaskRun("R", extra={"attempt_number": 2})), attempt_of(TaskRun("R"))
+        (2, None)
+    """
+    number = run.extra.get(ATTEMPT_FIELD)
+    try:
+        return int(number) if number is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def run_label(run: TaskRun) -> str:
     """One line naming a run, for pickers.
 
@@ -42,7 +68,8 @@ def run_label(run: TaskRun) -> str:
     bits = [run.state or "?"]
     if run.scheduled_time is not None:
         bits.append(run.scheduled_time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"))
-    bits.append(f"run {run.run_id}")
+    attempt = attempt_of(run)
+    bits.append(f"run {run.run_id}" + (f" attempt {attempt}" if attempt and attempt > 1 else ""))
     if run.first_error_task_name:
         bits.append(f"at {short_name(run.first_error_task_name)}")
     return " · ".join(bits)
@@ -100,9 +127,9 @@ class RunExplorerState(traitlets.HasTraits):
         if self.states:
             runs = [r for r in runs if r.state in self.states]
         span = TIME_WINDOWS[self.window]
-        if span is not None and self.panel.runs:
-            newest = max(_when(r) for r in self.panel.runs)
-            runs = [r for r in runs if _when(r) >= newest - span]
+        if span is not None:
+            since = self.panel.clock.now() - span
+            runs = [r for r in runs if _last_seen(r) >= since]
         return runs
 
     def select(self, run: TaskRun | None) -> None:
@@ -128,11 +155,19 @@ class RunExplorerState(traitlets.HasTraits):
             return Availability(False, f"run {run.run_id} {state}: there is nothing to retry")
         latest = latest_run(self.panel.runs)
         if latest is None or run_key(latest) != run_key(run):
-            newer = latest.state.lower() if latest is not None and latest.state else "newer"
+            outcome = latest.state.lower() if latest is not None and latest.state else "unknown"
+            if latest is not None and run_group(latest) == run_group(run):
+                attempt = attempt_of(latest)
+                which = f"attempt {attempt}" if attempt else "a later attempt"
+                return Availability(
+                    False,
+                    f"RETRY LAST only retries the latest attempt: {which} of run {run.run_id} "
+                    f"came after this one ({outcome})",
+                )
             return Availability(
                 False,
-                f"RETRY LAST only retries the latest graph run; a newer run ({newer}) came after "
-                f"run {run.run_id}",
+                f"RETRY LAST only retries the latest graph run; a newer run ({outcome}) came "
+                f"after run {run.run_id}",
             )
         base = self.panel.availability.get("retry")
         if base is not None and not base.enabled:

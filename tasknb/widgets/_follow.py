@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tasknb.durations import format_duration
 from tasknb.models import TaskRun
 from tasknb.runs import ACTIVE_STATES, FINISHED_STATES, latest_run
-from tasknb.widgets._text import error_line, one_line, short_name
+from tasknb.widgets._text import error_code_text, error_line, one_line, sentence, short_name
 
 if TYPE_CHECKING:
     from tasknb.widgets._state import TaskPanelState
@@ -106,7 +106,7 @@ class RunFollower(threading.Thread):
             self.polls += 1
             elapsed = time.monotonic() - begun
             current = state._call(f"poll {root}", state.client.get_current_graphs, root)
-            now = datetime.now(timezone.utc)
+            now = state.clock.now()
             if current is None:  # the error line is already set; keep trying, slower
                 interval = min(interval * POLL_BACKOFF, state.max_poll_interval)
                 continue
@@ -151,6 +151,7 @@ class RunFollower(threading.Thread):
                     )
                     state.refresh()
                     state.notice = _finished_notice(run)
+                    state.announce()
                     return
                 state.follow = FollowStatus(
                     active=True,
@@ -193,7 +194,9 @@ def _finished_notice(run: TaskRun) -> str:
     """One line for the notice under the buttons, with the error when the run failed."""
     text = f"Run {run.run_id} {(run.state or '').lower()}"
     if run.first_error_task_name:
-        code = f" [{run.first_error_code}]" if run.first_error_code else ""
-        text += f" at {short_name(run.first_error_task_name)}{code}: "
-        text += one_line(run.first_error_message)
-    return text + "."
+        code = error_code_text(run.first_error_code)
+        text += f" at {short_name(run.first_error_task_name)}" + (f" [{code}]" if code else "")
+        message = one_line(run.first_error_message)
+        if message:
+            text += f": {message}"
+    return sentence(text)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from tasknb.durations import format_duration
 from tasknb.models import Task, TaskRun
-from tasknb.widgets._text import one_line
+from tasknb.runs import ATTEMPT_FIELD
+from tasknb.widgets._text import error_code_text, one_line
 
 #: One colour per run or task state (shared with the legend of the drawings where possible).
 STATE_COLOURS = {
@@ -44,7 +45,8 @@ STRIP_CELL = 14
 
 
 def _e(value: object) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Escaped text of a cell; missing values (``None``, ``NaN``, ``<NA>``, ``NaT``) are blank."""
+    return html.escape(str(value) if _present(value) else "", quote=True)
 
 
 def format_time(value: datetime | None) -> str:
@@ -106,10 +108,11 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
         if _present(row.first_error_task_name):
             full = str(row.first_error_message) if _present(row.first_error_message) else ""
             error = f"<b>{_e(row.first_error_task_name)}</b>"
-            if _present(row.first_error_code) and row.first_error_code:
-                error += f" [{_e(row.first_error_code)}]"
+            code = error_code_text(row.first_error_code)
+            if code:
+                error += f" [{_e(code)}]"
             if full:
-                error += f': <span title="{_e(full)}">{_e(one_line(full, 120))}</span>'
+                error += f": {_e(one_line(full))}"
         rows.append(
             "<tr>"
             f"<td>{state_badge(row.state if _present(row.state) else None)}</td>"
@@ -143,18 +146,24 @@ def _seconds(value: object) -> str:
 
 
 def run_strip_svg(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
-    """One coloured square per graph run, oldest left; hover shows state, time and error.
+    """One coloured square per graph run, newest left (as the runs table, newest on top);
+    hover shows state, time and error.
 
         >>> run_strip_svg([]).startswith("<svg")
         True
     """
-    ordered = list(reversed(_sorted_runs(runs)[:limit]))
+    ordered = _sorted_runs(runs)[:limit]
     width = max(len(ordered), 1) * (STRIP_CELL + 2)
     cells = []
     for i, run in enumerate(ordered):
         title = f"{run.state} {format_time(run.scheduled_time)} run {run.run_id}"
+        attempt = run.extra.get(ATTEMPT_FIELD)
+        if attempt and int(attempt) > 1:
+            title += f" (attempt {attempt})"
         if run.first_error_task_name:
-            title += f" — {run.first_error_task_name}: {one_line(run.first_error_message)}"
+            code = error_code_text(run.first_error_code)
+            title += f" — {run.first_error_task_name}" + (f" [{code}]" if code else "")
+            title += f": {one_line(run.first_error_message)}"
         colour = STATE_COLOURS.get(run.state or "", _FALLBACK_COLOUR)
         cells.append(
             f'<rect x="{i * (STRIP_CELL + 2)}" y="0" width="{STRIP_CELL}" height="{STRIP_CELL}" '
@@ -331,14 +340,27 @@ def run_history_html(runs: Sequence[TaskRun], *, limit: int = 40) -> str:
     return f"<table class='tasknb-history'>{''.join(rows)}</table>"
 
 
+#: A message line wraps at the panel's width, long words too: never cut off.
+WRAP_STYLE = "white-space:normal;overflow-wrap:anywhere;word-break:break-word;line-height:1.4"
+
+
 def error_html(text: str) -> str:
-    """An error line for a panel (escaped), or nothing.
+    """An error line for a panel (escaped, wrapping), or nothing.
 
         >>> error_html("") == ""
         True
     """
     return (
-        f'<span class="tasknb-error" style="color:#c62828">⚠ {html.escape(text)}</span>'
+        f'<div class="tasknb-error" style="color:#c62828;{WRAP_STYLE}">⚠ {html.escape(text)}</div>'
         if text
         else ""
     )
+
+
+def message_html(text: str) -> str:
+    """A notice line for a panel (escaped, wrapping), or nothing.
+
+        >>> message_html("Run 7 succeeded.")[-22:]
+        'Run 7 succeeded.</div>'
+    """
+    return f'<div class="tasknb-notice" style="{WRAP_STYLE}">{html.escape(text)}</div>' if text else ""

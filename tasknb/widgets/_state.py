@@ -18,14 +18,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import traitlets
 
+from tasknb.dag import GraphModel
 from tasknb.identifiers import name_key, same_name
 from tasknb.models import Task, TaskRun, call_scope
 from tasknb.runs import ACTIVE_STATES, FINISHED_STATES, RETRYABLE_STATES, latest_run
+from tasknb.widgets import _hub as hub
+from tasknb.widgets._clock import ServerClock
 from tasknb.widgets._follow import (
     FOLLOW_TIMEOUT_S,
     MAX_POLL_INTERVAL_S,
@@ -111,6 +113,7 @@ class TaskPanelState(traitlets.HasTraits):
         self.follow_timeout = follow_timeout
         self.follower: RunFollower | None = None
         self._lock = threading.RLock()
+        self.clock = ServerClock(client)
         self.availability = self._compute_availability()
 
     # -- calls ------------------------------------------------------------------------------
@@ -146,49 +149,87 @@ class TaskPanelState(traitlets.HasTraits):
         return active[0] if active else None
 
     def refresh(self) -> TaskPanelState:
-        """Fetch the task, its root, the graph's tasks and recent runs; recompute actions."""
+        """Fetch the task, its graph and recent runs; recompute actions.
+
+        A constant number of requests whatever the depth of the graph: the task; for a root
+        its dependents, for a child one listing of its schema (a graph lives in one schema);
+        current and complete runs of the root; the server's clock.
+        """
         with self._lock:
             self.error = ""
-            task = self._call(f"fetch {self.name}", self.client.fetch_task, self.name)
-            if task is None:
-                self.availability = self._compute_availability()
-                return self
-            root = self._find_root(task)
-            if root is None:
-                self.availability = self._compute_availability()
-                return self
-            graph = self._call(
-                f"fetch the dependents of {root.name}",
-                self.client.fetch_task_dependents,
-                root.name,
-                recursive=True,
-            )
-            runs = self._fetch_runs(root.name)
-            self.task, self.root = task, root
-            if graph is not None:
-                self.graph_tasks = list(graph)
-            if runs is not None:
-                self.runs = runs
-            self.last_refreshed = datetime.now(timezone.utc)
-            self.availability = self._compute_availability()
+            self._reload()
             return self
 
-    def _find_root(self, task: Task) -> Task | None:
-        """Walk predecessors (or the finalizer link) up to the root task."""
-        seen = {name_key(task.name)}
-        current = task
+    def _reload(self) -> None:
+        self.clock.sync()
+        task = self._call(f"fetch {self.name}", self.client.fetch_task, self.name)
+        if task is None:
+            self.availability = self._compute_availability()
+            return
+        found = self._load_graph(task)
+        if found is None:
+            self.availability = self._compute_availability()
+            return
+        root, graph = found
+        runs = self._fetch_runs(root.name)
+        self.task, self.root = task, root
+        if graph is not None:
+            self.graph_tasks = list(graph)
+        if runs is not None:
+            self.runs = runs
+        self.last_refreshed = self.clock.now()
+        self.availability = self._compute_availability()
+        hub.join(self, self._root_key(root))
+
+    def _root_key(self, root: Task) -> hub.RootKey:
+        client = self.client
+        database = root.database_name or self.scope.get("database") or getattr(client, "database", "")
+        schema = root.schema_name or self.scope.get("schema") or getattr(client, "schema", "")
+        return hub.root_key(str(getattr(client, "base_url", id(client))), database or "",
+                            schema or "", root.name)
+
+    def _load_graph(self, task: Task) -> tuple[Task, list[Task] | None] | None:
+        """The root and the graph's tasks: the dependents of a root, or (for a child) one
+        listing of its schema, walked up to the root in memory."""
+        if not task.predecessors and not task.finalize:
+            graph = self._call(
+                f"fetch the dependents of {task.name}",
+                self.client.fetch_task_dependents,
+                task.name,
+                recursive=True,
+            )
+            return task, graph
+        scope = {k: v for k, v in (("database", task.database_name),
+                                   ("schema", task.schema_name)) if v}
+        listed = self._call(f"list the tasks of the schema of {task.name}",
+                            self.client.list_tasks, **scope)
+        if listed is None:
+            return None
+        model = GraphModel.from_tasks([*listed, task])
+        root_key = self._root_key_in(model, name_key(task.name))
+        if root_key is None:
+            return None
+        keep = model.downstream(root_key) | {root_key}
+        graph = [t for key, t in model.tasks.items() if key in keep]
+        return model.tasks[root_key], graph
+
+    def _root_key_in(self, model: GraphModel, key: str) -> str | None:
+        """Walk predecessors (or the finalizer link) up to the root, in memory."""
+        seen = {key}
+        current = model.tasks[key]
         while True:
             parent = current.finalize or (current.predecessors[0] if current.predecessors else None)
             if not parent:
-                return current
-            name = short_name(parent)
-            if name_key(name) in seen:  # a cycle: only possible before the root is resumed
-                return current
-            seen.add(name_key(name))
-            found = self._call(f"fetch {name}", self.client.fetch_task, name)
-            if found is None:
+                return name_key(current.name)
+            parent_key = name_key(short_name(parent))
+            if parent_key in seen:  # a cycle: only possible before the root is resumed
+                return name_key(current.name)
+            if parent_key not in model.tasks:
+                self.error = (f"fetch {self.name} failed: its graph names {short_name(parent)}, "
+                              "which is not in its schema (was it dropped?)")
                 return None
-            current = found
+            seen.add(parent_key)
+            current = model.tasks[parent_key]
 
     def _fetch_runs(self, root: str) -> list[TaskRun] | None:
         current = self._call(
@@ -411,14 +452,29 @@ class TaskPanelState(traitlets.HasTraits):
 
     # -- actions ----------------------------------------------------------------------------
     def _act(self, doing: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+        """Take an action; when it is refused, fetch again (the refusal usually means the
+        panel was behind the server) and keep the refusal on screen; either way, tell the
+        other widgets on this graph (:mod:`tasknb.widgets._hub`)."""
         with self._lock:
             self.error = ""
             self.notice = ""
             self._call(doing, fn, *args, **kwargs)
-            if self.error:
-                self._recompute()
-                return False
-            return True
+            refusal = self.error
+            if refusal:
+                self._reload()
+                self.error = refusal
+        if refusal:
+            hub.changed(self)
+            return False
+        return True
+
+    def leave(self) -> None:
+        """Stop taking part in the refreshes of this graph's other widgets."""
+        hub.leave(self)
+
+    def announce(self) -> None:
+        """Tell the other widgets on this graph that it changed: they fetch again."""
+        hub.changed(self)
 
     def execute(self, *, follow: bool = True) -> bool:
         """Start a graph run of the root/standalone task (``POST …:execute``), then follow it."""
@@ -446,6 +502,7 @@ class TaskPanelState(traitlets.HasTraits):
             self.start_following(previous)
         else:
             self.refresh()
+        self.announce()
         return True
 
     def suspend(self) -> bool:
@@ -454,6 +511,7 @@ class TaskPanelState(traitlets.HasTraits):
         if ok:
             self.refresh()
             self.notice = f"{self.name} suspended."
+            self.announce()
         return ok
 
     def resume(self) -> bool:
@@ -462,6 +520,7 @@ class TaskPanelState(traitlets.HasTraits):
         if ok:
             self.refresh()
             self.notice = f"{self.name} resumed."
+            self.announce()
         return ok
 
     def cancel_run(self) -> bool:
@@ -479,9 +538,13 @@ class TaskPanelState(traitlets.HasTraits):
             self.notice = ""
             answers = self._call(f"cancel run {run_id} of {root}", self.client.cancel_graph_runs,
                                  root)
+            refusal = self.error
             if answers is None:
-                self._recompute()
-                return False
+                self._reload()
+                self.error = refusal
+        if answers is None:
+            self.announce()
+            return False
         marked = sum(1 for text in answers.values() if text.startswith("Marked"))
         previous = {(r.run_id, r.completed_time) for r in self.runs if r.state in FINISHED_STATES}
         self.refresh()
@@ -489,6 +552,7 @@ class TaskPanelState(traitlets.HasTraits):
                        f"({marked} running task run(s) marked).")
         if not self.follow.active:
             self.start_following(previous)
+        self.announce()
         return True
 
     def run(self, action: str) -> bool:

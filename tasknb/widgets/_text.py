@@ -19,18 +19,42 @@ def short_name(name: str | None) -> str:
     return split_parts(name)[-1] if name else ""
 
 
-#: Longest error message shown in one line (the full text stays in tables and details).
-ONE_LINE_CHARS = 160
-
-
-def one_line(text: str | None, limit: int = ONE_LINE_CHARS) -> str:
-    """Collapse a (multi-line) message into one line, cut at ``limit`` characters.
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """Collapse a (multi-line) message into one line; cut at ``limit`` characters only when
+    asked (panels wrap long lines instead: a message is never cut off).
 
         >>> one_line("SQL compilation error:\\nObject 'T' does not exist.")
         "SQL compilation error: Object 'T' does not exist."
+        >>> one_line("abcdef", limit=4)
+        'abc…'
     """
     flat = " ".join((text or "").split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+    if limit is None or len(flat) <= limit:
+        return flat
+    return flat[: limit - 1].rstrip() + "…"
+
+
+def sentence(text: str) -> str:
+    """End ``text`` with one full stop (never "..", nor ".").
+
+        >>> sentence("Run 7 failed: Object 'X' does not exist."), sentence("Run 7 succeeded")
+        ("Run 7 failed: Object 'X' does not exist.", 'Run 7 succeeded.')
+    """
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def error_code_text(code: object) -> str:
+    """An error code as Snowflake writes it: six digits, zero-padded (``2003`` -> ``'002003'``).
+
+        >>> error_code_text(2003), error_code_text("091456"), error_code_text(None)
+        ('002003', '091456', '')
+    """
+    text = "" if code is None else str(code).strip()
+    if text in {"", "<NA>", "nan", "NaN", "NaT", "None"}:  # missing values of pandas too
+        return ""
+    text = text.removesuffix(".0")
+    return text.zfill(6) if text.isdigit() else text
 
 
 def error_line(error: BaseException, *, doing: str = "") -> str:
@@ -40,7 +64,7 @@ def error_line(error: BaseException, *, doing: str = "") -> str:
         'resume T1 failed: ValueError: bad second line'
     """
     prefix = f"{doing} failed: " if doing else ""
-    text = one_line(str(error), limit=400)
+    text = one_line(str(error))
     if isinstance(error, TasknbError):
         request_id = getattr(error, "request_id", None)
         line = text or type(error).__name__
