@@ -124,3 +124,60 @@ def test_task_runs_frame_from_models() -> None:
 def test_exported_lazily() -> None:
     assert tasknb.task_runs_df is task_runs_df and tasknb.task_runs_frame is task_runs_frame
     assert "task_runs_df" in tasknb.__all__ and "TaskHistoryRow" in tasknb.__all__
+
+
+# -- runs_df(since=...): longer graph-run history through SQL ---------------------------------
+
+
+def test_runs_df_since_reads_complete_graphs_and_account_usage(client, server, validating) -> None:
+    from tasknb.frames import RUN_SOURCE_CATEGORIES, RUNS_COLUMNS, runs_df
+
+    _failing_graph(client)
+    old = execute_and_wait(client, "ROOT", poll_interval=0.05, timeout=60)
+    server.advance("3 days")
+    new = execute_and_wait(client, "ROOT", poll_interval=0.05, timeout=60)
+    rest = runs_df(client, "ROOT")
+    assert rest["run_id"].tolist() == [new.run_id]  # REST: the last hour only
+    assert set(rest["source"]) == {"complete"}
+    before = len(validating.exchanges)
+    week = runs_df(client, "ROOT", since="7 days")
+    assert list(week.columns) == list(RUNS_COLUMNS)
+    assert list(week["source"].cat.categories) == RUN_SOURCE_CATEGORIES
+    assert week[["run_id", "source"]].values.tolist() == [
+        [new.run_id, "complete_task_graphs"], [old.run_id, "account_usage"]]
+    assert set(week["state"]) == {"FAILED"}
+    assert week["first_error_code"].tolist() == [2003, 2003]
+    assert week["completed_time"].is_monotonic_decreasing
+    assert "SubmitStatement" in {op for _, op, _ in validating.exchanges[before:]}
+    assert runs_df(client, "ROOT", since="1 day")["run_id"].tolist() == [new.run_id]
+    assert runs_df(client, "ROOT", since="10 days", error_only=True)["run_id"].tolist() == [
+        new.run_id, old.run_id]
+    server.advance("2 hours")
+    later = runs_df(client, "ROOT", since="7 days")
+    assert set(later["source"]) == {"account_usage"}
+    assert later["run_id"].tolist() == [new.run_id, old.run_id]
+
+
+def test_runs_df_since_over_many_roots_keeps_the_others_rows(client) -> None:
+    from tasknb.frames import runs_df
+
+    _failing_graph(client)
+    client.create_task(Task("SECOND_ROOT", "SELECT 1"))
+    execute_and_wait(client, "ROOT", poll_interval=0.05, timeout=60)
+    execute_and_wait(client, "SECOND_ROOT", poll_interval=0.05, timeout=60)
+    frame = runs_df(client, ["ROOT", "SECOND_ROOT", "NO_SUCH_ROOT"], since="2 days",
+                    progress=False)
+    assert frame["root_task_name"].tolist() == ["ROOT", "SECOND_ROOT"]
+    assert set(frame["source"]) == {"complete_task_graphs"}
+    assert list(frame.attrs["errors"]) == ["NO_SUCH_ROOT"]
+    assert "1 of 3 roots failed" in frame.attrs["error_summary"]
+
+
+def test_runs_df_since_refuses_bad_windows(client) -> None:
+    from tasknb.frames import runs_df
+
+    client.create_task(Task("ROOT", "SELECT 1"))
+    with pytest.raises(ValueError, match="cannot read 'lately' as a duration"):
+        runs_df(client, "ROOT", since="lately")
+    with pytest.raises(ValueError, match="cannot be negative"):
+        runs_df(client, "ROOT", since=-5)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidResponse
 from ..identifiers import normalize
-from ..models import TASK_HISTORY_FIELDS, TaskHistoryRow, task_history_source
+from ..models import TASK_HISTORY_FIELDS, TaskHistoryRow, TaskRun, task_history_source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,11 +139,20 @@ def error_code_text(value: Any) -> str | None:
     return text or None
 
 
-def _values(frame: pd.DataFrame, column: str, field: str) -> list[Any]:
+def _kind(field: str) -> str:
+    if field in _TIMESTAMPS:
+        return "timestamp"
+    if field in _INTEGERS:
+        return "integer"
+    return "error_code" if field in ("error_code", "first_error_code") else "text"
+
+
+def _values(frame: pd.DataFrame, column: str, kind: str) -> list[Any]:
+    """One column of a ``client.sql`` frame as Python values (``None`` for missing)."""
     import pandas as pd
 
     series = frame[column]
-    if field in _TIMESTAMPS:
+    if kind == "timestamp":
         stamps = pd.DatetimeIndex(series)
         if stamps.tz is None:
             stamps = stamps.tz_localize("UTC")
@@ -151,9 +160,9 @@ def _values(frame: pd.DataFrame, column: str, field: str) -> list[Any]:
         moments = stamps.to_pydatetime()
         return [None if missing else moment for moment, missing in zip(moments, mask)]
     values = series.astype(object).where(series.notna(), None).tolist()
-    if field == "error_code":
+    if kind == "error_code":
         return [error_code_text(v) for v in values]
-    if field in _INTEGERS:
+    if kind == "integer":
         return [None if v is None else int(v) for v in values]
     return [None if v is None else str(v) for v in values]
 
@@ -166,7 +175,9 @@ def rows_from_frame(frame: pd.DataFrame) -> list[TaskHistoryRow]:
         raise InvalidResponse(
             f"the TASK_HISTORY answer lacks the column(s) {', '.join(missing)}"
         )
-    columns = [_values(frame, column, field) for column, field in zip(_COLUMNS, TASK_HISTORY_FIELDS)]
+    columns = [
+        _values(frame, column, _kind(field)) for column, field in zip(_COLUMNS, TASK_HISTORY_FIELDS)
+    ]
     rows = []
     for values in zip(*columns):
         row = object.__new__(TaskHistoryRow)  # frozen: fill the instance dict directly
@@ -187,3 +198,98 @@ def _order(row: TaskHistoryRow) -> tuple[Any, ...]:
         moment(row.query_start_time),
         row.name,
     )
+
+
+# -- graph runs -----------------------------------------------------------------------------
+
+#: How far back COMPLETE_TASK_GRAPHS (the table function) reaches; older runs: the view.
+COMPLETE_FUNCTION_WINDOW = timedelta(minutes=60)
+#: Where a complete graph run read through SQL came from (the ``source`` of ``runs_df``).
+GRAPH_SOURCES = ("complete_task_graphs", "account_usage")
+_GRAPH_COLUMNS = (
+    "ROOT_TASK_NAME", "DATABASE_NAME", "SCHEMA_NAME", "STATE", "SCHEDULED_FROM",
+    "FIRST_ERROR_TASK_NAME", "FIRST_ERROR_CODE", "FIRST_ERROR_MESSAGE", "SCHEDULED_TIME",
+    "QUERY_START_TIME", "NEXT_SCHEDULED_TIME", "COMPLETED_TIME", "ROOT_TASK_ID",
+    "GRAPH_VERSION", "RUN_ID", "ATTEMPT_NUMBER", "CONFIG", "GRAPH_RUN_GROUP_ID",
+)  # fmt: skip
+_GRAPH_TIMESTAMPS = frozenset(
+    {"scheduled_time", "query_start_time", "next_scheduled_time", "completed_time"}
+)
+_GRAPH_INTEGERS = frozenset({"first_error_code", "graph_version", "run_id", "attempt_number"})
+_GRAPH_ERROR_STATES = ("FAILED", "CANCELLED")
+
+
+def graph_history_statement(
+    database: str,
+    *,
+    root_id: str,
+    root_name: str | None,
+    since: timedelta,
+    error_only: bool,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """Complete graph runs of one root ``since`` back, as one statement and its bindings.
+
+        >>> text, values = graph_history_statement("DB", root_id="01", root_name="R",
+        ...     since=timedelta(days=2), error_only=False, limit=10)
+        >>> text.count("SELECT"), values
+        (2, [10000, 'R', '01', -172800, '01', -172800, 10])
+
+    The last hour from ``<DB>.INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS`` (no lag), older runs
+    from ``SNOWFLAKE.ACCOUNT_USAGE.COMPLETE_TASK_GRAPHS`` (a year; on Snowflake it lags by up
+    to ~45 minutes, so runs of the last ~1 h 45 min before the hour may be missing there);
+    each row says which in ``SOURCE``. ``root_name`` (an unquoted name, or None) only narrows
+    the table function; ``ROOT_TASK_ID`` picks the root.
+    """
+    db = normalize(database, kind="database")
+    seconds = -math.ceil(since.total_seconds())
+    columns = ", ".join(_GRAPH_COLUMNS)
+    arguments = ["RESULT_LIMIT => ?"]
+    values: list[Any] = [DEFAULT_FUNCTION_LIMIT]
+    if root_name is not None:
+        arguments.append("ROOT_TASK_NAME => ?")
+        values.append(root_name)
+    if error_only:
+        arguments.append("ERROR_ONLY => TRUE")
+    recent_where = "ROOT_TASK_ID = ? AND COMPLETED_TIME >= DATEADD('second', ?, CURRENT_TIMESTAMP())"
+    values += [root_id, seconds]
+    text = (
+        f"SELECT {columns}, 'complete_task_graphs' AS SOURCE FROM "
+        f"TABLE({db}.INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS({', '.join(arguments)})) "
+        f"WHERE {recent_where}"
+    )
+    if since > COMPLETE_FUNCTION_WINDOW:
+        window = int(COMPLETE_FUNCTION_WINDOW.total_seconds())
+        older = (
+            "ROOT_TASK_ID = ? AND COMPLETED_TIME >= DATEADD('second', ?, CURRENT_TIMESTAMP()) "
+            f"AND COMPLETED_TIME < DATEADD('second', -{window}, CURRENT_TIMESTAMP())"
+        )
+        if error_only:
+            older += f" AND STATE IN ({', '.join(repr(s) for s in _GRAPH_ERROR_STATES)})"
+        values += [root_id, seconds]
+        text += (
+            f" UNION ALL SELECT {columns}, 'account_usage' AS SOURCE FROM "
+            f"SNOWFLAKE.ACCOUNT_USAGE.COMPLETE_TASK_GRAPHS WHERE {older}"
+        )
+    text += " ORDER BY COMPLETED_TIME DESC LIMIT ?"
+    values.append(limit)
+    return text, values
+
+
+def graph_runs_from_frame(frame: pd.DataFrame) -> list[TaskRun]:
+    """TaskRuns from the frame of :func:`graph_history_statement`, newest completion first;
+    ``extra`` holds ``source``, ``attempt_number``, ``graph_run_group_id``,
+    ``scheduled_from`` and ``config``."""
+    names = [*_GRAPH_COLUMNS, "SOURCE"]
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise InvalidResponse(
+            f"the COMPLETE_TASK_GRAPHS answer lacks the column(s) {', '.join(missing)}"
+        )
+    fields = [name.lower() for name in names]
+    kinds = [
+        "timestamp" if f in _GRAPH_TIMESTAMPS else "integer" if f in _GRAPH_INTEGERS else "text"
+        for f in fields
+    ]
+    columns = [_values(frame, name, kind) for name, kind in zip(names, kinds)]
+    return [TaskRun._from_owned(dict(zip(fields, values))) for values in zip(*columns)]

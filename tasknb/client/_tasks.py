@@ -18,6 +18,8 @@ from ._async import AsyncResult
 from ._history import (
     DEFAULT_FUNCTION_LIMIT,
     DEFAULT_VIEW_LIMIT,
+    graph_history_statement,
+    graph_runs_from_frame,
     history_statement,
     rows_from_frame,
 )
@@ -651,6 +653,45 @@ class TaskClient:
             limit=limit,
         )
         return rows_from_frame(self.sql(statement, bindings=bindings, database=db))
+
+    def complete_graph_history(
+        self,
+        root: str,
+        *,
+        since: str | float | timedelta,
+        error_only: bool = False,
+        result_limit: int | None = None,
+        database: str | None = None,
+        schema: str | None = None,
+    ) -> list[TaskRun]:
+        """Complete graph runs of ``root`` over a longer window than REST's, through SQL.
+
+        ``since`` (``"7 days"``, seconds, a timedelta) how far back from the server's now;
+        ``error_only`` failed and cancelled runs; at most ``result_limit`` runs (default and
+        maximum 10,000), newest completion first. The last hour comes from
+        ``<DB>.INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS``, older runs from
+        ``SNOWFLAKE.ACCOUNT_USAGE.COMPLETE_TASK_GRAPHS`` (a year; on Snowflake it lags by up to
+        ~45 minutes). Each run's ``extra["source"]`` says which (``complete_task_graphs`` or
+        ``account_usage``); ``extra`` also holds ``attempt_number``, ``graph_run_group_id``,
+        ``scheduled_from`` and ``config``. Needs a warehouse on Snowflake, like :meth:`sql`.
+        """
+        window = parse_duration(since)
+        if not isinstance(error_only, bool):
+            raise TypeError(f"error_only must be True or False, got {error_only!r}")
+        limit = _limit("result_limit", result_limit) or DEFAULT_FUNCTION_LIMIT
+        db, sch, name = self._target(root, database, schema)
+        task = self.fetch_task(name or root, database=db, schema=sch)
+        if not task.id:
+            raise InvalidResponse(
+                f"{self._subject(root, db, sch)} came back without an id, which "
+                "COMPLETE_TASK_GRAPHS' ROOT_TASK_ID needs"
+            )
+        plain = task.name if not task.name.startswith('"') else None
+        statement, bindings = graph_history_statement(
+            db, root_id=task.id, root_name=plain, since=window, error_only=error_only,
+            limit=limit,
+        )
+        return graph_runs_from_frame(self.sql(statement, bindings=bindings, database=db))
 
     def cancel_graph_runs(
         self, root: str, *, database: str | None = None, schema: str | None = None

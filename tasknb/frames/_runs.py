@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
 
+from tasknb.durations import parse_duration
 from tasknb.models import Task, TaskRun
 from tasknb.runs import FINISHED_STATES
 
@@ -28,7 +30,9 @@ from ._convert import (
 
 #: Graph-run states as categories, in the order of a run's life (tasknb.runs holds the states).
 RUN_STATE_CATEGORIES = ["SCHEDULED", "EXECUTING", "SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED"]
-RUN_SOURCE_CATEGORIES = ["current", "complete"]
+#: Where a graph run came from: REST ``current``/``complete`` graphs, or SQL (``runs_df(since=)``):
+#: COMPLETE_TASK_GRAPHS (the table function, the last hour) or ACCOUNT_USAGE (a year).
+RUN_SOURCE_CATEGORIES = ["current", "complete", "complete_task_graphs", "account_usage"]
 
 DEFAULT_MAX_WORKERS = 8
 """Concurrent requests for ``runs_df`` over many roots (each root costs two requests)."""
@@ -92,7 +96,9 @@ def runs_frame(
             )
     bad = sorted({s for s in sources if s not in RUN_SOURCE_CATEGORIES})
     if bad:
-        raise ValueError(f"unknown run source {bad[0]!r}: use 'current' or 'complete'")
+        raise ValueError(
+            f"unknown run source {bad[0]!r}: use one of {', '.join(RUN_SOURCE_CATEGORIES)}"
+        )
     columns = dict(_transpose(runs, _RUN_ATTRS))
     columns["source"] = sources
     durations = [run.duration for run in runs]
@@ -109,10 +115,15 @@ def _fetch_runs(
     scope: dict[str, str],
     error_only: bool | None,
     result_limit: int | None,
+    since: timedelta | None = None,
 ) -> list[TaskRun]:
     kwargs: dict[str, Any] = dict(scope)
     if result_limit is not None:
         kwargs["result_limit"] = result_limit
+    if source == "complete" and since is not None:
+        return list(
+            client.complete_graph_history(name, since=since, error_only=bool(error_only), **kwargs)
+        )
     if source == "complete":
         # Always explicit: REST defaults errorOnly to false, snowflake-core to true.
         kwargs["error_only"] = bool(error_only)
@@ -122,6 +133,12 @@ def _fetch_runs(
         runs = [run for run in runs if run.first_error_task_name or run.first_error_code]
     return runs
 
+
+def _labels(source: str, runs: list[TaskRun], since: timedelta | None) -> list[str]:
+    """The ``source`` of each run: the request's, or for SQL history what each row says."""
+    if source == "complete" and since is not None:
+        return [str(run.extra.get("source") or "account_usage") for run in runs]
+    return [source] * len(runs)
 
 
 def _validate_runs_args(result_limit: int | None, max_workers: int) -> None:
@@ -143,6 +160,7 @@ def runs_df(
     progress: bool = True,
     database: str | None = None,
     schema: str | None = None,
+    since: str | float | timedelta | None = None,
 ) -> pd.DataFrame:
     """Current and complete graph runs of one root task, or of many, in one frame.
 
@@ -158,8 +176,16 @@ def runs_df(
     ``frame.attrs["error_summary"]`` says it in a sentence (``""`` when all succeeded).
     Rows are ordered by root (as given, duplicates dropped), then current before complete,
     then as the server answered. Tier: REST only; complete runs cover the recent history (60 minutes).
+
+    ``since`` (``"7 days"``, seconds, a timedelta) reads complete runs that far back through
+    SQL instead (``TaskClient.complete_graph_history``: COMPLETE_TASK_GRAPHS for the last
+    hour, SNOWFLAKE.ACCOUNT_USAGE.COMPLETE_TASK_GRAPHS before it, which on Snowflake lags by
+    up to ~45 minutes); the ``source`` column says ``complete_task_graphs`` or
+    ``account_usage`` for those rows (``current`` rows still come from REST). Tier: REST +
+    SQL (a warehouse on Snowflake).
     """
     _validate_runs_args(result_limit, max_workers)
+    window = None if since is None else parse_duration(since)
     sources = [
         source
         for source, wanted in (("current", include_current), ("complete", include_complete))
@@ -180,16 +206,18 @@ def runs_df(
         runs: list[TaskRun] = []
         labels: list[str] = []
         for source in sources:
-            fetched = _fetch_runs(client, names[0], source, scopes[0], error_only, result_limit)
+            fetched = _fetch_runs(
+                client, names[0], source, scopes[0], error_only, result_limit, window
+            )
             runs.extend(fetched)
-            labels.extend([source] * len(fetched))
+            labels.extend(_labels(source, fetched, window))
         frame = runs_frame(runs, source=labels)
         frame.attrs["errors"] = {}
         frame.attrs["error_summary"] = ""
         return frame
 
     results, errors = _fetch_many(
-        client, names, scopes, sources, error_only, result_limit, max_workers, progress
+        client, names, scopes, sources, error_only, result_limit, max_workers, progress, window
     )
     runs = []
     labels = []
@@ -197,7 +225,7 @@ def runs_df(
         for source in sources:
             fetched = results.get((index, source), [])
             runs.extend(fetched)
-            labels.extend([source] * len(fetched))
+            labels.extend(_labels(source, fetched, window))
     frame = runs_frame(runs, source=labels)
     frame.attrs["errors"] = errors
     frame.attrs["error_summary"] = _error_summary(errors, len(names))
@@ -213,6 +241,7 @@ def _fetch_many(
     result_limit: int | None,
     max_workers: int,
     progress: bool,
+    since: timedelta | None = None,
 ) -> tuple[dict[tuple[int, str], list[TaskRun]], dict[str, str]]:
     """Run every (root, source) request on a bounded pool; collect rows and failures."""
     from tqdm.auto import tqdm
@@ -231,7 +260,14 @@ def _fetch_many(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tasknb-runs") as pool:
             futures = {
                 pool.submit(
-                    _fetch_runs, client, names[i], source, scopes[i], error_only, result_limit
+                    _fetch_runs,
+                    client,
+                    names[i],
+                    source,
+                    scopes[i],
+                    error_only,
+                    result_limit,
+                    since,
                 ): (i, source)
                 for i, source in jobs
             }
