@@ -25,6 +25,7 @@ from tasknb.local.rules import (
     render_identifier,
     rule_error,
 )
+from tasknb.local.service import triggers
 
 OWNER = "ACCOUNTADMIN"
 OWNER_ROLE_TYPE = "ROLE"
@@ -286,6 +287,7 @@ def parse_task_body(body: Any, database: str, schema: str,
             raise rule_error(f"Cannot set overlap policy on non-root task {fqn}.")
         spec["overlap_policy"] = None
         spec["task_auto_retry_attempts"] = None
+    triggers.check_task(spec, fqn)
     return spec
 
 

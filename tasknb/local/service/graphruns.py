@@ -18,7 +18,7 @@ from typing import Any
 from tasknb.local import rules
 from tasknb.local.rules import ApiError, qualified, rule_error
 from tasknb.local.schedule.ticker import Ticker
-from tasknb.local.service import bodies
+from tasknb.local.service import bodies, triggers
 from tasknb.local.service.bodies import from_db, to_db
 from tasknb.local.service.graphs import Graphs, fingerprint
 from tasknb.local.service.runner import DEFAULT_MAX_WORKERS, GraphRun, Runner, RunPlan
@@ -50,9 +50,13 @@ class GraphRuns:
         """At start-up: schedule every started root from its anchor, then start the loop."""
         for (database, schema), tasks in self.state.store.tasks.items():
             for name, rec in tasks.items():
-                if rec["state"] == "started" and rules.is_root(rec) and rec.get("schedule"):
+                if rec["state"] != "started" or not rules.is_root(rec):
+                    continue
+                schedule = rec.get("schedule") or (
+                    triggers.poll_schedule(rec) if triggers.is_triggered(rec) else None)
+                if schedule:
                     anchor = from_db(rec.get("schedule_anchor")) or self.state.clock.now()
-                    self.ticker.arm((database, schema, name), rec["schedule"], anchor)
+                    self.ticker.arm((database, schema, name), schedule, anchor)
         self.ticker.start()
 
     def forget_pending(self, key: TaskKey) -> None:
@@ -291,12 +295,27 @@ class GraphRuns:
             self.state.ensure_engine_schema(db, sc)
             members = rules.check_graph_runnable(root, db, sc, tasks, *self.state.index(db, sc))
             self.graphs.commit_version(db, sc, root, members)
-            plan = self._fresh_plan(db, sc, root, when, "SCHEDULE")
+            triggered = triggers.is_triggered(rec)
+            if triggered and not self._stream_has_data(db, sc, root, rec):
+                return None  # a triggered task runs only when its stream has data
+            plan = self._fresh_plan(db, sc, root, when,
+                                    triggers.SCHEDULED_FROM if triggered else "SCHEDULE")
         except ApiError:
             return None
         if self._blocked(key, plan):
             return None  # this tick is skipped (overlap policy)
         return plan
+
+    def _stream_has_data(self, db: str, sc: str, root: str, rec: dict[str, Any]) -> bool:
+        """A triggered task's WHEN, looked at before any run is recorded (False on error)."""
+        from tasknb.local.sql.context import TaskContext
+
+        try:
+            return bool(self.state.engine().condition_holds(
+                rec["condition"], TaskContext(db, sc, root, root, now=self.state.clock.now())))
+        except Exception:
+            log.debug("trigger check failed", exc_info=True)
+            return False
 
     def advance(self, delta: timedelta | float) -> list[dict[str, Any]]:
         """Manual clock: fast-forward, running every schedule in order; return the runs."""

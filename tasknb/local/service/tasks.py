@@ -13,7 +13,7 @@ from typing import Any
 
 from tasknb.local import rules
 from tasknb.local.rules import ApiError, fold_identifier
-from tasknb.local.service import bodies
+from tasknb.local.service import bodies, triggers
 from tasknb.local.service.bodies import to_db
 from tasknb.local.service.graphruns import GraphRuns
 from tasknb.local.service.graphs import Graphs
@@ -192,6 +192,9 @@ class Tasks:
                 "failure_streak": 0})
             if rec.get("schedule"):
                 self.runs.ticker.arm((db, sc, folded), rec["schedule"], self.state.clock.now())
+            elif triggers.is_triggered(rec):  # polls its stream (service/triggers.py)
+                self.runs.ticker.arm((db, sc, folded), triggers.poll_schedule(rec),
+                                     self.state.clock.now())
         return "Statement executed successfully."
 
     def enable_dependents(self, database: str, schema: str, name: str) -> list[str]:

@@ -11,6 +11,8 @@ PARSE_JSON are refused (Snowflake evaluates WHEN without a warehouse).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -56,7 +58,7 @@ def _check(condition: exp.Expression) -> None:
             raise UnsupportedSqlError(f"{node.name} is not allowed in a WHEN condition.")
 
 
-def condition_query(expr: str, ctx: TaskContext) -> str:
+def condition_query(expr: str, ctx: TaskContext, streams: Any = None) -> str:
     """The DuckDB SELECT of one boolean that a WHEN condition evaluates to for this run."""
     if not isinstance(expr, str) or not expr.strip():
         raise TaskSqlError(CODE_SYNTAX, "SQL compilation error:\nempty WHEN condition.", "42000")
@@ -69,5 +71,5 @@ def condition_query(expr: str, ctx: TaskContext) -> str:
         raise UnsupportedSqlError("a WHEN condition must be a single boolean expression.")
     condition = tree.expressions[0]
     _check(condition)
-    rewritten = condition.transform(Rewriter(ctx, "", condition=True))
+    rewritten = condition.transform(Rewriter(ctx, "", condition=True, streams=streams))
     return to_duckdb(exp.select(exp.cast(exp.paren(rewritten), exp.DataType.Type.BOOLEAN)))

@@ -49,13 +49,14 @@ import threading
 import time
 import uuid
 from collections.abc import Hashable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from sqlglot import exp
 
-from tasknb.local.sql import catalogs, interrupts
+from tasknb.local.sql import catalogs, interrupts, streams
 from tasknb.local.sql.conditions import condition_query
 from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.cursors import CursorPool
@@ -153,6 +154,7 @@ class SqlEngine:
         self._dropped_schemas: set[tuple[str, str]] = set()
         self._closed = False
         self._cursors = CursorPool(self._place_cursor)
+        self._streams = streams.Streams()
         self._watchdog = Watchdog(self._deadline_passed)
         config = {"ieee_floating_point_ops": False,
                   "memory_limit": f"{(memory_limit or memory_limit_bytes()) // 2**20}MiB"}
@@ -176,6 +178,7 @@ class SqlEngine:
                     self._attach(name)
                 except DatabaseFileError as error:  # only this database fails, at each use
                     log.warning("%s", error.message)
+        self._streams.load(self._con)
 
     def _configure(self) -> None:
         con = self._con
@@ -267,6 +270,7 @@ class SqlEngine:
         with self._lock:
             self._check_open()
             self._dropped_databases.add(database)
+            self._streams.forget(database)
             self._dropped_schemas = {key for key in self._dropped_schemas if key[0] != database}
             target = self._databases.pop(database, None)
             if target is None and self._dir is not None:
@@ -290,6 +294,7 @@ class SqlEngine:
             if database not in self._databases:
                 return
             self._dropped_schemas.add((database, schema))
+            self._streams.forget(database, schema)
             self._cursors.expire()
             self._con.execute(
                 f"DROP SCHEMA IF EXISTS {quote_identifier(database)}.{quote_identifier(schema)} "
@@ -381,6 +386,11 @@ class SqlEngine:
                                                                           cursor, ctx))
                     continue
                 scripted = None
+                if isinstance(duck_sql, streams.StreamSql):  # a stream command, or consuming DML
+                    self._streams.run(duck_sql, cursor, lambda st=statement, sq=duck_sql:
+                                      self._run_statement(call_id, state, cursor, st, sq, ctx),
+                                      ctx)
+                    continue
                 self._run_statement(call_id, state, cursor, statement, duck_sql, ctx)
             if ctx.keep_result and scripted is not None:
                 ctx.result = (scripted.columns, scripted.rows)
@@ -415,10 +425,18 @@ class SqlEngine:
             for inner, tree, static_sql in compile_definition(statement.text):
                 if tree is None:
                     raise UnsupportedSqlError(f"this statement cannot run here: {inner.text}")
-                duck_sql = static_sql or to_duckdb(tree.transform(
-                    Rewriter(ctx, call_id, condition=False)))
+                if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
+                    self._streams.run(streams.command_sql(inner.text), cursor, lambda: None, ctx)
+                    continue
+                duck_sql = self._streams.mark(tree, static_sql or to_duckdb(tree.transform(
+                    Rewriter(ctx, call_id, condition=False, streams=self._streams))), ctx)
                 bound = values if values and tree.find(exp.Placeholder) else None
-                self._run_statement(call_id, state, cursor, inner, duck_sql, ctx, bound or {})
+                run = partial(self._run_statement, call_id, state, cursor, inner, duck_sql, ctx,
+                              bound or {})
+                if isinstance(duck_sql, streams.StreamSql):  # DML consuming streams
+                    self._streams.run(duck_sql, cursor, run, ctx)
+                else:
+                    run()
             try:
                 columns = [(d[0], str(d[1])) for d in cursor.description or []]
                 return Result(columns, cursor.fetchall())
@@ -504,7 +522,7 @@ class SqlEngine:
             True
         """
         self._check_open()
-        query = condition_query(expr, ctx)
+        query = condition_query(expr, ctx, self._streams)
         cursor = self._con.cursor()
         try:
             row = cursor.execute(query).fetchone()
@@ -580,16 +598,23 @@ class SqlEngine:
                  call_id: str) -> list[tuple[Statement, str | None]]:
         if not isinstance(sql, str) or not sql.strip():
             raise TaskSqlError(CODE_SYNTAX, "SQL compilation error:\nEmpty SQL statement.", "42000")
-        rewriter = Rewriter(ctx, call_id, condition=False)
-        prepared = []
+        rewriter = Rewriter(ctx, call_id, condition=False, streams=self._streams)
+        prepared: list[tuple[Statement, str | None]] = []
+        in_transaction = False  # an explicit BEGIN ... COMMIT / ROLLBACK of the definition
         for statement, tree, static_sql in compile_definition(sql):
             if tree is None:  # a scripting unit: the interpreter's (run())
                 prepared.append((statement, None))
                 continue
-            if static_sql is not None:  # no SYSTEM$ call, no clock function
-                prepared.append((statement, static_sql))
+            if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
+                prepared.append((statement, streams.command_sql(statement.text,
+                                                                in_transaction)))
                 continue
-            prepared.append((statement, to_duckdb(tree.transform(rewriter))))
+            in_transaction = isinstance(tree, exp.Transaction) or (
+                in_transaction and not isinstance(tree, (exp.Commit, exp.Rollback)))
+            duck_sql = static_sql if static_sql is not None else to_duckdb(
+                tree.transform(rewriter))  # static: no SYSTEM$ call, no clock function
+            prepared.append((statement, self._streams.mark(tree, duck_sql, ctx,
+                                                           in_transaction=in_transaction)))
         return prepared
 
     def _deadline_passed(self, call_id: str) -> None:

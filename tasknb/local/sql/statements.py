@@ -43,7 +43,7 @@ _FIRST_WORDS = {
     "VALUES",
     "(",
 }
-_OBJECT_KINDS = {"TABLE", "VIEW", "SEQUENCE"}
+_OBJECT_KINDS = {"TABLE", "VIEW", "SEQUENCE", "STREAM"}
 _CREATE_MODIFIERS = {
     "OR",
     "REPLACE",
@@ -261,6 +261,8 @@ def _is_script(tokens: list[Token]) -> bool:
 
 def _check_statement(tokens: list[Token]) -> None:
     first = _word(tokens[0])
+    if first == "SHOW" and any(_word(t) == "STREAMS" for t in tokens[1:3]):
+        return  # SHOW STREAMS (tasknb.local.sql.streams)
     if first in _REFUSALS:
         raise UnsupportedSqlError(_REFUSALS[first])
     if first not in _FIRST_WORDS:
@@ -281,7 +283,7 @@ def _check_statement(tokens: list[Token]) -> None:
         if kind not in _OBJECT_KINDS:
             raise UnsupportedSqlError(
                 f"{first} {kind or '...'} is not supported; tasks may create, alter and drop "
-                "tables, views and sequences."
+                "tables, views, sequences and streams."
             )
 
 

@@ -97,10 +97,12 @@ def _config_value(config: dict[str, Any] | None, path: str | None) -> str | None
 class Rewriter:
     """Replaces SYSTEM$ calls and the clock functions for one run."""
 
-    def __init__(self, ctx: TaskContext, call_id: str, *, condition: bool) -> None:
+    def __init__(self, ctx: TaskContext, call_id: str, *, condition: bool,
+                 streams: Any = None) -> None:
         self.ctx = ctx
         self.call_id = call_id
         self.condition = condition
+        self.streams = streams  # tasknb.local.sql.streams.Streams: SYSTEM$STREAM_HAS_DATA
 
     def __call__(self, node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and str(node.name).upper().startswith("SYSTEM$"):
@@ -195,7 +197,13 @@ class Rewriter:
                 expressions=[exp.Literal.string(self.call_id), exp.Literal.string(task)],
             )
         if name == "SYSTEM$STREAM_HAS_DATA":
-            raise UnsupportedSqlError("streams (SYSTEM$STREAM_HAS_DATA) are not supported.")
+            args = _string_args(node, name, 1)
+            if not args:
+                raise TaskSqlError(CODE_FUNCTION_ARGUMENT,
+                                   f"SQL compilation error:\n{name} needs a stream name.")
+            if self.streams is None:
+                raise UnsupportedSqlError(f"{name} is not available here.")
+            return self.streams.has_data(args[0], ctx)
         raise UnsupportedSqlError(f"{name} is not available.")
 
     def predecessor_value(self, args: list[str]) -> str | None:

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml
+from tasknb.local.sql import dml, streams
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -179,6 +179,9 @@ def compile_definition(
     for statement in split_statements(sql):
         if statement.script:
             compiled.append((statement, None, None))
+            continue
+        if streams.is_command(statement.text):  # run by tasknb.local.sql.streams
+            compiled.append((statement, exp.Command(this="STREAM"), None))
             continue
         for tree in _normalise(parse_statement(statement)):
             static_sql = None if needs_context(tree) else to_duckdb(tree)

@@ -1,0 +1,486 @@
+"""Table streams: CREATE / DROP / SHOW STREAMS, reading the change set, and consuming it.
+
+    >>> parse_command("CREATE OR REPLACE STREAM raw.orders_s ON TABLE raw.orders APPEND_ONLY = TRUE")
+    CreateStream(name=['RAW', 'ORDERS_S'], source=['RAW', 'ORDERS'], replace=True, if_not_exists=False, append_only=True, show_initial_rows=False, comment=None)
+
+How a stream is kept in DuckDB, next to its source and durable like it: in the stream's
+schema, a table ``"__TASKNB_STREAM$<name>"`` holds the source's rows as they were at the
+stream's offset (with each row's DuckDB ``rowid``; its table comment records the stream's
+source and mode as JSON), and a view ``"<name>"`` is the change set: the rows that differ
+between the source now and that copy (multiset difference, so the net change), with
+``METADATA$ACTION`` ('INSERT' / 'DELETE'), ``METADATA$ISUPDATE`` (an INSERT and a DELETE of
+the same row: an update) and ``METADATA$ROW_ID``. An append-only stream shows only rows added
+since the offset. ``SHOW_INITIAL_ROWS = TRUE`` starts with an empty copy, so the first read
+returns every row as an INSERT.
+
+Offsets advance as Snowflake documents: when an INSERT, UPDATE, DELETE or MERGE that reads the
+stream commits, in the same transaction as the statement (an explicit BEGIN ... COMMIT in the
+definition keeps it until COMMIT; ROLLBACK keeps the old offset). A SELECT never advances it.
+
+Known differences: a row inserted and deleted again before the offset advances is not seen (an
+append-only stream on Snowflake would still show it); streams on views, external tables and
+stages, and AT / BEFORE, are refused; the copy makes consuming a stream cost a pass over its
+source.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import duckdb
+from sqlglot import exp
+
+from tasknb.local.sql.context import TaskContext
+from tasknb.local.sql.errors import (
+    CODE_ALREADY_EXISTS,
+    CODE_DOES_NOT_EXIST,
+    CODE_SYNTAX,
+    TaskSqlError,
+    UnsupportedSqlError,
+)
+from tasknb.local.sql.names import fold, quote_identifier, sql_string
+
+#: The prefix of the table that keeps a stream's offset (the source's rows at the offset).
+SNAPSHOT_PREFIX = "__TASKNB_STREAM$"
+ROWID = "__TASKNB_ROWID"
+METADATA_COLUMNS = ("METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID")
+
+Key = tuple[str, str, str]  # (database, schema, name), folded as Snowflake folds
+
+_PART = r'(?:"(?:[^"]|"")+"|[A-Za-z_$][\w$]*)'
+_NAME = rf"{_PART}(?:\s*\.\s*{_PART}){{0,2}}"
+_CREATE = re.compile(
+    rf"\s*CREATE\s+(?P<replace>OR\s+REPLACE\s+)?STREAM\s+(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?P<name>{_NAME})\s+(?:COPY\s+GRANTS\s+)?ON\s+(?P<kind>EXTERNAL\s+TABLE|DYNAMIC\s+TABLE|"
+    rf"TABLE|VIEW|STAGE)\s+(?P<source>{_NAME})(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
+_DROP = re.compile(rf"\s*DROP\s+STREAM\s+(?P<ie>IF\s+EXISTS\s+)?(?P<name>{_NAME})\s*",
+                   re.IGNORECASE)
+_SHOW = re.compile(
+    rf"\s*SHOW\s+(?:TERSE\s+)?STREAMS(?:\s+LIKE\s+'(?P<like>(?:[^']|'')*)')?"
+    rf"(?:\s+IN\s+(?:(?P<account>ACCOUNT)|(?P<scope>DATABASE|SCHEMA)?\s*(?P<where>{_NAME})?))?\s*",
+    re.IGNORECASE)
+_OPTION = re.compile(r"\s*(?P<key>[A-Z_]+)\s*=\s*(?P<value>'(?:[^']|'')*'|\w+)", re.IGNORECASE)
+_IS_COMMAND = re.compile(r"\s*(CREATE\s+(OR\s+REPLACE\s+)?STREAM\b|DROP\s+STREAM\b|"
+                         r"SHOW\s+(TERSE\s+)?STREAMS\b)", re.IGNORECASE)
+
+
+@dataclass
+class CreateStream:
+    name: list[str]
+    source: list[str]
+    replace: bool
+    if_not_exists: bool
+    append_only: bool
+    show_initial_rows: bool
+    comment: str | None
+
+
+@dataclass
+class DropStream:
+    name: list[str]
+    if_exists: bool
+
+
+@dataclass
+class ShowStreams:
+    like: str | None
+    scope: str  # ACCOUNT, DATABASE, SCHEMA
+    where: list[str]
+
+
+Command = CreateStream | DropStream | ShowStreams
+
+
+def is_command(text: str) -> bool:
+    """Whether a statement is CREATE STREAM, DROP STREAM or SHOW STREAMS."""
+    return _IS_COMMAND.match(text) is not None
+
+
+def _parts(name: str) -> list[str]:
+    return [fold(p) for p in re.findall(_PART, name)]
+
+
+def _syntax(text: str) -> TaskSqlError:
+    return TaskSqlError(CODE_SYNTAX, f"SQL compilation error:\nsyntax error: cannot read "
+                                     f"{text.strip()[:80]!r} as a stream command.", "42000")
+
+
+def parse_command(text: str) -> Command:
+    """The stream command a statement is (raises 001003 when it cannot be read)."""
+    text = text.strip().rstrip(";")
+    if match := _CREATE.fullmatch(text):
+        kind = " ".join(match["kind"].upper().split())
+        if kind != "TABLE":
+            raise UnsupportedSqlError(f"streams on {kind.lower()}s are not supported (only "
+                                      "streams ON TABLE run locally).")
+        options: dict[str, str] = {}
+        rest = match["rest"]
+        while rest.strip():
+            if re.match(r"\s*(AT|BEFORE)\s*\(", rest, re.IGNORECASE):
+                raise UnsupportedSqlError("streams with AT / BEFORE (time travel) are not "
+                                          "supported.")
+            option = _OPTION.match(rest)
+            if option is None:
+                raise _syntax(text)
+            options[option["key"].upper()] = option["value"]
+            rest = rest[option.end():]
+        unknown = set(options) - {"APPEND_ONLY", "SHOW_INITIAL_ROWS", "COMMENT", "INSERT_ONLY"}
+        if unknown:
+            raise _syntax(text)
+        if options.get("INSERT_ONLY", "FALSE").upper() == "TRUE":
+            raise UnsupportedSqlError("INSERT_ONLY streams (external tables) are not supported.")
+        comment = options.get("COMMENT")
+        return CreateStream(
+            name=_parts(match["name"]), source=_parts(match["source"]),
+            replace=bool(match["replace"]), if_not_exists=bool(match["ine"]),
+            append_only=options.get("APPEND_ONLY", "FALSE").upper() == "TRUE",
+            show_initial_rows=options.get("SHOW_INITIAL_ROWS", "FALSE").upper() == "TRUE",
+            comment=comment[1:-1].replace("''", "'") if comment else None)
+    if match := _DROP.fullmatch(text):
+        return DropStream(name=_parts(match["name"]), if_exists=bool(match["ie"]))
+    if match := _SHOW.fullmatch(text):
+        where = _parts(match["where"]) if match["where"] else []
+        scope = "ACCOUNT" if match["account"] else (match["scope"] or "SCHEMA").upper()
+        like = match["like"].replace("''", "'") if match["like"] is not None else None
+        return ShowStreams(like=like, scope=scope, where=where)
+    raise _syntax(text)
+
+
+class StreamSql(str):
+    """The DuckDB text of a statement that the streams handle: a stream command
+    (``command``), or DML that consumes the streams ``consumes``."""
+
+    command: Command | None = None
+    consumes: tuple[Key, ...] = ()
+    in_transaction = False  # inside the definition's own BEGIN ... COMMIT
+
+
+def _qualify(parts: list[str], ctx: TaskContext) -> Key:
+    full = [ctx.database, ctx.schema][: 3 - len(parts)] + parts
+    return (full[0], full[1], full[2])
+
+
+def _q(*parts: str) -> str:
+    return ".".join(quote_identifier(p) for p in parts)
+
+
+def _missing(kind: str, key: Key) -> TaskSqlError:
+    return TaskSqlError(CODE_DOES_NOT_EXIST, f"SQL compilation error:\n{kind} "
+                        f"'{'.'.join(key)}' does not exist or not authorized.", "02000")
+
+
+@dataclass
+class StreamInfo:
+    key: Key
+    source: Key
+    append_only: bool
+    created_on: str
+    comment: str | None
+
+    @property
+    def snapshot(self) -> str:
+        return _q(self.key[0], self.key[1], SNAPSHOT_PREFIX + self.key[2])
+
+    @property
+    def view(self) -> str:
+        return _q(*self.key)
+
+    def meta(self) -> str:
+        return json.dumps({"source": list(self.source), "append_only": self.append_only,
+                           "created_on": self.created_on, "comment": self.comment})
+
+
+def _change_set(info: StreamInfo) -> str:
+    """The SELECT of a stream's change set (its view's text)."""
+    source = _q(*info.source)
+    row_id = (f"md5({sql_string('.'.join(info.source) + ':')} || CAST({quote_identifier(ROWID)} "
+              "AS VARCHAR))")
+    rid = quote_identifier(ROWID)
+    head = (f"WITH cur AS (SELECT rowid AS {rid}, * FROM {source}), "
+            f"old AS (SELECT * FROM {info.snapshot}), "
+            "ins AS (SELECT * FROM cur EXCEPT ALL SELECT * FROM old)")
+    if info.append_only:
+        return (f"{head} SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", FALSE AS "
+                f"\"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins "
+                f"WHERE {rid} NOT IN (SELECT {rid} FROM old)")
+    return (f"{head}, del AS (SELECT * FROM old EXCEPT ALL SELECT * FROM cur) "
+            f"SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", {rid} IN (SELECT {rid} "
+            f"FROM del) AS \"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins "
+            f"UNION ALL SELECT * EXCLUDE ({rid}), 'DELETE', {rid} IN (SELECT {rid} FROM ins), "
+            f"{row_id} FROM del")
+
+
+def _refresh(info: StreamInfo) -> list[str]:
+    """Move a stream's offset to now (run inside the consuming statement's transaction)."""
+    return [f"DELETE FROM {info.snapshot}",
+            f"INSERT INTO {info.snapshot} SELECT rowid, * FROM {_q(*info.source)}"]
+
+
+def _begin(cursor: duckdb.DuckDBPyConnection) -> bool:
+    """Start a transaction (the caller knows none is open)."""
+    cursor.execute("BEGIN TRANSACTION")
+    return True
+
+
+class Streams:
+    """The streams of one engine: what exists, and the statements that read or manage them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._streams: dict[Key, StreamInfo] = {}
+        self.changed: Callable[[], None] | None = None  # called after data may have changed
+
+    def __bool__(self) -> bool:
+        return bool(self._streams)
+
+    def load(self, con: duckdb.DuckDBPyConnection, databases: Iterable[str] | None = None) -> None:
+        """Read the streams kept in the attached databases (at start-up, after an attach)."""
+        wanted = None if databases is None else set(databases)
+        rows = con.execute(
+            "SELECT database_name, schema_name, table_name, comment FROM duckdb_tables() "
+            "WHERE starts_with(table_name, ?)", [SNAPSHOT_PREFIX]).fetchall()
+        with self._lock:
+            for database, schema, table, comment in rows:
+                if wanted is not None and database not in wanted:
+                    continue
+                try:
+                    meta = json.loads(comment or "")
+                    info = StreamInfo((database, schema, table[len(SNAPSHOT_PREFIX):]),
+                                      tuple(meta["source"]), bool(meta["append_only"]),  # type: ignore[arg-type]
+                                      str(meta.get("created_on") or ""), meta.get("comment"))
+                except (ValueError, KeyError, TypeError):
+                    continue
+                self._streams[info.key] = info
+
+    def forget(self, database: str, schema: str | None = None) -> None:
+        """A database or schema went (dropped or replaced): its streams went with it."""
+        with self._lock:
+            for key in [k for k in self._streams if k[0] == database
+                        and (schema is None or k[1] == schema)]:
+                del self._streams[key]
+
+    def find(self, key: Key) -> StreamInfo | None:
+        with self._lock:
+            found = self._streams.get(key)
+            if found is None:  # DuckDB matches names case-insensitively
+                upper = tuple(p.upper() for p in key)
+                found = next((i for k, i in self._streams.items()
+                              if tuple(p.upper() for p in k) == upper), None)
+            return found
+
+    def sources(self) -> set[Key]:
+        with self._lock:
+            return {info.source for info in self._streams.values()}
+
+    # -------------------------------------------------------------- statements that read them
+    def mark(self, tree: exp.Expression, duck_sql: str, ctx: TaskContext, *,
+             in_transaction: bool = False) -> str:
+        """``duck_sql``, or a :class:`StreamSql` when the DML statement consumes streams."""
+        if not self._streams or not isinstance(tree, (exp.Insert, exp.Update, exp.Delete,
+                                                      exp.Merge)):
+            return duck_sql
+        consumed: list[Key] = []
+        for table in tree.find_all(exp.Table):
+            parts = [p.this if p.quoted else p.this.upper()
+                     for p in (table.args.get("catalog"), table.args.get("db"), table.this)
+                     if isinstance(p, exp.Identifier)]
+            if not parts:
+                continue
+            info = self.find(_qualify(parts, ctx))
+            if info is not None and info.key not in consumed:
+                consumed.append(info.key)
+        if not consumed:
+            return duck_sql
+        marked = StreamSql(duck_sql)
+        marked.consumes = tuple(consumed)
+        marked.in_transaction = in_transaction
+        return marked
+
+    def has_data(self, name: str, ctx: TaskContext) -> exp.Expression:
+        """SYSTEM$STREAM_HAS_DATA('<name>') as an EXISTS over the stream's change set."""
+        parts = _parts(name)
+        if not 1 <= len(parts) <= 3:
+            raise _missing("Stream", (ctx.database, ctx.schema, name))
+        key = _qualify(parts, ctx)
+        info = self.find(key)
+        if info is None:
+            raise _missing("Stream", key)
+        select = exp.select(exp.Literal.number(1)).from_(exp.Table(
+            this=exp.to_identifier(info.key[2], quoted=True),
+            db=exp.to_identifier(info.key[1], quoted=True),
+            catalog=exp.to_identifier(info.key[0], quoted=True))).limit(1)
+        return exp.Exists(this=select)
+
+    def run(self, sql: StreamSql, cursor: duckdb.DuckDBPyConnection, execute: Callable[[], None],
+            ctx: TaskContext) -> None:
+        """Run a stream command, or a consuming DML statement with its offsets' advance."""
+        if sql.command is not None:
+            self._command(sql.command, cursor, ctx, sql.in_transaction)
+            return
+        infos = [info for info in (self.find(key) for key in sql.consumes) if info is not None]
+        began = not sql.in_transaction and _begin(cursor)
+        try:
+            execute()
+            columns = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall() if columns else []
+            for info in infos:
+                for statement in _refresh(info):
+                    cursor.execute(statement)
+            if began:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if began:
+                try:
+                    cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+            raise
+        if columns:  # the statement's own answer stays the cursor's result
+            cells = ", ".join("?" for _ in columns)
+            values = ", ".join(f"({cells})" for _ in rows) or f"({cells})"
+            names = ", ".join(quote_identifier(c) for c in columns)
+            query = f"SELECT * FROM (VALUES {values}) AS t({names})"
+            cursor.execute(query + ("" if rows else " WHERE FALSE"),
+                           [v for row in rows for v in row] or [None] * len(columns))
+
+    # ------------------------------------------------------------------------------ commands
+    def _command(self, command: Command, cursor: duckdb.DuckDBPyConnection,
+                 ctx: TaskContext, in_transaction: bool) -> None:
+        if isinstance(command, CreateStream):
+            message = self._create(command, cursor, ctx, in_transaction)
+        elif isinstance(command, DropStream):
+            message = self._drop(command, cursor, ctx, in_transaction)
+        else:
+            self._show(command, cursor, ctx)
+            return
+        cursor.execute(f"SELECT {sql_string(message)} AS status")
+
+    def _create(self, command: CreateStream, cursor: duckdb.DuckDBPyConnection,
+                ctx: TaskContext, in_transaction: bool) -> str:
+        if len(command.name) > 3 or len(command.source) > 3:
+            raise _syntax(".".join(command.name))
+        key = _qualify(command.name, ctx)
+        source = _qualify(command.source, ctx)
+        done = f"Stream {key[2]} successfully created."
+        existing = self.find(key)
+        if existing is not None and command.if_not_exists:
+            return done
+        if existing is None and _object_kind(cursor, key) is not None:
+            raise TaskSqlError(CODE_ALREADY_EXISTS, f"SQL compilation error:\nObject "
+                               f"'{key[2]}' already exists.", "42710")
+        if existing is not None and not command.replace:
+            raise TaskSqlError(CODE_ALREADY_EXISTS, f"SQL compilation error:\nObject "
+                               f"'{key[2]}' already exists.", "42710")
+        kind = _object_kind(cursor, source)
+        if kind is None:
+            raise _missing("Table", source)
+        if kind != "TABLE":
+            raise UnsupportedSqlError("streams on views are not supported (only streams ON "
+                                      "TABLE run locally).")
+        created = (ctx.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        info = StreamInfo(key, source, command.append_only,
+                          created.isoformat(timespec="milliseconds"), command.comment)
+        began = not in_transaction and _begin(cursor)
+        try:
+            where = " WHERE FALSE" if command.show_initial_rows else ""
+            cursor.execute(f"CREATE OR REPLACE TABLE {info.snapshot} AS SELECT rowid AS "
+                           f"{quote_identifier(ROWID)}, * FROM {_q(*source)}{where}")
+            cursor.execute(f"COMMENT ON TABLE {info.snapshot} IS {sql_string(info.meta())}")
+            cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
+            if began:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if began:
+                try:
+                    cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+            raise
+        with self._lock:
+            if existing is not None:
+                self._streams.pop(existing.key, None)
+            self._streams[key] = info
+        return done
+
+    def _drop(self, command: DropStream, cursor: duckdb.DuckDBPyConnection,
+              ctx: TaskContext, in_transaction: bool) -> str:
+        key = _qualify(command.name, ctx)
+        info = self.find(key)
+        if info is None:
+            if command.if_exists:
+                return "Drop statement executed successfully (stream already dropped)."
+            raise _missing("Stream", key)
+        began = not in_transaction and _begin(cursor)
+        try:
+            cursor.execute(f"DROP VIEW IF EXISTS {info.view}")
+            cursor.execute(f"DROP TABLE IF EXISTS {info.snapshot}")
+            if began:
+                cursor.execute("COMMIT")
+        except BaseException:
+            if began:
+                try:
+                    cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
+            raise
+        with self._lock:
+            self._streams.pop(info.key, None)
+        return f"{info.key[2]} successfully dropped."
+
+    def _show(self, command: ShowStreams, cursor: duckdb.DuckDBPyConnection,
+              ctx: TaskContext) -> None:
+        where = command.where
+        if command.scope == "DATABASE":
+            database = where[0] if where else ctx.database
+            keep: Callable[[Key], bool] = lambda k: k[0].upper() == database.upper()
+        elif command.scope == "SCHEMA":
+            database, schema = ([ctx.database, *where] if len(where) == 1 else
+                                where if where else [ctx.database, ctx.schema])[:2]
+            keep = lambda k: (k[0].upper(), k[1].upper()) == (database.upper(), schema.upper())
+        else:
+            keep = lambda k: True
+        with self._lock:
+            found = sorted((i for i in self._streams.values() if keep(i.key)),
+                           key=lambda i: i.key)
+        if command.like is not None:
+            pattern = command.like.upper().replace("%", "*").replace("_", "?")
+            found = [i for i in found if fnmatch.fnmatchcase(i.key[2].upper(), pattern)]
+        columns = ["created_on", "name", "database_name", "schema_name", "owner", "comment",
+                   "table_name", "source_type", "base_tables", "type", "stale", "mode",
+                   "stale_after", "invalid_reason", "owner_role_type"]
+        rows = [[i.created_on, i.key[2], i.key[0], i.key[1], "ACCOUNTADMIN", i.comment or "",
+                 ".".join(i.source), "Table", ".".join(i.source), "DELTA", "false",
+                 "APPEND_ONLY" if i.append_only else "DEFAULT", None, "N/A", "ROLE"]
+                for i in found]
+        names = ", ".join(quote_identifier(c) for c in columns)
+        cells = "(" + ", ".join("CAST(? AS VARCHAR)" for _ in columns) + ")"
+        values = ", ".join(cells for _ in rows) or cells
+        query = f"SELECT * FROM (VALUES {values}) AS t({names})"
+        cursor.execute(query + ("" if rows else " WHERE FALSE"),
+                       [v for row in rows for v in row] or [None] * len(columns))
+
+
+def _object_kind(cursor: duckdb.DuckDBPyConnection, key: Key) -> str | None:
+    """'TABLE' or 'VIEW' when ``key`` names one (case-insensitively, as DuckDB matches)."""
+    row = cursor.execute(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE lower(database_name) = lower(?) AND "
+        "lower(schema_name) = lower(?) AND lower(table_name) = lower(?) UNION ALL "
+        "SELECT 'VIEW' FROM duckdb_views() WHERE lower(database_name) = lower(?) AND "
+        "lower(schema_name) = lower(?) AND lower(view_name) = lower(?) LIMIT 1",
+        [*key, *key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def command_sql(text: str, in_transaction: bool = False) -> StreamSql:
+    """A stream command, parsed, ready for :meth:`Streams.run`."""
+    marked = StreamSql(text)
+    marked.command = parse_command(text)
+    marked.in_transaction = in_transaction
+    return marked
+
