@@ -98,7 +98,7 @@ def test_append_only_and_show_initial_rows(api: Api) -> None:
     assert shown["data"][0][columns.index("table_name")] == f"{api.database}.S.SRC"
     submit(api, "DROP STREAM inserts_s")
     code, message = error(api, "SELECT * FROM inserts_s")
-    assert code == "002003"
+    assert code == "002003" and "INSERTS_S" in message.upper()
     assert [r[1] for r in rows(api, "SHOW STREAMS LIKE 'initial%'")] == ["INITIAL_S"]
 
 
