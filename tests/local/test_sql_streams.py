@@ -220,3 +220,24 @@ def test_streams_and_their_offsets_survive_a_restart(tmp_path: Path) -> None:
         assert [r[1] for r in rows(api, "SHOW STREAMS")] == ["SRC_S"]
         assert rows(api, "SELECT SYSTEM$STREAM_HAS_DATA('CDC.PUBLIC.SRC_S')") == [["true"]]
         api.close()
+
+
+def test_a_procedure_called_by_a_task_consumes_the_stream(api: Api) -> None:
+    """docs.snowflake.com/en/user-guide/streams-intro: the offset advances when a DML
+    statement that reads the stream commits, wherever it runs — here inside a SQL procedure
+    (docs.snowflake.com/en/developer-guide/stored-procedure/stored-procedures-snowflake-scripting)
+    that a task CALLs."""
+    _source(api)
+    submit(api, "CREATE STREAM src_s ON TABLE src")
+    submit(api, "CREATE TABLE sink (id INT, v VARCHAR)")
+    submit(api, """CREATE OR REPLACE PROCEDURE drain() RETURNS VARCHAR LANGUAGE SQL AS $$
+        BEGIN
+          INSERT INTO sink SELECT id, v FROM src_s WHERE METADATA$ACTION = 'INSERT';
+          RETURN 'moved ' || SQLROWCOUNT;
+        END;
+        $$""")
+    submit(api, "INSERT INTO src VALUES (1, 'a'), (2, 'b')")
+    api.create("drainer", "CALL drain()")
+    assert api.execute("drainer")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT id, v FROM sink ORDER BY id") == [["1", "a"], ["2", "b"]]
+    assert rows(api, "SELECT SYSTEM$STREAM_HAS_DATA('src_s')") == [["false"]]
