@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .durations import parse_duration
+from .durations import format_duration, parse_duration
 
 if TYPE_CHECKING:
     from .client import TaskClient
@@ -36,12 +36,16 @@ __all__ = [
     "CONNECTION_ENV",
     "DEMO_DATABASE",
     "DEMO_SCHEMA",
+    "MAX_REAL_WAIT",
     "TOKEN_ENV",
     "URL_ENV",
     "advance",
     "client",
     "describe",
+    "local_clock",
+    "on_local_server",
     "server",
+    "warehouse_of",
 ]
 
 CONNECTION_ENV = "TASKNB_CONNECTION"  # a connection name: run every notebook on that account
@@ -52,7 +56,12 @@ DEMO_SCHEMA = "PIPELINES"
 EMBEDDED_SEED = "demo"
 EMBEDDED_CLOCK = "manual"  # notebooks fast-forward time with advance()
 CLOCK_ADVANCE_PATH = "/tasknb/v1/clock:advance"
+CLOCK_PATH = "/tasknb/v1/clock"  # answered only by tasknb's local server
 CLOCK_REQUEST_TIMEOUT_S = 120.0  # advancing a day may run many graphs
+PROBE_TIMEOUT_S = 5.0
+#: advance() on real time (an account) waits at most this long; longer is refused.
+MAX_REAL_WAIT = timedelta(minutes=15)
+WAIT_TICK_S = 0.5  # how often the progress bar moves while waiting for real
 
 @dataclass(frozen=True)
 class _Target:
@@ -165,12 +174,19 @@ def describe(connection: str | None = None) -> str:
     return f"embedded local server at {_start_embedded().url} (demo data, manual clock)"
 
 
-def advance(delta: timedelta | float | str, connection: str | None = None) -> list[Any]:
-    """Fast-forward the local server's clock; on an account, wait for real.
+def advance(
+    delta: timedelta | float | str,
+    connection: str | None = None,
+    *,
+    max_wait: timedelta | float | str = MAX_REAL_WAIT,
+) -> list[Any]:
+    """Let ``delta`` of time pass: fast-forward a local server's manual clock, else wait.
 
     ``advance("1 hour")`` (any text ``tasknb.durations.parse_duration`` reads) returns the
-    graph runs the schedules produced on the local server, ``[]`` on an account (time simply
-    passes).
+    graph runs the schedules produced on a local server with a manual clock (also one reached
+    through a connection entry). On real time (an account) it waits with a progress bar that
+    shows the time left, and stops on an interrupt; a wait longer than ``max_wait`` (default
+    :data:`MAX_REAL_WAIT`) is refused up front with a message saying how long it would take.
     """
     duration = parse_duration(delta)
     target = _target(connection)
@@ -178,23 +194,95 @@ def advance(delta: timedelta | float | str, connection: str | None = None) -> li
         return list(_start_embedded().advance(duration))
     if target.kind == "attached":
         return _advance_attached(target, duration.total_seconds())
-    time.sleep(duration.total_seconds())
+    with client(connection) as account:
+        if local_clock(account) == "manual":
+            runs = _post_advance(account._http, duration.total_seconds(), account.base_url)
+            print(f"{account.base_url} is a tasknb local server with a manual clock: fast-"
+                  f"forwarded {format_duration(duration.total_seconds())} ({len(runs)} graph runs)")
+            return runs
+    _wait_for_real(duration, parse_duration(max_wait))
     return []
+
+
+def _wait_for_real(duration: timedelta, max_wait: timedelta) -> None:
+    seconds = duration.total_seconds()
+    wanted = format_duration(seconds)
+    if duration > max_wait:
+        raise ValueError(
+            f"advance({wanted!r}) on an account waits for real: it would block this kernel "
+            f"for {wanted}, longer than {format_duration(max_wait.total_seconds())}. Let the "
+            "schedules run and come back later, or pass max_wait= to wait that long anyway."
+        )
+    from tqdm.auto import tqdm
+
+    done = 0.0
+    began = time.monotonic()
+    bar = tqdm(
+        total=round(seconds, 1),
+        desc=f"waiting {wanted} of real time (interrupt to stop)",
+        bar_format="{desc}: {bar} {remaining} left",
+    )
+    try:
+        while done < seconds:
+            time.sleep(min(WAIT_TICK_S, seconds - done))
+            step = min(time.monotonic() - began, seconds) - done
+            bar.update(round(step, 1))
+            done += step
+    except KeyboardInterrupt:
+        bar.set_description(f"stopped waiting after {format_duration(done)} of {wanted}")
+        raise
+    finally:
+        bar.close()
+
+
+def local_clock(task_client: TaskClient) -> str | None:
+    """``"manual"`` or ``"real"`` when ``task_client`` talks to a tasknb local server, else None.
+
+    Asks the local server's clock endpoint, which Snowflake does not have: an account (or
+    anything that does not answer it) is None.
+    """
+    import httpx
+
+    try:
+        response = task_client._http.get(CLOCK_PATH, timeout=PROBE_TIMEOUT_S)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        mode = response.json().get("mode")
+    except (ValueError, AttributeError):
+        return None
+    return mode if mode in ("manual", "real") else None
+
+
+def on_local_server(task_client: TaskClient) -> bool:
+    """Whether ``task_client`` talks to a tasknb local server (never an account)."""
+    return local_clock(task_client) is not None
+
+
+def warehouse_of(task_client: TaskClient) -> str | None:
+    """The warehouse the client sends with its requests (the connection's), if any."""
+    return task_client._http.headers.get("X-Snowflake-Warehouse") or None
 
 
 def _advance_attached(target: _Target, seconds: float) -> list[Any]:
     import httpx
 
     assert target.url is not None and target.token is not None
-    response = httpx.post(
-        target.url + CLOCK_ADVANCE_PATH,
-        json={"seconds": seconds},
-        headers={"Authorization": f"Bearer {target.token}"},
-        timeout=CLOCK_REQUEST_TIMEOUT_S,
+    with httpx.Client(
+        base_url=target.url, headers={"Authorization": f"Bearer {target.token}"}
+    ) as http:
+        return _post_advance(http, seconds, target.url)
+
+
+def _post_advance(http: Any, seconds: float, url: str) -> list[Any]:
+    response = http.post(
+        CLOCK_ADVANCE_PATH, json={"seconds": seconds}, timeout=CLOCK_REQUEST_TIMEOUT_S
     )
     if response.status_code >= 400:
         raise RuntimeError(
-            f"the local server at {target.url} refused to advance its clock "
+            f"the local server at {url} refused to advance its clock "
             f"(HTTP {response.status_code}): {response.text[:200]}; "
             "is it running with clock='manual'?"
         )

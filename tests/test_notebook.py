@@ -103,3 +103,95 @@ def test_embedded_server_has_the_demo_and_a_manual_clock(embedded):
     runs = notebook.advance("2 hours")
     assert server.now() - before == timedelta(hours=2)
     assert any(run["root_task_name"] == "REFRESH_INVENTORY" for run in runs)  # hourly task
+
+
+# -- advance() on an account: fast-forward a manual local server, else wait visibly ---------
+
+
+def _connection_to(server, home, name="local", clock_extra=""):
+    from client_support import write_private
+
+    host, port = server.url.removeprefix("http://").split(":")
+    write_private(
+        home / "connections.toml",
+        f'[{name}]\nhost = "{host}"\nport = {port}\nprotocol = "http"\n'
+        f'token = "{server.token}"\ndatabase = "TEACH"\nschema = "PUBLIC"\n'
+        f'warehouse = "TEACH_WH"\n{clock_extra}',
+    )
+    return name
+
+
+def test_advance_through_a_connection_fast_forwards_a_manual_local_server(
+    local_server, snowflake_home, capsys
+):
+    name = _connection_to(local_server, snowflake_home)
+    with notebook.client(name) as client:
+        assert notebook.local_clock(client) == "manual" and notebook.on_local_server(client)
+        assert notebook.warehouse_of(client) == "TEACH_WH"
+    before = local_server.now()
+    assert notebook.advance("3 minutes", name) == []
+    assert local_server.now() - before == timedelta(minutes=3)
+    said = capsys.readouterr().out
+    assert "tasknb local server with a manual clock: fast-forwarded 3 min" in said
+    assert local_server.token not in said
+
+
+def test_advance_on_real_time_waits_with_a_progress_bar(tmp_path, snowflake_home, capsys):
+    import time
+
+    from tasknb import local
+
+    with local.start(clock="real", data_dir=tmp_path / "real") as server:
+        name = _connection_to(server, snowflake_home)
+        with notebook.client(name) as client:
+            assert notebook.local_clock(client) == "real"
+        began = time.monotonic()
+        assert notebook.advance("1.2 s", name) == []
+        assert time.monotonic() - began >= 1.2  # it really waited
+    bar = capsys.readouterr().err
+    assert "waiting 1.2 s of real time (interrupt to stop)" in bar and "left" in bar
+
+
+def test_advance_on_real_time_refuses_a_long_wait_saying_how_long(
+    tmp_path, snowflake_home, capsys
+):
+    from tasknb import local
+
+    with local.start(clock="real", data_dir=tmp_path / "real") as server:
+        name = _connection_to(server, snowflake_home)
+        with pytest.raises(ValueError, match=r"block this kernel for 24 h, longer than 15 min"):
+            notebook.advance("1 day", name)
+    assert capsys.readouterr().err == ""  # refused before waiting at all
+
+
+def test_an_interrupted_wait_stops_and_says_so(tmp_path, snowflake_home, capsys, monkeypatch):
+    from tasknb import local
+
+    with local.start(clock="real", data_dir=tmp_path / "real") as server:
+        name = _connection_to(server, snowflake_home)
+        calls = []
+
+        def sleep_then_interrupt(seconds):  # the user presses Stop (a KeyboardInterrupt)
+            calls.append(seconds)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(notebook.time, "sleep", sleep_then_interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            notebook.advance("10 minutes", name)
+    assert len(calls) == 2
+    assert "stopped waiting after" in capsys.readouterr().err
+
+
+def test_an_account_is_not_a_local_server():
+    import httpx
+
+    from tasknb import TaskClient
+
+    def snowflake(request: httpx.Request) -> httpx.Response:  # Snowflake has no such path
+        return httpx.Response(404, json={"code": "390404", "message": "Not found"})
+
+    with TaskClient("https://acme.snowflakecomputing.com", auth=None,
+                    transport=httpx.MockTransport(snowflake)) as client:
+        assert notebook.local_clock(client) is None and not notebook.on_local_server(client)
+        assert notebook.warehouse_of(client) is None
