@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The two Quickstart commands:
 #   ./dev.sh demo   set up, start the local Task server with demo data, open JupyterLab on notebooks/
-#   ./dev.sh test   set up and run every check (lint, tests, notebooks, browser test)
+#   ./dev.sh test   set up and run every check (lint, tests, notebooks, browser test, and the
+#                   sdist and wheel built and checked by tests/test_packaging.py)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 VENV=".venv"
 
+# setup_python EXTRAS: the venv with tasknb (editable) and those extras; the demo needs only
+# the notebook layer and the local server, the tests everything ([dev] = [all] + test tools)
 setup_python() {
     if [ ! -x "$VENV/bin/python" ]; then
         "$PYTHON" -m venv "$VENV"
     fi
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
+    "$VENV/bin/python" -m pip install --quiet -e ".[$1]"
 }
 
 setup_browser() {
@@ -41,11 +44,11 @@ setup_browser() {
 
 case "${1:-}" in
     demo)
-        setup_python
+        setup_python notebook,local
         exec "$VENV/bin/python" -m tasknb.demo "${@:2}"
         ;;
     test)
-        setup_python
+        setup_python dev
         setup_browser
         "$VENV/bin/ruff" check tasknb tests benchmarks notebooks
         # every docstring example of the package runs (README and docs/design.md: no example

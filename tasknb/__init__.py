@@ -10,6 +10,7 @@ The client side (``connect``, ``TaskClient``, models, errors, auth) is imported 
 needs only httpx. Notebook helpers that need pandas, graphviz or ipywidgets are exported
 lazily: they are listed in ``_LAZY`` (name -> module) and imported on first access, so
 ``import tasknb`` stays light. To export another lazy name, add one line to ``_LAZY``.
+Without the ``notebook`` extra, using one raises ``MissingExtra`` with the install command.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._extras import needs
 from ._secret import Secret
 from ._version import __version__
 from .auth import KeyPairAuth, OAuthAuth, PatAuth, TokenAuth
@@ -33,6 +35,7 @@ from .errors import (
     InvalidIdentifier,
     InvalidResponse,
     MethodNotAllowed,
+    MissingExtra,
     NotFound,
     RateLimited,
     Redirected,
@@ -88,6 +91,7 @@ __all__ = [
     "KeyPairAuth",
     "MethodNotAllowed",
     "MinutesSchedule",
+    "MissingExtra",
     "NotFound",
     "OAuthAuth",
     "PatAuth",
@@ -141,7 +145,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'tasknb' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    with needs(f"tasknb.{name}"):  # a missing extra names the one command that installs it
+        value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
 

@@ -26,6 +26,7 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidResponse",
     "MethodNotAllowed",
+    "MissingExtra",
     "NotFound",
     "RateLimited",
     "Redirected",
@@ -58,6 +59,27 @@ class ConfigError(TasknbError):
 
 class AuthError(TasknbError):
     """Credentials could not be loaded or used (missing key, wrong passphrase, ...)."""
+
+
+class MissingExtra(TasknbError, ImportError):
+    """A part of tasknb was used whose optional dependencies are not installed.
+
+        >>> e = MissingExtra("notebook", "tasks_df()", ["pandas"])
+        >>> e.extra, e.install
+        ('notebook', 'pip install "tasknb[notebook]"')
+
+    The message names what is missing and the one command that installs it.
+    """
+
+    def __init__(self, extra: str, feature: str, missing: list[str]) -> None:
+        self.extra = extra
+        self.feature = feature
+        self.missing = list(missing)
+        self.install = f'pip install "tasknb[{extra}]"'
+        names = ", ".join(self.missing)
+        super().__init__(
+            f'{feature} needs {names}, which the "{extra}" extra installs: {self.install}'
+        )
 
 
 class InvalidIdentifier(TasknbError, ValueError):

@@ -19,21 +19,23 @@ ALLOWED: dict[str, set[str] | None] = {
     "errors": set(),
     "_secret": set(),
     "_version": set(),
+    "_extras": {"errors"},  # stdlib only: which extra brings which module, and its error
     "durations": set(),
     "identifiers": {"errors"},
     "runs": {"errors", "identifiers", "durations"},  # models only in type hints
     "models": {"errors", "identifiers", "durations", "runs"},  # run states: one definition
     "dag": {"errors", "identifiers", "models"},
-    "auth": {"errors", "_secret"},
-    "config": {"errors", "_secret", "auth"},
-    "client": {"errors", "_secret", "_version", "auth", "config", "identifiers", "models",
-               "durations"},
-    "frames": {"errors", "identifiers", "models", "dag", "runs", "durations"},
-    "graph": {"errors", "identifiers", "models", "dag", "runs", "durations"},
-    "widgets": {"errors", "identifiers", "models", "dag", "runs", "durations", "client",
-                "frames", "graph"},
-    # the local server: its own modules, and the stdlib-only duration text; never the client
-    "local": {"durations"},
+    "auth": {"errors", "_secret", "_extras"},
+    "config": {"errors", "_secret", "_extras", "auth"},
+    "client": {"errors", "_secret", "_version", "_extras", "auth", "config", "identifiers",
+               "models", "durations"},
+    "frames": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations"},
+    "graph": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations"},
+    "widgets": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",
+                "client", "frames", "graph"},
+    # the local server: its own modules, the stdlib-only duration text and the missing-extra
+    # check; never the client
+    "local": {"durations", "_extras"},
     "notebook": ANY,
     "cli": ANY,
     "demo": ANY,

@@ -26,6 +26,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from .._extras import require
 from ..errors import InvalidResponse, RequestMayHaveBeenApplied, ResultTimeout, SqlError
 from ._http import API_PREFIX, HttpSession
 
@@ -347,6 +348,7 @@ def run_statement(
     timeout: float = DEFAULT_SQL_TIMEOUT,
 ) -> pd.DataFrame:
     """Run one statement through the SQL API and return its result as a DataFrame."""
+    require("notebook", "client.sql()", ["pandas"])  # before sending: the answer needs pandas
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError("statement must be a non-empty string of SQL")
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:

@@ -16,30 +16,33 @@ Tiers: graph runs from REST are what ``current-graphs``/``complete-graphs`` retu
 (one row per task per graph run) and longer history need the SQL API (REST + SQL).
 """
 
-from ._runs import (
-    DEFAULT_MAX_WORKERS,
-    RUN_SOURCE_CATEGORIES,
-    RUN_STATE_CATEGORIES,
-    RUNS_COLUMNS,
-    runs_df,
-    runs_frame,
-)
-from ._task_runs import (
-    TASK_RUN_STATE_CATEGORIES,
-    TASK_RUNS_COLUMNS,
-    task_runs_df,
-    task_runs_frame,
-)
-from ._tasks import (
-    DEPENDENTS_COLUMNS,
-    ROLE_CATEGORIES,
-    TASK_STATE_CATEGORIES,
-    TASKS_COLUMNS,
-    dependents_df,
-    dependents_frame,
-    tasks_df,
-    tasks_frame,
-)
+from tasknb._extras import needs
+
+with needs("tasknb.frames"):  # the notebook extra (pandas)
+    from ._runs import (
+        DEFAULT_MAX_WORKERS,
+        RUN_SOURCE_CATEGORIES,
+        RUN_STATE_CATEGORIES,
+        RUNS_COLUMNS,
+        runs_df,
+        runs_frame,
+    )
+    from ._task_runs import (
+        TASK_RUN_STATE_CATEGORIES,
+        TASK_RUNS_COLUMNS,
+        task_runs_df,
+        task_runs_frame,
+    )
+    from ._tasks import (
+        DEPENDENTS_COLUMNS,
+        ROLE_CATEGORIES,
+        TASK_STATE_CATEGORIES,
+        TASKS_COLUMNS,
+        dependents_df,
+        dependents_frame,
+        tasks_df,
+        tasks_frame,
+    )
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",

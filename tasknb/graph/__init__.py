@@ -21,8 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import graphviz
-
+from tasknb._extras import needs
 from tasknb.dag import GraphModel
 from tasknb.graph._dot import (
     EDGE_ATTRS,
@@ -40,6 +39,9 @@ from tasknb.graph._render import (
 )
 from tasknb.identifiers import display_name, name_key
 from tasknb.models import Task, TaskRun, call_scope
+
+with needs("tasknb.graph"):  # the notebook extra
+    import graphviz
 
 __all__ = [
     "DIRECTIONS",

@@ -12,12 +12,15 @@ Run semantics live in ``tasknb.runs``, names in ``tasknb.identifiers``.
 
 from __future__ import annotations
 
+from tasknb._extras import needs
 from tasknb.runs import execute_and_wait
-from tasknb.widgets._charts import Chart, duration_chart, run_history
-from tasknb.widgets._follow import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
-from tasknb.widgets._panel import TaskPanel
-from tasknb.widgets._parts import BUTTON_LABELS
-from tasknb.widgets._run_explorer import RunExplorer
+
+with needs("tasknb.widgets"):  # the notebook extra (ipywidgets, pandas, graphviz)
+    from tasknb.widgets._charts import Chart, duration_chart, run_history
+    from tasknb.widgets._follow import FOLLOW_TIMEOUT_S, MAX_POLL_INTERVAL_S, POLL_INTERVAL_S
+    from tasknb.widgets._panel import TaskPanel
+    from tasknb.widgets._parts import BUTTON_LABELS
+    from tasknb.widgets._run_explorer import RunExplorer
 
 __all__ = [
     "BUTTON_LABELS",
