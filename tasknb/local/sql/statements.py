@@ -144,7 +144,7 @@ def _word(token: Token) -> str:
 
 def is_block_begin(tokens: list[Token], index: int) -> bool:
     """Whether ``tokens[index]`` opens a block (BEGIN ... END), not a transaction."""
-    if _word(tokens[index]) != "BEGIN":
+    if index >= len(tokens) or _word(tokens[index]) != "BEGIN":
         return False
     following = tokens[index + 1] if index + 1 < len(tokens) else None
     return (following is not None and following.token_type != TokenType.SEMICOLON
@@ -261,6 +261,10 @@ def _is_script(tokens: list[Token]) -> bool:
 
 def _check_statement(tokens: list[Token]) -> None:
     first = _word(tokens[0])
+    if first in ("END", "THEN", "DO", "UNTIL", "WHEN"):  # a block's word out of place
+        raise TaskSqlError(CODE_SYNTAX, f"SQL compilation error:\nsyntax error line "
+                           f"{tokens[0].line} at position {tokens[0].col - len(tokens[0].text)} "
+                           f"unexpected '{tokens[0].text}'.", "42000")
     if first == "SHOW" and any(_word(t) == "STREAMS" for t in tokens[1:3]):
         return  # SHOW STREAMS (tasknb.local.sql.streams)
     if first in _REFUSALS:

@@ -57,6 +57,13 @@ class Template:
     refs: tuple[Ref, ...]
 
 
+def _is_name(token: Token) -> bool:
+    """A name token, keywords included (a variable may be called FIRST or VALUE)."""
+    return token.token_type in _NAME_TYPES or (
+        token.token_type not in (TokenType.STRING, TokenType.RAW_STRING)
+        and _WORD.match(token.text) is not None)
+
+
 def _fold(token: Token) -> str:
     return token.text if token.token_type == TokenType.IDENTIFIER else token.text.upper()
 
@@ -74,7 +81,7 @@ def _as_name(tokens: list[Token], index: int) -> bool:
 def _field(tokens: list[Token], index: int) -> tuple[str | None, int]:
     """A ``.field`` right after the name at ``index``: (field, index of its last token)."""
     if (index + 2 < len(tokens) and tokens[index + 1].token_type == TokenType.DOT
-            and tokens[index + 2].token_type in _NAME_TYPES):
+            and _is_name(tokens[index + 2])):
         return _fold(tokens[index + 2]), index + 2
     return None, index
 
@@ -105,7 +112,7 @@ def _colon_uses(tokens: list[Token]) -> list[tuple[int, int, int, Ref]]:
             break
         following = tokens[index + 1]
         previous = tokens[index - 1] if index else None
-        if (token.token_type == TokenType.COLON and following.token_type in _NAME_TYPES
+        if (token.token_type == TokenType.COLON and _is_name(following)
                 and _adjacent(token, following)
                 and not (previous is not None and previous.token_type in _VALUE_ENDS
                          and _adjacent(previous, token))):
