@@ -445,11 +445,14 @@ class HistoryClient(FakeClient):
         super().__init__(tasks, **kwargs)
         self.rows = rows
 
-    def task_history(self, name, **kwargs):
-        self.calls.append(("task_history", name, kwargs))
+    def task_history(self, name, *, run=None, result_limit=None, **kwargs):
+        self.calls.append(("task_history", name, {"run": run, "result_limit": result_limit,
+                                                  **kwargs}))
         if isinstance(self.rows, Exception):
             raise self.rows
-        return self.rows
+        wanted = getattr(run, "run_id", run)  # a run id or a TaskRun, as the client takes
+        rows = [row for row in self.rows if run is None or row.run_id == wanted]
+        return rows[:result_limit] if result_limit else rows
 
 
 def _fill(source: str, name: str) -> str:
@@ -510,16 +513,34 @@ def test_draw_graph_reads_the_run_through_task_history_and_names_it_in_the_title
 
     graph = draw_graph(client, "ROOT", run=1764640800000, schema="S")
 
-    assert ("task_history", "ROOT", {"run": 1764640800000, "schema": "S"}) in client.calls
+    assert ("task_history", "ROOT", {"run": 1764640800000, "result_limit": None, "schema": "S"}) in (
+        client.calls)
     title = "ROOT: run 1764640800000, scheduled 2026-03-01 02:00:00 UTC, FAILED"
     assert f'label="{title}"' in graph.source
     assert _fill(graph.source, "REPORT") == NODE_STYLES["not_run"]["fillcolor"]
     assert "error 002003: no table" in _node_line(graph.source, "LOAD")
 
-    latest = draw_graph(HistoryClient(_tasks(), rows), "ROOT")  # the default: the latest run
-    assert latest.run is not None and latest.run.state_of("LOAD") == "FAILED"
-    by_model = draw_graph(HistoryClient(_tasks(), rows), "ROOT", run=_failed_run(run_id=99))
-    assert by_model.run is not None
+    older = [HistoryRow("ROOT", "SUCCEEDED", run_id=5, scheduled_time=T0 - timedelta(days=1))]
+    newest_by_rest = HistoryClient(_tasks(), rows + older, runs=[
+        _failed_run(run_id=1764640800000),
+        TaskRun("ROOT", state="SCHEDULED", run_id=1764727200000,  # the next run: not started
+                scheduled_time=T0 + timedelta(days=1)),
+    ])
+    latest = draw_graph(newest_by_rest, "ROOT")  # the default: the latest run that started
+    assert latest.run.run_id == 1764640800000 and latest.run.state_of("LOAD") == "FAILED"
+    assert [c[2]["run"] for c in newest_by_rest.calls if c[0] == "task_history"] == [1764640800000]
+
+    no_rest = HistoryClient(_tasks(), older + rows, runs=[])  # REST's window is empty
+    latest = draw_graph(no_rest, "ROOT")
+    assert latest.run.run_id == 1764640800000  # the newest row's run, then all of that run
+    assert [c[2]["run"] for c in no_rest.calls if c[0] == "task_history"] == [None, 1764640800000]
+
+    picked = draw_graph(HistoryClient(_tasks(), older), "ROOT", run=_failed_run(run_id=5))
+    assert picked.run.run_id == 5 and picked.run.state_of("LOAD") == "NOT_RUN"
+    with pytest.raises(ValueError, match='run must be a run id .an integer., "latest"'):
+        draw_graph(client, "ROOT", run="lastest")
+    with pytest.raises(TypeError, match="got 1.5"):
+        draw_graph(client, "ROOT", run=1.5)
 
 
 def test_draw_graph_without_per_task_states_still_draws_and_says_why():

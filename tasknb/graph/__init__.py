@@ -58,6 +58,7 @@ from tasknb.graph._states import NOT_RUN, TASK_STATES, RunView, run_view, task_s
 from tasknb.graph._svg import FIT_WIDTH_PX, responsive_svg
 from tasknb.identifiers import display_name, name_key
 from tasknb.models import Task, TaskRun, call_scope
+from tasknb.runs import latest_run
 
 with needs("tasknb.graph"):  # the notebook extra
     import graphviz
@@ -412,10 +413,45 @@ def run_title(root: str, view: RunView, runs: Iterable[TaskRun] = ()) -> str:
     return ", ".join(parts)
 
 
-def _history(client: Any, root: str, run: Any, scope: dict[str, str]) -> list[Any]:
-    wanted = run.run_id if isinstance(run, TaskRun) else run
-    rows = list(client.task_history(root, run=wanted, **scope))
-    return rows
+LATEST_PROBE_ROWS = 200
+"""Rows of recent task history read to find the latest run when no graph run names it."""
+
+
+def _check_run(run: Any) -> None:
+    if run is None or run == LATEST or isinstance(run, TaskRun):
+        return
+    expected = f'run must be a run id (an integer), "latest", a TaskRun or None, got {run!r}'
+    if isinstance(run, str):
+        raise ValueError(expected)  # noqa: TRY004 - a wrong word, not a wrong type
+    if isinstance(run, bool) or not isinstance(run, int):
+        raise TypeError(expected)
+
+
+def _latest_run_id(client: Any, root: str, runs: Iterable[TaskRun], scope: dict[str, str]) -> Any:
+    """The newest run that started (graph runs first; else the newest TASK_HISTORY row)."""
+    started = [
+        r for r in runs if r.run_id is not None and (r.state or "").upper() != "SCHEDULED"
+    ]
+    chosen = latest_run(started)
+    if chosen is not None:
+        return chosen.run_id
+    recent = list(client.task_history(root, result_limit=LATEST_PROBE_ROWS, **scope))
+    if not recent:
+        return None
+    newest = max(recent, key=lambda row: (row.scheduled_time is not None, row.scheduled_time
+                                          or 0, row.run_id or 0))
+    return newest.run_id
+
+
+def _history(
+    client: Any, root: str, run: Any, runs: Iterable[TaskRun], scope: dict[str, str]
+) -> list[Any]:
+    wanted = run
+    if run == LATEST:
+        wanted = _latest_run_id(client, root, runs, scope)
+        if wanted is None:
+            return []
+    return list(client.task_history(root, run=wanted, **scope))
 
 
 def draw_graph(
@@ -456,6 +492,7 @@ def draw_graph(
     The other options are ``graph_from_tasks``'s.
     """
     notes: list[str] = []
+    _check_run(run)
     if _is_client(client_or_tasks):
         if task is None:
             raise TypeError("draw_graph(client, task): name the root task to draw")
@@ -473,7 +510,7 @@ def draw_graph(
         # the SQL tier: per-task states of the run; a REST-only client infers from graph runs
         if states is None and run is not None and is_root and hasattr(client, "task_history"):
             try:
-                rows = _history(client, tasks[0].name, run, scope)
+                rows = _history(client, tasks[0].name, run, runs or (), scope)
             except Exception as error:  # noqa: BLE001 - fall back to REST colours
                 notes.append(
                     f"per-task states unavailable ({_first_line(error)}): colours "
