@@ -396,7 +396,7 @@ def test_graph_modules_keep_their_import_boundaries():
     }
     tasknb_allowed = {"tasknb.models", "tasknb.dag", "tasknb.graph._dot"}
     tasknb_allowed |= {"tasknb.graph._render", "tasknb.errors", "tasknb.identifiers", "tasknb.runs"}
-    tasknb_allowed |= {"tasknb.durations", "tasknb.texts"}
+    tasknb_allowed |= {"tasknb.durations", "tasknb.texts", "tasknb._extras"}
     tasknb_allowed |= {f"tasknb.graph.{name}" for name in ("_states", "_big", "_details", "_svg")}
     tasknb_allowed |= {"tasknb.widgets._graphview"}  # only inside TaskGraph.interactive()
     package = Path(__file__).resolve().parents[1] / "tasknb"

@@ -18,9 +18,12 @@ NIGHTLY = ["NIGHTLY_ELT", "LOAD_CUSTOMERS", "CLEAN_ORDERS", "AGGREGATE_DAILY", "
 
 @pytest.fixture(scope="module")
 def demo_client(tmp_path_factory):
-    with local_server(seed="demo", clock="manual", data_dir=tmp_path_factory.mktemp("demo")) as server:
-        with local_client(server, database=DEMO_DB, schema=PIPELINES) as client:
-            yield client
+    data_dir = tmp_path_factory.mktemp("demo")
+    with (
+        local_server(seed="demo", clock="manual", data_dir=data_dir) as server,
+        local_client(server, database=DEMO_DB, schema=PIPELINES) as client,
+    ):
+        yield client
 
 
 def _fill(source: str, key: str) -> str:

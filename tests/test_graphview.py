@@ -111,4 +111,4 @@ def test_the_view_ships_its_front_end_as_package_data():
     script = (here / "_graphview.js").read_text()
     assert "export default { render }" in script and (here / "_graphview.css").exists()
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
-    assert '"widgets/_graphview.js", "widgets/_graphview.css"' in pyproject
+    assert '"**/*.js", "**/*.css"' in pyproject  # package data: the view's script and style
