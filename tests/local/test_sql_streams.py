@@ -5,6 +5,7 @@ Each test asserts the outcome Snowflake documents; the page is named in its docs
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -241,3 +242,33 @@ def test_a_procedure_called_by_a_task_consumes_the_stream(api: Api) -> None:
     assert api.execute("drainer")["state"] == "SUCCEEDED"
     assert rows(api, "SELECT id, v FROM sink ORDER BY id") == [["1", "a"], ["2", "b"]]
     assert rows(api, "SELECT SYSTEM$STREAM_HAS_DATA('src_s')") == [["false"]]
+
+
+def _section_examples() -> list[tuple[str, object]]:
+    """(statement, expected rows or None) of the first ```sql block of the docs section."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "local-server.md").read_text()
+    section = text[text.index("## Task SQL: streams"):]
+    block = section[section.index("```sql\n") + 7:section.index("\n```", section.index("```sql"))]
+    examples: list[tuple[str, object]] = []
+    pending: list[str] = []
+    for line in block.splitlines():
+        code, _, comment = line.partition("; -- returns ")
+        if comment or line.rstrip().endswith(";"):
+            pending.append(code.rstrip().rstrip(";"))
+            examples.append(("\n".join(pending), json.loads(comment) if comment else None))
+            pending = []
+        else:
+            pending.append(line)
+    assert not pending, pending
+    return examples
+
+
+def test_the_examples_of_this_section_run(api: Api) -> None:
+    """docs/local-server.md "Task SQL: streams, …": every statement it shows runs on the
+    local server and answers what its ``-- returns`` comment says."""
+    examples = _section_examples()
+    assert len(examples) >= 10
+    for statement, expected in examples:
+        answer = submit(api, statement)
+        if expected is not None:
+            assert answer["data"] == expected, statement

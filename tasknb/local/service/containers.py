@@ -58,6 +58,7 @@ class Containers:
             if exists:  # OR REPLACE: the new database starts empty
                 self.forget_schedules(lambda key: key[0] == name)
                 self.state.drop_in_engine(name)
+            self.state.make_in_engine(name, "PUBLIC")  # task SQL sees it at once
         return f"Database {qualified(name)} successfully created."
 
     def create_or_alter_database(self, name: str, body: Any) -> str:
@@ -120,6 +121,7 @@ class Containers:
             if exists:  # OR REPLACE: the new schema starts empty
                 self.forget_schedules(lambda key: key[:2] == (db, name))
                 self.state.drop_in_engine(db, name)
+            self.state.make_in_engine(db, name)  # task SQL of any schema sees it at once
         return f"Schema {qualified(name)} successfully created."
 
     def create_or_alter_schema(self, database: str, name: str, body: Any) -> str:

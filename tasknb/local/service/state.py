@@ -125,9 +125,12 @@ class ServiceState:
                 else:
                     from tasknb.local.sql.engine import SqlEngine
 
-                    self._engine = SqlEngine(self.data_dir / ENGINE_FILE,
-                                             databases=self._known_at_start,
-                                             cancel_ongoing=self.cancel_ongoing)
+                    engine = SqlEngine(self.data_dir / ENGINE_FILE,
+                                       databases=self._known_at_start,
+                                       cancel_ongoing=self.cancel_ongoing)
+                    for database, schema in list(self.store.schemas):  # made before: all there
+                        engine.ensure_schema(database, schema)
+                    self._engine = engine
             return self._engine
 
     def drop_in_engine(self, database: str, schema: str | None = None) -> None:
@@ -147,6 +150,15 @@ class ServiceState:
                 [schema] if schema else [])), exc_info=True)
         self._engine_schemas = {key for key in self._engine_schemas
                                 if key[0] != database or (schema is not None and key[1] != schema)}
+
+    def make_in_engine(self, database: str, schema: str) -> None:
+        """Create a schema made over REST in the engine too (task SQL in any schema names it
+        at once); a failure is logged, and the runs that need the schema report it."""
+        try:
+            self.ensure_engine_schema(database, schema)
+        except Exception:
+            log.warning("could not create %s in the SQL engine", qualified(database, schema),
+                        exc_info=True)
 
     def ensure_engine_schema(self, database: str, schema: str) -> None:
         if (database, schema) not in self._engine_schemas:

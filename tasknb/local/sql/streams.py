@@ -191,6 +191,11 @@ class StreamInfo:
     def view(self) -> str:
         return _q(*self.key)
 
+    @property
+    def check(self) -> Key:
+        """The view of one boolean: whether the stream has data (SYSTEM$STREAM_HAS_DATA)."""
+        return (self.key[0], self.key[1], f"{SNAPSHOT_PREFIX}{self.key[2]}$HAS_DATA")
+
     def meta(self) -> str:
         return json.dumps({"source": list(self.source), "append_only": self.append_only,
                            "created_on": self.created_on, "comment": self.comment})
@@ -204,16 +209,29 @@ def _change_set(info: StreamInfo) -> str:
     rid = quote_identifier(ROWID)
     head = (f"WITH cur AS (SELECT rowid AS {rid}, * FROM {source}), "
             f"old AS (SELECT * FROM {info.snapshot}), "
-            "ins AS (SELECT * FROM cur EXCEPT ALL SELECT * FROM old)")
+            "ins AS MATERIALIZED (SELECT * FROM cur EXCEPT ALL SELECT * FROM old)")
     if info.append_only:
         return (f"{head} SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", FALSE AS "
                 f"\"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins "
                 f"WHERE {rid} NOT IN (SELECT {rid} FROM old)")
-    return (f"{head}, del AS (SELECT * FROM old EXCEPT ALL SELECT * FROM cur) "
+    return (f"{head}, del AS MATERIALIZED (SELECT * FROM old EXCEPT ALL SELECT * FROM cur) "
             f"SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", {rid} IN (SELECT {rid} "
             f"FROM del) AS \"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins "
             f"UNION ALL SELECT * EXCLUDE ({rid}), 'DELETE', {rid} IN (SELECT {rid} FROM ins), "
             f"{row_id} FROM del")
+
+
+def _has_data(info: StreamInfo) -> str:
+    """The SELECT of whether the change set is not empty, without building it: the source's
+    rows and the offset's differ in count or in the sum of their hashes (a collision, 2^-64,
+    would read as no data; Snowflake's function may err the other way only)."""
+    source, rid = _q(*info.source), quote_identifier(ROWID)
+    if info.append_only:
+        return (f"SELECT EXISTS (SELECT 1 FROM {source} WHERE rowid NOT IN (SELECT {rid} FROM "
+                f"{info.snapshot})) AS has_data")
+    return (f"SELECT (SELECT (count(*), sum(hash(c)::HUGEINT)) FROM (SELECT rowid AS {rid}, * "
+            f"FROM {source}) c) IS DISTINCT FROM (SELECT (count(*), sum(hash(o)::HUGEINT)) "
+            f"FROM {info.snapshot} o) AS has_data")
 
 
 def _refresh(info: StreamInfo) -> list[str]:
@@ -303,7 +321,7 @@ class Streams:
         return marked
 
     def has_data(self, name: str, ctx: TaskContext) -> exp.Expression:
-        """SYSTEM$STREAM_HAS_DATA('<name>') as an EXISTS over the stream's change set."""
+        """SYSTEM$STREAM_HAS_DATA('<name>') as a subquery of the stream's check view."""
         parts = _parts(name)
         if not 1 <= len(parts) <= 3:
             raise _missing("Stream", (ctx.database, ctx.schema, name))
@@ -311,11 +329,10 @@ class Streams:
         info = self.find(key)
         if info is None:
             raise _missing("Stream", key)
-        select = exp.select(exp.Literal.number(1)).from_(exp.Table(
-            this=exp.to_identifier(info.key[2], quoted=True),
-            db=exp.to_identifier(info.key[1], quoted=True),
-            catalog=exp.to_identifier(info.key[0], quoted=True))).limit(1)
-        return exp.Exists(this=select)
+        database, schema, view = info.check
+        return exp.select("has_data").from_(exp.Table(
+            this=exp.to_identifier(view, quoted=True), db=exp.to_identifier(schema, quoted=True),
+            catalog=exp.to_identifier(database, quoted=True))).subquery()
 
     def run(self, sql: StreamSql, cursor: duckdb.DuckDBPyConnection, execute: Callable[[], None],
             ctx: TaskContext) -> None:
@@ -393,6 +410,7 @@ class Streams:
                            f"{quote_identifier(ROWID)}, * FROM {_q(*source)}{where}")
             cursor.execute(f"COMMENT ON TABLE {info.snapshot} IS {sql_string(info.meta())}")
             cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
+            cursor.execute(f"CREATE OR REPLACE VIEW {_q(*info.check)} AS {_has_data(info)}")
             if began:
                 cursor.execute("COMMIT")
         except BaseException:
@@ -419,6 +437,7 @@ class Streams:
         began = not in_transaction and _begin(cursor)
         try:
             cursor.execute(f"DROP VIEW IF EXISTS {info.view}")
+            cursor.execute(f"DROP VIEW IF EXISTS {_q(*info.check)}")
             cursor.execute(f"DROP TABLE IF EXISTS {info.snapshot}")
             if began:
                 cursor.execute("COMMIT")
