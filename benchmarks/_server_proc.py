@@ -1,6 +1,7 @@
 """Run the local server in a child process for the server benchmarks (not a benchmark itself).
 
     with ServerProcess() as (url, token): ...
+    with ServerProcess(data_dir=prepared) as (url, token): ...   # a data dir seeded in-process
 
 The server runs as ``tasknb server`` does (``tasknb.local.server.serve``) on 127.0.0.1 with a
 temporary data directory, so the benchmark's client never shares a GIL with the server.
@@ -29,17 +30,18 @@ serve(host="127.0.0.1", port=0, data_dir=sys.argv[1], token=sys.argv[2], clock=s
 class ServerProcess:
     """Start ``serve()`` in a subprocess; yields (url, token); stops it on exit."""
 
-    def __init__(self, clock: str = "real") -> None:
+    def __init__(self, clock: str = "real", data_dir: str | None = None) -> None:
         self.clock = clock
         self.token = secrets.token_urlsafe(24)
         self._tmp = tempfile.TemporaryDirectory(prefix="tasknb-bench-")
+        self.data_dir = data_dir or self._tmp.name
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def __enter__(self) -> tuple[str, str]:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, self._tmp.name, self.token, self.clock],
+            [sys.executable, "-c", _CHILD, self.data_dir, self.token, self.clock],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -70,3 +72,9 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._tmp.cleanup()
+
+    @property
+    def pid(self) -> int:
+        """The server process's id (to read its memory)."""
+        assert self.proc is not None
+        return self.proc.pid

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,8 @@ CREATE TABLE IF NOT EXISTS graph_runs(id INTEGER PRIMARY KEY AUTOINCREMENT, data
     config TEXT, fingerprint TEXT, task_states TEXT);
 CREATE INDEX IF NOT EXISTS graph_runs_root ON graph_runs(database, schema, root_name);
 CREATE INDEX IF NOT EXISTS graph_runs_state ON graph_runs(state);
+CREATE INDEX IF NOT EXISTS graph_runs_completed ON graph_runs(database, schema, root_name,
+    completed_time);
 CREATE TABLE IF NOT EXISTS task_runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
     graph_run_id INTEGER, database TEXT, schema TEXT, name TEXT, root_name TEXT, state TEXT,
     scheduled_time TEXT, query_start_time TEXT, completed_time TEXT, error_code INTEGER,
@@ -51,15 +54,34 @@ CREATE TABLE IF NOT EXISTS task_runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
     condition_text TEXT);
 CREATE INDEX IF NOT EXISTS task_runs_task ON task_runs(database, schema, name);
 CREATE INDEX IF NOT EXISTS task_runs_graph ON task_runs(graph_run_id);
-CREATE TABLE IF NOT EXISTS results(handle TEXT PRIMARY KEY, state TEXT NOT NULL,
-    status INTEGER, body TEXT, pages TEXT, created TEXT NOT NULL);
+DROP TABLE IF EXISTS results;
+CREATE TABLE IF NOT EXISTS result_handles(handle TEXT PRIMARY KEY, state TEXT NOT NULL,
+    status INTEGER, page_count INTEGER NOT NULL, size INTEGER NOT NULL, stored REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS result_handles_stored ON result_handles(stored);
+CREATE TABLE IF NOT EXISTS result_pages(handle TEXT, page INTEGER, body TEXT NOT NULL,
+    PRIMARY KEY(handle, page)) WITHOUT ROWID;
 """
+
+#: Stored results (list pages, asynchronous answers) are kept at most this long (real time),
+#: this many, and this many bytes in all; the newest result is always kept whole.
+RESULT_RETENTION_SECONDS = 3600.0
+MAX_STORED_RESULTS = 200
+MAX_STORED_RESULT_BYTES = 24 * 1024 * 1024
+#: The write-ahead log is cut back to this size after a checkpoint (else it keeps its peak).
+WAL_SIZE_LIMIT = 8 * 1024 * 1024
 
 GRAPH_RUN_COLUMNS = (
     "database", "schema", "root_name", "root_id", "run_id", "graph_version", "state",
     "scheduled_time", "query_start_time", "completed_time", "next_scheduled_time",
     "first_error_task_name", "first_error_code", "first_error_message", "scheduled_from",
     "attempt", "group_id", "config", "fingerprint", "task_states",
+)
+#: What a graph run's REST ``TaskRun`` body is made of (no per-task states, no fingerprint).
+RUN_SUMMARY_COLUMNS = (
+    "id", "database", "schema", "root_name", "root_id", "run_id", "graph_version", "state",
+    "scheduled_time", "query_start_time", "completed_time", "next_scheduled_time",
+    "first_error_task_name", "first_error_code", "first_error_message", "scheduled_from",
+    "attempt", "group_id",
 )
 TASK_RUN_COLUMNS = (
     "graph_run_id", "database", "schema", "name", "root_name", "state", "scheduled_time",
@@ -150,6 +172,7 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._conn.executescript(_SCHEMA)
             self._load()
         except BaseException:
@@ -378,9 +401,12 @@ class Store:
                                (*(_db_value(v) for v in fields.values()), run_pk))
 
     def graph_runs(self, where: str = "1", params: tuple[Any, ...] = (),
-                   order: str = "id DESC", limit: int | None = None) -> list[dict[str, Any]]:
-        """Query graph runs (``where`` is trusted SQL written by this package)."""
-        sql = f"SELECT * FROM graph_runs WHERE {where} ORDER BY {order}"
+                   order: str = "id DESC", limit: int | None = None,
+                   columns: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Query graph runs (``where`` is trusted SQL written by this package); ``columns``
+        reads only those (e.g. :data:`RUN_SUMMARY_COLUMNS`: no per-task states to decode)."""
+        picked = ", ".join(columns) if columns else "*"
+        sql = f"SELECT {picked} FROM graph_runs WHERE {where} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
@@ -447,32 +473,69 @@ class Store:
         return count
 
     # --- result handles ------------------------------------------------------------------------
-    def put_result(self, handle: str, state: str, status: int | None, body: Any,
-                   created: str, pages: list[Any] | None = None) -> None:
-        """Create or complete a result handle (synchronous=NORMAL, as run records: it survives
-        a killed process, and the API writes it while answering, so no fsync waits there)."""
-        with self._run_write():
-            self._conn.execute(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?)",
-                (handle, state, status, json.dumps(body), json.dumps(pages) if pages else None,
-                 created))
+    def put_result(self, handle: str, state: str, status: int | None,
+                   pages: list[str], *, now: float | None = None) -> None:
+        """Store a result handle and its pages, each already JSON text (synchronous=NORMAL, as
+        run records: it survives a killed process, and the API writes it while answering).
 
-    def result(self, handle: str) -> dict[str, Any] | None:
-        """A result handle's row with decoded body/pages, or None."""
+        Then forget results past :data:`RESULT_RETENTION_SECONDS` of real time, beyond
+        :data:`MAX_STORED_RESULTS` or :data:`MAX_STORED_RESULT_BYTES` (oldest first; never the
+        one just stored), so that the file stays small whatever the clients do.
+        """
+        stored = time.time() if now is None else now
+        size = sum(len(page) for page in pages)
+        with self._run_write():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("DELETE FROM result_pages WHERE handle = ?", (handle,))
+                self._conn.execute("INSERT OR REPLACE INTO result_handles VALUES (?, ?, ?, ?, ?, ?)",
+                                   (handle, state, status, len(pages), size, stored))
+                self._conn.executemany("INSERT INTO result_pages VALUES (?, ?, ?)",
+                                       [(handle, i, page) for i, page in enumerate(pages)])
+                self._purge_results(handle, stored)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _purge_results(self, keep: str, now: float) -> None:
+        """Drop expired and excess results (caller holds the lock and a transaction)."""
+        rows = self._conn.execute("SELECT handle, size, stored FROM result_handles "
+                                  "ORDER BY stored DESC, rowid DESC").fetchall()
+        total, drop = 0, []
+        for index, row in enumerate(rows):
+            total += row["size"]
+            if row["handle"] == keep:
+                continue
+            if (index >= MAX_STORED_RESULTS or total > MAX_STORED_RESULT_BYTES
+                    or now - row["stored"] > RESULT_RETENTION_SECONDS):
+                drop.append((row["handle"],))
+        if drop:
+            self._conn.executemany("DELETE FROM result_pages WHERE handle = ?", drop)
+            self._conn.executemany("DELETE FROM result_handles WHERE handle = ?", drop)
+
+    def result(self, handle: str, page: int | None = 0, *,
+               now: float | None = None) -> dict[str, Any] | None:
+        """A result handle (``state``, ``status``, ``page_count``) and the JSON text of one of
+        its pages (``body``; None when there is no such page), or None when it is unknown or
+        older than :data:`RESULT_RETENTION_SECONDS`. Only that page is read."""
+        oldest = (time.time() if now is None else now) - RESULT_RETENTION_SECONDS
         with self._lock:
-            row = self._conn.execute("SELECT * FROM results WHERE handle = ?",
-                                     (handle,)).fetchone()
-        if row is None:
-            return None
-        out = dict(row)
-        out["body"] = json.loads(out["body"]) if out["body"] else None
-        out["pages"] = json.loads(out["pages"]) if out["pages"] else None
-        return out
+            row = self._conn.execute("SELECT state, status, page_count FROM result_handles "
+                                     "WHERE handle = ? AND stored >= ?",
+                                     (handle, oldest)).fetchone()
+            if row is None:
+                return None
+            body = self._conn.execute("SELECT body FROM result_pages WHERE handle = ? AND "
+                                      "page = ?", (handle, page)).fetchone()
+        return {**dict(row), "body": body["body"] if body else None}
 
-    def delete_results_before(self, created: str) -> None:
-        """Forget result handles created before a time."""
-        with self._run_write():
-            self._conn.execute("DELETE FROM results WHERE created < ?", (created,))
+    def result_stats(self) -> dict[str, int]:
+        """How many results are stored and their size in bytes (benchmarks, tests)."""
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS size "
+                                     "FROM result_handles").fetchone()
+        return {"results": int(row["n"]), "bytes": int(row["size"])}
 
     def set_meta(self, key: str, value: str) -> None:
         """Store a setting (one commit)."""

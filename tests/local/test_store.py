@@ -171,3 +171,67 @@ def test_a_data_dir_serves_one_server_at_a_time(tmp_path: Path) -> None:
         tasknb.local.start(data_dir=tmp_path / "data")
     with tasknb.local.start(data_dir=tmp_path / "data") as again:  # released by stop()
         assert again.data_dir == tmp_path / "data"
+
+
+def test_stored_results_are_purged_by_age_count_and_size(tmp_path: Path) -> None:
+    from tasknb.local import store as store_module
+
+    store = Store.in_dir(tmp_path)
+    try:
+        now = time.time()
+        store.put_result("old", "done", 200, ["[1]"],
+                         now=now - store_module.RESULT_RETENTION_SECONDS - 1)
+        assert store.result("old", 0) is None  # past its hour of real time: not served
+        store.put_result("new", "done", 200, ["[2]", "[3]"], now=now)
+        assert store.result_stats()["results"] == 1  # the old one was purged on the write
+        assert store.result("new", 1)["body"] == "[3]"  # only the page asked for
+        assert store.result("new", 2) == {"state": "done", "status": 200, "page_count": 2,
+                                          "body": None}
+        for i in range(store_module.MAX_STORED_RESULTS + 5):
+            store.put_result(f"h{i}", "done", 200, ["[0]"], now=now + i)
+        assert store.result_stats()["results"] == store_module.MAX_STORED_RESULTS
+        assert store.result("h0", 0, now=now + 1) is None  # the oldest went first
+        big = "x" * (store_module.MAX_STORED_RESULT_BYTES // 2 + 1)
+        store.put_result("big1", "done", 200, [big], now=now + 1000)
+        store.put_result("big2", "done", 200, [big], now=now + 1001)
+        stats = store.result_stats()
+        assert stats["bytes"] <= store_module.MAX_STORED_RESULT_BYTES
+        assert store.result("big1", 0, now=now + 1001) is None
+        assert store.result("big2", 0, now=now + 1001)["body"] == big  # never the newest
+    finally:
+        store.close()
+
+
+def test_list_pages_are_kept_within_count_bytes_and_age() -> None:
+    from tasknb.local.api.results import ListPages
+
+    pages = ListPages(max_results=3, max_bytes=100, retention_s=3600)
+    handles = [pages.put([b"[1]", b"[2]"]) for _ in range(5)]
+    assert pages.stats()["lists"] == 3
+    assert pages.page(handles[0], 0) is None and pages.page(handles[-1], 1) == b"[2]"
+    huge = pages.put([b"x" * 500])  # bigger than the budget: kept alone, as the newest
+    assert pages.stats() == {"lists": 1, "bytes": 500} and pages.page(huge, 0) == b"x" * 500
+    expiring = ListPages(retention_s=0.0)
+    handle = expiring.put([b"[1]"])
+    time.sleep(0.01)
+    assert expiring.page(handle, 0) is None  # real time, whatever the server's clock says
+
+
+def test_list_pages_outlive_the_manual_clock_and_are_read_one_by_one(tmp_path: Path) -> None:
+    with tasknb.local.start(data_dir=tmp_path / "data", clock="manual", start_time=T0) as server:
+        service = server.service
+        service.ensure_schema("D", "S")
+        for i in range(2001):
+            service.create_task("D", "S", {"name": f"T{i:04d}", "definition": "select 1"})
+        api = Api(server, "D", "S")
+        first = api.http.get("/api/v2/databases/D/schemas/S/tasks")
+        assert first.status_code == 200 and len(first.json()) == 1000
+        last = first.links["last"]["url"]
+        server.advance("2 days")  # the manual clock moves: the result's age is real time
+        pages = [api.http.get(last.replace("page=2", f"page={n}")) for n in (0, 1, 2)]
+        assert [p.status_code for p in pages] == [200, 200, 200]
+        names = [t["name"] for p in pages for t in p.json()]
+        assert names == [f"T{i:04d}" for i in range(2001)]
+        beyond = api.http.get(last.replace("page=2", "page=3"))
+        assert beyond.status_code == 400 and "pages 0 to 2" in beyond.json()["message"]
+        api.close()

@@ -72,7 +72,9 @@ class LocalApp:
                            "message": f"Internal error in the local server ({type(exc).__name__})"
                                       "; see the server log.", "request_id": request_id}, 500)
         headers = {"X-Snowflake-Request-ID": request_id, **reply.headers}
-        content = json.dumps(reply.body, separators=(",", ":")).encode()
+        content = reply.content
+        if content is None:
+            content = json.dumps(reply.body, separators=(",", ":")).encode()
         response = Response(content, status_code=reply.status, headers=headers,
                             media_type="application/json")
         await response(scope, receive, send)

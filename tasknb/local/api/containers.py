@@ -14,7 +14,7 @@ async def list_databases(call: Call) -> Reply:
     """GET /api/v2/databases (``history`` is accepted: nothing dropped is kept)."""
     filters = call.list_filters()
     parse_bool(call.query.get("history"), "history", False)
-    return call.paged(await call.run(call.service.list_databases, **filters))
+    return await call.paged(await call.run(call.service.list_databases, **filters))
 
 
 async def create_database(call: Call) -> Reply:
@@ -48,7 +48,7 @@ async def list_schemas(call: Call) -> Reply:
     """GET /api/v2/databases/{database}/schemas."""
     filters = call.list_filters()
     parse_bool(call.query.get("history"), "history", False)
-    return call.paged(await call.run(call.service.list_schemas, call.params["database"],
+    return await call.paged(await call.run(call.service.list_schemas, call.params["database"],
                                      **filters))
 
 

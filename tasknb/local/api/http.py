@@ -18,7 +18,6 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -28,22 +27,24 @@ from tasknb.local import rules
 from tasknb.local.api.auth import TokenGate
 from tasknb.local.rules import ApiError, bad_request, parse_int
 from tasknb.local.service import Service
-from tasknb.local.service.bodies import to_db
+from tasknb.local.service.bodies import encode_json
 
 MAX_BODY_BYTES = 1024 * 1024
 PAGE_SIZE = 1000  # lists longer than this are paged through /api/v2/results/<h>?page=N
-RESULT_RETENTION = timedelta(hours=1)
+INLINE_ROWS = 100  # longer lists are encoded in a worker thread, off the event loop
 ACCEPTED_MESSAGE = ("Request execution in progress. Use the provided location header or result "
                     "handler ID to perform query monitoring and management.")
 
 
 @dataclass
 class Reply:
-    """What a handler returns: status, JSON body, extra headers."""
+    """What a handler returns: status, JSON body, extra headers; ``content`` is the body
+    already encoded as JSON (a stored page is sent as it was stored, never decoded)."""
 
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
 
 
 @dataclass
@@ -101,25 +102,33 @@ class Call:
                 "show_limit": parse_int(q.get("showLimit"), "showLimit", None, 1,
                                         rules.MAX_SHOW_LIMIT)}
 
-    def paged(self, rows: list[Any]) -> Reply:
-        """A list answer: over :data:`PAGE_SIZE` rows, page 0 inline and the rest stored, with
+    async def paged(self, rows: list[Any]) -> Reply:
+        """A list answer: over :data:`PAGE_SIZE` rows, page 0 inline and every page stored
+        apart (each encoded once, in a worker thread), with
         ``Link: <.../results/<h>?page=N>; rel="first|next|last"`` as Snowflake sends it."""
-        if len(rows) <= PAGE_SIZE:
+        if len(rows) <= INLINE_ROWS:  # too small to be worth a thread
             return Reply(rows)
-        pages = [rows[i:i + PAGE_SIZE] for i in range(0, len(rows), PAGE_SIZE)]
-        handle = str(uuid.uuid4())
-        self.service.store.put_result(handle, "done", 200, pages[0], to_db(self.service.now()),
-                                      pages=pages)
+        return await self.run(lambda: self.paged_json([encode_json(row) for row in rows]))
+
+    def paged_json(self, rows: list[str]) -> Reply:
+        """:meth:`paged` of rows already encoded as JSON text (call it in a worker thread)."""
+        from tasknb.local.api.results import list_pages  # the handler module of those pages
+
+        pages = [("[" + ",".join(rows[i:i + PAGE_SIZE]) + "]").encode()
+                 for i in range(0, max(1, len(rows)), PAGE_SIZE)]
+        if len(pages) == 1:
+            return Reply(None, content=pages[0])
+        handle = list_pages(self.service).put(pages)
         base = f"/api/v2/results/{handle}"
         last = len(pages) - 1
         link = (f'<{base}?page=0>; rel="first",<{base}?page=1>; rel="next",'
                 f'<{base}?page={last}>; rel="last"')
-        return Reply(pages[0], headers={"Link": link})
+        return Reply(None, headers={"Link": link}, content=pages[0])
 
-    def accepted_done(self, body: Any) -> Reply:
+    async def accepted_done(self, body: Any) -> Reply:
         """A 202 whose result (``body``) is already available at its Location."""
         handle = str(uuid.uuid4())
-        self.service.store.put_result(handle, "done", 200, body, to_db(self.service.now()))
+        await self.run(self.service.store.put_result, handle, "done", 200, [encode_json(body)])
         return accepted(handle)
 
 

@@ -42,6 +42,7 @@ from sqlglot.errors import ParseError, TokenError
 from tasknb.local import rules
 from tasknb.local.rules import ApiError
 from tasknb.local.service import Service
+from tasknb.local.store import RUN_SUMMARY_COLUMNS
 
 FUNCTION = "TASK_HISTORY"
 WINDOW = timedelta(days=7)
@@ -207,7 +208,8 @@ class _Rewrite:
             params.append(str(root).upper())
         order = "completed_time DESC, id DESC" if complete else "scheduled_time DESC, id DESC"
         runs = self.service.store.graph_runs(" AND ".join(where), tuple(params), order=order,
-                                             limit=limit)
+                                             limit=limit,
+                                             columns=(*RUN_SUMMARY_COLUMNS, "config"))
         return [_graph_row(run, complete) for run in runs]
 
     def rows(self, database: str | None, args: dict[str, Any], since: timedelta = WINDOW,
@@ -241,7 +243,9 @@ class _Rewrite:
         graphs = {}
         if graph_ids:
             marks = ", ".join("?" for _ in graph_ids)
-            graphs = {g["id"]: g for g in store.graph_runs(f"id IN ({marks})", tuple(graph_ids))}
+            graphs = {g["id"]: g for g in store.graph_runs(
+                f"id IN ({marks})", tuple(graph_ids),
+                columns=("id", "next_scheduled_time", "root_id", "config"))}
         return [_row(run, graphs.get(run.get("graph_run_id")) or {}) for run in runs]
 
 

@@ -21,8 +21,13 @@ async def list_tasks(call: Call) -> Reply:
     """GET .../tasks?rootOnly=&like=&startsWith=&showLimit=&fromName=."""
     filters = call.list_filters()
     root_only = parse_bool(call.query.get("rootOnly"), "rootOnly", False)
-    return call.paged(await call.run(call.service.list_tasks, call.params["database"],
-                                     call.params["schema"], root_only=root_only, **filters))
+    service = call.service
+
+    def listing() -> Reply:
+        return call.paged_json(service.tasks.list_tasks_json(
+            call.params["database"], call.params["schema"], root_only=root_only, **filters))
+
+    return await call.run(listing)
 
 
 async def create_task(call: Call) -> Reply:
@@ -59,7 +64,7 @@ async def execute_task(call: Call) -> Reply:
     async_exec = parse_bool(call.query.get("asyncExec"), "asyncExec", False)
     run = await call.run(call.service.execute_task, *_task(call), retry_last=retry_last)
     if async_exec:
-        return call.accepted_done({"status": execute_status(run)})
+        return await call.accepted_done({"status": execute_status(run)})
     return status(execute_status(run))
 
 
@@ -102,13 +107,13 @@ async def unset_tags(call: Call) -> Reply:
 async def get_tags(call: Call) -> Reply:
     """GET .../tasks/{name}:get-tags?withLineage=."""
     parse_bool(call.query.get("withLineage"), "withLineage", False)
-    return call.paged(call.service.get_tags(*_task(call)))
+    return await call.paged(call.service.get_tags(*_task(call)))
 
 
 async def dependents(call: Call) -> Reply:
     """GET .../tasks/{name}/dependents?recursive=."""
     recursive = parse_bool(call.query.get("recursive"), "recursive", True)
-    return call.paged(await call.run(call.service.dependents, *_task(call), recursive))
+    return await call.paged(await call.run(call.service.dependents, *_task(call), recursive))
 
 
 def _result_limit(call: Call) -> int:
@@ -119,12 +124,12 @@ def _result_limit(call: Call) -> int:
 async def current_graphs(call: Call) -> Reply:
     """GET .../tasks/{name}/current-graphs?resultLimit= (also the deprecated current_graphs)."""
     limit = _result_limit(call)
-    return call.paged(await call.run(call.service.current_graphs, *_task(call), limit))
+    return await call.paged(await call.run(call.service.current_graphs, *_task(call), limit))
 
 
 async def complete_graphs(call: Call) -> Reply:
     """GET .../tasks/{name}/complete-graphs?resultLimit=&errorOnly= (also complete_graphs)."""
     limit = _result_limit(call)
     error_only = parse_bool(call.query.get("errorOnly"), "errorOnly", False)
-    return call.paged(await call.run(call.service.complete_graphs, *_task(call), limit,
+    return await call.paged(await call.run(call.service.complete_graphs, *_task(call), limit,
                                      error_only))

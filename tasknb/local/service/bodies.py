@@ -56,6 +56,15 @@ def from_db(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
+def encode_json(body: Any) -> str:
+    """A body as the server sends JSON (compact).
+
+        >>> encode_json({"a": [1, None]})
+        '{"a":[1,null]}'
+    """
+    return json.dumps(body, separators=(",", ":"))
+
+
 def to_api_time(value: datetime | str | None) -> str | None:
     """ISO-8601 with a ``Z``, millisecond precision.
 

@@ -10,6 +10,7 @@ the schedule ticks that are due.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,12 +24,12 @@ from tasknb.local.service.bodies import from_db, to_db
 from tasknb.local.service.graphs import Graphs, fingerprint
 from tasknb.local.service.runner import DEFAULT_MAX_WORKERS, GraphRun, Runner, RunPlan
 from tasknb.local.service.state import ServiceState
+from tasknb.local.store import RUN_SUMMARY_COLUMNS
 
 log = logging.getLogger("tasknb.local")
 
 RETRY_WINDOW = timedelta(days=14)  # RETRY LAST: the failed run started within 14 days
 FIRE_BATCH = 50  # schedule ticks turned into graph runs per lock hold / commit
-STARTED_LOG_LIMIT = 10_000  # graph runs remembered for advance()'s answer
 TaskKey = tuple[str, str, str]
 
 
@@ -40,7 +41,10 @@ class GraphRuns:
         self.state = state
         self.graphs = graphs
         self._pending: dict[TaskKey, RunPlan] = {}  # one queued manual execute per root
-        self._started_log: list[GraphRun] = []
+        # the runs started while a schedule tick is being fired (its answer lists them, with
+        # the retries and queued runs they lead to); finished runs are kept nowhere else
+        self._recorders: list[list[GraphRun]] = []
+        self._recorders_lock = threading.Lock()
         self._last_run_id: dict[TaskKey, int] = state.store.last_run_ids()
         self.runner = Runner(state.store, state.engine, state.clock.now, manual=state.manual,
                              on_complete=self._graph_run_finished, max_workers=max_workers)
@@ -141,9 +145,9 @@ class GraphRuns:
 
     def _start(self, plans: list[RunPlan]) -> list[GraphRun]:
         runs = self.runner.start(plans)
-        self._started_log.extend(runs)
-        if len(self._started_log) > STARTED_LOG_LIMIT:
-            del self._started_log[:STARTED_LOG_LIMIT // 2]
+        with self._recorders_lock:
+            for recorder in self._recorders:
+                recorder.extend(runs)
         return runs
 
     def _next_run_id(self, key: tuple[str, str, str], moment: datetime) -> int:
@@ -260,7 +264,17 @@ class GraphRuns:
 
     def fire_scheduled(self, due: list[tuple[tuple[str, str, str], datetime]]) -> list[Any]:
         """Ticker callback: start the graph runs of scheduled fires (overlap policy applies)."""
-        mark = len(self._started_log)
+        started: list[GraphRun] = []
+        with self._recorders_lock:
+            self._recorders.append(started)
+        try:
+            self._fire(due)
+        finally:
+            with self._recorders_lock:
+                self._recorders.remove(started)
+        return started
+
+    def _fire(self, due: list[tuple[tuple[str, str, str], datetime]]) -> None:
         # A manual clock stands at this tick now: remember it before recording the tick's runs,
         # so a restart after a kill never moves the clock back and fires a tick twice.
         self.state.save_clock()
@@ -274,7 +288,7 @@ class GraphRuns:
                 if plans:
                     self._start(plans)
         if not self.state.manual:
-            return self._started_log[mark:]
+            return
         # Manual clock: let the runs (and any retries or queued runs) finish before time moves.
         while True:
             active = self.runner.all_active()
@@ -282,7 +296,6 @@ class GraphRuns:
                 break
             for run in active:
                 run.wait(600.0)
-        return list(self._started_log[mark:])
 
     def _scheduled_plan(self, key: tuple[str, str, str], when: datetime) -> RunPlan | None:
         """The run a schedule tick starts, or None (gone, suspended, invalid, or skipped)."""
@@ -340,7 +353,7 @@ class GraphRuns:
         return out
 
     def _run_dict(self, run: GraphRun) -> dict[str, Any]:
-        rows = self.state.store.graph_runs("id = ?", (run.pk,))
+        rows = self.state.store.graph_runs("id = ?", (run.pk,), columns=RUN_SUMMARY_COLUMNS)
         return bodies.run_to_api(rows[0])
 
     def wait_idle(self, timeout: float = 60.0) -> bool:

@@ -15,6 +15,7 @@ from tasknb.local.schedule.ticker import Ticker
 from tasknb.local.service import bodies
 from tasknb.local.service.bodies import to_db
 from tasknb.local.service.state import ServiceState
+from tasknb.local.store import RUN_SUMMARY_COLUMNS
 
 CURRENT_WINDOW = timedelta(days=8)  # CURRENT_TASK_GRAPHS looks 8 days ahead
 DEFAULT_HISTORY_LIMIT = 100
@@ -34,7 +35,7 @@ class RunHistory:
         db, sc, folded, rec = self.state.task(database, schema, name)
         rows = self.state.store.graph_runs(
             "database = ? AND schema = ? AND root_name = ? AND state = 'EXECUTING'",
-            (db, sc, folded), order="scheduled_time DESC")
+            (db, sc, folded), order="scheduled_time DESC", columns=RUN_SUMMARY_COLUMNS)
         out = [bodies.run_to_api(r) for r in rows]
         key = (db, sc, folded)
         nxt = self.ticker.next_fire(key)
@@ -59,7 +60,8 @@ class RunHistory:
         rows = self.state.store.graph_runs(
             f"database = ? AND schema = ? AND root_name = ? AND state IN {states} "
             "AND completed_time >= ?", (db, sc, folded, since),
-            order="completed_time DESC, id DESC", limit=result_limit)
+            order="completed_time DESC, id DESC", limit=result_limit,
+            columns=RUN_SUMMARY_COLUMNS)
         return [bodies.run_to_api(r) for r in rows]
 
     def graph_runs(self, database: str, schema: str, name: str,
@@ -67,7 +69,8 @@ class RunHistory:
         """Every recorded graph run of a root, newest first (no time window)."""
         db, sc, folded, _ = self.state.task(database, schema, name)
         rows = self.state.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
-                                     (db, sc, folded), order="id DESC", limit=limit)
+                                     (db, sc, folded), order="id DESC", limit=limit,
+                                     columns=RUN_SUMMARY_COLUMNS)
         return [bodies.run_to_api(r) for r in rows]
 
     def task_history(self, database: str, schema: str, name: str,

@@ -27,19 +27,51 @@ class Tasks:
         self.state = state
         self.graphs = graphs
         self.runs = runs
+        # (database, schema) -> task name -> (record, finalizer, JSON text of its Task body)
+        self._json_rows: dict[tuple[str, str], dict[str, tuple[Any, str | None, str]]] = {}
 
     def list_tasks(self, database: str, schema: str, *, root_only: bool = False,
                    like: str | None = None, starts_with: str | None = None,
                    show_limit: int | None = None, from_name: str | None = None
                    ) -> list[dict[str, Any]]:
         """GET .../tasks: SHOW TASKS in lexicographic order."""
+        tasks, names, finalizers = self._listed(database, schema, root_only, like, starts_with,
+                                                show_limit, from_name)
+        return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in names]
+
+    def list_tasks_json(self, database: str, schema: str, *, root_only: bool = False,
+                        like: str | None = None, starts_with: str | None = None,
+                        show_limit: int | None = None, from_name: str | None = None
+                        ) -> list[str]:
+        """:meth:`list_tasks` with each row as its JSON text, built once per stored record
+        (a record is replaced, never changed, when its task changes), so that a long listing
+        costs little more than joining the texts."""
+        tasks, names, finalizers = self._listed(database, schema, root_only, like, starts_with,
+                                                show_limit, from_name)
+        key = (tasks[names[0]]["database_name"], tasks[names[0]]["schema_name"]) if names else None
+        cache = self._json_rows.setdefault(key, {}) if key else {}
+        if len(cache) > 2 * len(tasks) + 100:  # dropped tasks: start the schema's cache again
+            cache = self._json_rows[key] = {}
+        out = []
+        for name in names:
+            rec, finalizer = tasks[name], finalizers.get(name)
+            hit = cache.get(name)
+            if hit is None or hit[0] is not rec or hit[1] != finalizer:
+                hit = cache[name] = (rec, finalizer, bodies.encode_json(
+                    bodies.task_to_api(rec, finalizer)))
+            out.append(hit[2])
+        return out
+
+    def _listed(self, database: str, schema: str, root_only: bool, like: str | None,
+                starts_with: str | None, show_limit: int | None, from_name: str | None
+                ) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, str]]:
         db, sc = self.state.schema(database, schema)
         tasks = dict(self.state.store.tasks_in(db, sc))
         candidates = [n for n, r in tasks.items() if not root_only or rules.is_root(r)]
         names = rules.filter_names(candidates, like=like, starts_with=starts_with,
                                    from_name=from_name, limit=show_limit)
         finalizers = rules.finalizer_index(tasks)  # from this snapshot, not the cache
-        return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in names]
+        return tasks, names, finalizers
 
     def fetch_task(self, database: str, schema: str, name: str) -> dict[str, Any]:
         """GET .../tasks/{name}."""

@@ -466,7 +466,7 @@ class SqlEngine:
         deadline = state.statement_deadline
         if state.deadline is not None:
             deadline = min(deadline, state.deadline)
-        self._watchdog.watch(deadline, call_id)
+        ticket = self._watchdog.watch(deadline, call_id)
         try:
             cursor.execute(duck_sql, (ctx.bindings or None) if bindings is None else
                            (bindings or None))
@@ -487,6 +487,8 @@ class SqlEngine:
                             ctx.schema, ctx.task_name, first_line(str(error)))
                 self._reopen_touched(str(error), ctx.database)
             raise mapped from error
+        finally:
+            self._watchdog.forget(ticket)  # its deadline goes with it (memory stays flat)
         self._functions.check_return_value(call_id)
 
     def _reopen_touched(self, message: str, current: str) -> None:
