@@ -492,10 +492,14 @@ def test_a_large_graph_is_not_drawn_whole_but_a_child_panel_draws_its_neighbourh
     monkeypatch.setattr(drawing_module, "DRAW_MAX_TASKS", 3)  # the demo graph has 4 tasks
     _graph(client)
     root_panel = _panel(client, "ROOT", draw=True)
-    assert "too large to draw" in root_panel.drawing.value
-    assert "focus=" in root_panel.drawing.value
+    assert "Showing 3 of 4 tasks: ROOT and the tasks up to 1 step before and after it" in (
+        root_panel.drawing.value)
+    assert "(1 left out" in root_panel.drawing.value and "focus=" in root_panel.drawing.value
+    assert "<svg" in root_panel.drawing.value and "PUBLISH" not in root_panel.drawing.value
     child_panel = _panel(client, "PUBLISH", draw=True)
     assert "<svg" in child_panel.drawing.value and "PUBLISH" in child_panel.drawing.value
+    assert "Showing 3 of 4 tasks: PUBLISH and the tasks up to 2 steps" in child_panel.drawing.value
+    assert "CLEANUP" not in child_panel.drawing.value.split("<svg", 1)[1]
 
 
 # -- charts ------------------------------------------------------------------------------------
