@@ -2,7 +2,8 @@
 
 ``RunExplorerState(client, "NIGHTLY_ROOT").refresh()``, then ``state.states = ("FAILED",)``
 and ``state.select(state.filtered()[0])``. Builds on :class:`tasknb.widgets._state.TaskPanelState` (which fetches, acts and follows) and
-adds the filters and the selected run. REST tier: graph runs only, recent history.
+adds the filters and the selected run. Graph runs: REST, recent history; the selected run's
+per-task rows: TASK_HISTORY through SQL (on Snowflake that needs a warehouse).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tasknb.runs import (
     latest_run,
     run_group,
 )
-from tasknb.widgets._state import Availability, TaskPanelState
+from tasknb.widgets._state import Availability, TaskPanelState, fetch_task_runs
 from tasknb.widgets._text import short_name
 
 #: How many complete graph runs the explorer asks for.
@@ -80,7 +81,8 @@ class RunExplorerState(traitlets.HasTraits):
 
     Traits: ``states`` (tuple of run states; empty means all), ``window`` (a key of
     :data:`TIME_WINDOWS`), ``selected`` (a ``TaskRun``), ``failing_task`` (a ``Task``),
-    ``error``. The underlying panel state is ``.panel``.
+    ``task_runs`` (the selected run's per-task rows, every attempt: a ``task_runs_frame``),
+    ``task_runs_note`` (why they are missing), ``error``. The underlying panel state is ``.panel``.
     """
 
     states = traitlets.Tuple()
@@ -88,6 +90,8 @@ class RunExplorerState(traitlets.HasTraits):
     selected = traitlets.Any(None, allow_none=True)
     failing_task = traitlets.Any(None, allow_none=True)
     error = traitlets.Unicode("")
+    task_runs = traitlets.Any(None, allow_none=True)
+    task_runs_note = traitlets.Unicode("")
 
     def __init__(self, client: Any, root: str | Task, **options: Any) -> None:
         super().__init__()
@@ -133,16 +137,26 @@ class RunExplorerState(traitlets.HasTraits):
         return runs
 
     def select(self, run: TaskRun | None) -> None:
-        """Pick a run; fetch the failing task's definition when it failed."""
+        """Pick a run; fetch its per-task rows (every attempt) and, when it failed, the
+        failing task's definition."""
         self.error = ""
         self.selected = run
         self.failing_task = None
+        self.load_task_runs()
         if run is None or not run.first_error_task_name:
             return
         name = short_name(run.first_error_task_name)
         task = self.panel._call(f"fetch {name}", self.panel.client.fetch_task, name)
         self.error = self.panel.error if task is None else ""
         self.failing_task = task
+
+    def load_task_runs(self) -> None:
+        """(Re)read the per-task rows of the selected run (TASK_HISTORY through SQL)."""
+        run, root = self.selected, self.panel.root
+        if run is None or root is None:
+            self.task_runs, self.task_runs_note = None, ""
+            return
+        self.task_runs, self.task_runs_note = fetch_task_runs(self.panel.client, root, run)
 
     @property
     def retry_availability(self) -> Availability:

@@ -26,6 +26,7 @@ import ipywidgets as widgets
 
 from tasknb.frames import runs_frame
 from tasknb.models import Task
+from tasknb.runs import ATTEMPT_FIELD
 from tasknb.widgets._drawing import Drawing
 from tasknb.widgets._follow import (
     FOLLOW_TIMEOUT_S,
@@ -51,7 +52,8 @@ from tasknb.widgets._parts import (
     show,
     wide_html,
 )
-from tasknb.widgets._state import ACTIONS, DEFAULT_RUN_LIMIT, TaskPanelState
+from tasknb.widgets._state import ACTIONS, DEFAULT_RUN_LIMIT, TaskPanelState, latest_attempts
+from tasknb.widgets._task_table import task_runs_html
 from tasknb.widgets._text import error_line
 
 
@@ -95,6 +97,7 @@ class TaskPanel(widgets.VBox):
         self.pending: str | None = None
         self._render_lock = threading.RLock()
         self._drawing = Drawing(draw)
+        self._task_runs_shown: Any = None
 
         self.header = widgets.HTML()
         self.buttons = {
@@ -144,6 +147,8 @@ class TaskPanel(widgets.VBox):
         self.error_html = wide_html(visible=False)
         self.notice = wide_html()
         self.drawing = widgets.HTML(layout=widgets.Layout(display=None if draw else HIDDEN))
+        self.task_runs_title = widgets.HTML()
+        self.task_runs_html = wide_html()
         self.strip = widgets.HTML()
         self.runs_html = widgets.HTML(layout=widgets.Layout(overflow="auto"))
         self.task_picker = widgets.Dropdown(description="Task", options=[])
@@ -164,6 +169,8 @@ class TaskPanel(widgets.VBox):
             self.error_html,
             self.notice,
             self.drawing,
+            self.task_runs_title,
+            self.task_runs_html,
             widgets.HTML("<b>Recent graph runs</b> <small>(newest first; REST history)</small>"),
             self.strip,
             self.runs_html,
@@ -173,7 +180,7 @@ class TaskPanel(widgets.VBox):
         self.state.observe(
             self._on_state,
             names=["task", "root", "graph_tasks", "runs", "availability", "error", "notice",
-                   "follow", "last_refreshed"],
+                   "follow", "last_refreshed", "task_runs", "task_runs_note"],
         )
         if self.state.task is None:
             self.state.refresh()
@@ -263,6 +270,7 @@ class TaskPanel(widgets.VBox):
             self.error_html.value = error_html(state.error)
             show(self.error_html, bool(state.error))
             self.notice.value = message_html(state.notice)
+            self._render_task_runs()
             self.strip.value = run_strip_svg(state.runs)
             self.runs_html.value = runs_table_html(runs_frame(state.runs))
             self._render_picker()
@@ -302,6 +310,31 @@ class TaskPanel(widgets.VBox):
                 f"{'' if state.clock.source == 'the server' else ' (this machine)'}</small>"
             )
         self.header.value = '<div class="tasknb-header">' + " · ".join(bits) + "</div>"
+
+    def _render_task_runs(self) -> None:
+        state, latest = self.state, self.state.latest
+        if latest is None:
+            self.task_runs_title.value = ""
+            self.task_runs_html.value = ""
+            return
+        attempt = latest.extra.get(ATTEMPT_FIELD)
+        which = f"run {latest.run_id}" + (f", attempt {attempt}" if attempt and attempt > 1 else "")
+        self.task_runs_title.value = (
+            f"<b>Tasks in the latest run</b> <small>({html.escape(which)}; each task's latest "
+            "attempt; TASK_HISTORY through SQL)</small>"
+        )
+        key = (id(state.task_runs), state.task_runs_note, len(state.graph_tasks))
+        if key == self._task_runs_shown:
+            return
+        self._task_runs_shown = key
+        if state.task_runs is None:
+            self.task_runs_html.value = message_html(state.task_runs_note)
+            return
+        self.task_runs_html.value = task_runs_html(
+            latest_attempts(state.task_runs),
+            graph_order=[t.name for t in state.graph_tasks],
+            show_attempts=False,
+        )
 
     def _render_picker(self) -> None:
         names = [t.name for t in self.state.graph_tasks] or (

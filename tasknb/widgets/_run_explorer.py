@@ -33,10 +33,12 @@ from tasknb.widgets._follow import (
 from tasknb.widgets._html import (
     error_html,
     format_time,
+    message_html,
     state_badge,
     task_details_html,
 )
 from tasknb.widgets._parts import HIDDEN, CheckboxGroup, FollowLine, show, wide_html
+from tasknb.widgets._task_table import task_runs_html
 from tasknb.widgets._text import error_code_text, error_line
 
 
@@ -83,6 +85,7 @@ class RunExplorer(widgets.VBox):
                                      layout=widgets.Layout(width="560px"))
         self.run_details = widgets.HTML()
         self.task_details = widgets.HTML()
+        self.task_runs_html = wide_html()
         self.retry_button = widgets.Button(
             description="Retry this run", button_style="info", icon="redo", disabled=True,
             layout=widgets.Layout(width="auto"),
@@ -110,7 +113,8 @@ class RunExplorer(widgets.VBox):
         self.cancel_button.on_click(lambda _b: show(self.confirm_box, False))
         self.stop_button.on_click(lambda _b: self.state.panel.stop_following())
         self.state.panel.observe(self._on_panel, names=["runs", "error", "follow"])
-        self.state.observe(self._on_explorer, names=["selected", "failing_task", "error"])
+        self.state.observe(self._on_explorer, names=["selected", "failing_task", "error",
+                                                     "task_runs", "task_runs_note"])
 
         self.children = [
             self.title,
@@ -123,6 +127,7 @@ class RunExplorer(widgets.VBox):
             self.confirm_box,
             self.follow_box,
             self.error_html,
+            self.task_runs_html,
             self.task_details,
         ]
         self.state.refresh()
@@ -149,6 +154,8 @@ class RunExplorer(widgets.VBox):
         else:
             if change["name"] == "error":
                 self.state.error = change["new"]
+            elif self.state.selected is not None:  # the picked run may have a new attempt
+                self.state.load_task_runs()
             self.render()
 
     def _on_explorer(self, _change: dict[str, Any]) -> None:
@@ -225,6 +232,7 @@ class RunExplorer(widgets.VBox):
                     )
                     + "</table>"
                 )
+            self._render_task_runs()
             task = self.state.failing_task
             self.task_details.value = (
                 "<b>Definition of the failing task</b>" + task_details_html(task) if task else ""
@@ -239,6 +247,21 @@ class RunExplorer(widgets.VBox):
             )
             self.error_html.value = error_html(self.state.error)
             show(self.error_html, bool(self.state.error))
+
+    def _render_task_runs(self) -> None:
+        run, frame = self.state.selected, self.state.task_runs
+        if run is None:
+            self.task_runs_html.value = ""
+            return
+        if frame is None:
+            self.task_runs_html.value = message_html(self.state.task_runs_note)
+            return
+        panel = self.state.panel
+        self.task_runs_html.value = (
+            f"<b>Tasks of run {html.escape(str(run.run_id))}</b> <small>(every attempt; "
+            "TASK_HISTORY through SQL)</small>"
+            + task_runs_html(frame, graph_order=[t.name for t in panel.graph_tasks])
+        )
 
     def _render_follow(self, follow: FollowStatus) -> None:
         self.follow_box.render(follow)

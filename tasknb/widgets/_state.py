@@ -7,8 +7,10 @@ is polled by ``tasknb.widgets._follow.RunFollower``. Every client call goes thro
 turns any failure into one readable line (with the request id) on the ``error`` trait instead
 of raising, so a notebook panel never shows a traceback.
 
-REST tier only: graph runs come from ``current-graphs`` / ``complete-graphs`` (recent history
-on a real account); per-task runs would need SQL and are not used here.
+Graph runs come from ``current-graphs`` / ``complete-graphs`` (REST, recent history on a
+real account); the per-task states of the latest run from ``TASK_HISTORY`` through the SQL API
+(``client.task_history``; on Snowflake that needs a warehouse, and without one the panel says
+so in one line and shows the rest).
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ import traitlets
 from tasknb.dag import GraphModel
 from tasknb.identifiers import name_key, same_name
 from tasknb.models import Task, TaskRun, call_scope
-from tasknb.runs import ACTIVE_STATES, FINISHED_STATES, RETRYABLE_STATES, latest_run
+from tasknb.runs import (
+    ACTIVE_STATES,
+    ATTEMPT_FIELD,
+    FINISHED_STATES,
+    RETRYABLE_STATES,
+    latest_run,
+)
 from tasknb.widgets import _hub as hub
 from tasknb.widgets._clock import ServerClock
 from tasknb.widgets._follow import (
@@ -72,12 +80,50 @@ class Preview:
     needs_confirm: bool = True
 
 
+def fetch_task_runs(client: Any, root: Task, run: TaskRun | None) -> tuple[Any, str]:
+    """The per-task rows of one graph run (every attempt) as a ``task_runs_frame``, and a
+    note; ``(None, why)`` when the server cannot say (one line, never raised).
+
+    Tier: REST + SQL (``client.task_history``: on Snowflake the connection needs a warehouse).
+    """
+    if run is None or run.run_id is None:
+        return None, ""
+    if not hasattr(client, "task_history"):
+        return None, "per-task states need a client with task_history (the SQL tier)"
+    scope = {k: v for k, v in (("database", root.database_name), ("schema", root.schema_name))
+             if v}
+    try:
+        rows = client.task_history(root.name, run=run.run_id, **scope)
+    except Exception as exc:  # noqa: BLE001 - the rest of the panel is still worth showing
+        return None, "per-task states unavailable: " + error_line(
+            exc, doing=f"read TASK_HISTORY of run {run.run_id}")
+    from tasknb.frames import task_runs_frame
+
+    return task_runs_frame(rows), ""
+
+
+def latest_attempts(frame: Any) -> Any:
+    """Each task's row in the latest attempt it ran in (a retry reruns only part of a run).
+
+        >>> import pandas as pd
+        >>> rows = pd.DataFrame({"name": ["A", "B", "B"], "attempt_number": [1, 1, 2],
+        ...                      "state": ["SUCCEEDED", "FAILED", "SUCCEEDED"]})
+        >>> latest_attempts(rows)[["name", "state"]].to_dict("records")
+        [{'name': 'A', 'state': 'SUCCEEDED'}, {'name': 'B', 'state': 'SUCCEEDED'}]
+    """
+    if frame is None or frame.empty:
+        return frame
+    ordered = frame.sort_values("attempt_number", kind="stable", na_position="first")
+    return ordered.drop_duplicates("name", keep="last").sort_index()
+
+
 class TaskPanelState(traitlets.HasTraits):
     """The state of one task (and the graph it belongs to), with its valid actions.
 
     ``TaskPanelState(client, "NIGHTLY_ROOT").refresh().execute()`` starts a run and follows it.
     Traits the view observes: ``task``, ``root``, ``graph_tasks``, ``runs``, ``availability``,
-    ``error``, ``notice``, ``follow``, ``last_refreshed``. Actions return ``True`` on success;
+    ``error``, ``notice``, ``follow``, ``last_refreshed``, ``task_runs`` (the per-task rows of
+    the latest run, a ``task_runs_frame``) and ``task_runs_note`` (why they are missing). Actions return ``True`` on success;
     on failure they leave one line in ``error`` and return ``False``.
     """
 
@@ -90,6 +136,8 @@ class TaskPanelState(traitlets.HasTraits):
     notice = traitlets.Unicode("")
     follow = traitlets.Instance(FollowStatus, args=())
     last_refreshed = traitlets.Any(None, allow_none=True)
+    task_runs = traitlets.Any(None, allow_none=True)
+    task_runs_note = traitlets.Unicode("")
 
     def __init__(
         self,
@@ -114,6 +162,7 @@ class TaskPanelState(traitlets.HasTraits):
         self.follower: RunFollower | None = None
         self._lock = threading.RLock()
         self.clock = ServerClock(client)
+        self._task_runs_key: Any = None
         self.availability = self._compute_availability()
 
     # -- calls ------------------------------------------------------------------------------
@@ -161,6 +210,10 @@ class TaskPanelState(traitlets.HasTraits):
             return self
 
     def _reload(self) -> None:
+        with self.hold_trait_notifications():  # the views redraw once, at the end
+            self._fetch_all()
+
+    def _fetch_all(self) -> None:
         self.clock.sync()
         task = self._call(f"fetch {self.name}", self.client.fetch_task, self.name)
         if task is None:
@@ -177,9 +230,22 @@ class TaskPanelState(traitlets.HasTraits):
             self.graph_tasks = list(graph)
         if runs is not None:
             self.runs = runs
+        self._load_task_runs(root)
         self.last_refreshed = self.clock.now()
         self.availability = self._compute_availability()
         hub.join(self, self._root_key(root))
+
+    def _load_task_runs(self, root: Task) -> None:
+        """Per-task states of the latest run (TASK_HISTORY through SQL), fetched again only
+        when the latest run (or its attempt, or its end) changed."""
+        latest = self.latest
+        key = None if latest is None else (latest.run_id, latest.state, latest.completed_time,
+                                           latest.extra.get(ATTEMPT_FIELD))
+        if key == self._task_runs_key and self.task_runs is not None:
+            return
+        frame, note = fetch_task_runs(self.client, root, latest)
+        self._task_runs_key = key if frame is not None else None
+        self.task_runs, self.task_runs_note = frame, note
 
     def _root_key(self, root: Task) -> hub.RootKey:
         client = self.client
