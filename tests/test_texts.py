@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasknb.texts import ELLIPSIS, elide_distinct, elide_middle, flatten
@@ -42,6 +42,7 @@ def test_texts_differing_only_in_their_middle_keep_the_difference():
     assert all(len(line) <= 30 for line in short.values())
 
 
+@settings(deadline=None)  # a loaded 2-core machine: no per-example time limit
 @given(st.text(min_size=0, max_size=300), st.integers(min_value=1, max_value=120))
 def test_never_longer_than_the_limit_and_keeps_both_ends(text, limit):
     line = elide_middle(text, limit)
@@ -55,6 +56,7 @@ def test_never_longer_than_the_limit_and_keeps_both_ends(text, limit):
         assert flat.startswith(head) and flat.endswith(tail)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="ab =>0", min_size=20, max_size=80), st.data(),
        st.integers(min_value=8, max_value=40))
 def test_two_texts_one_character_apart_never_read_the_same(base, data, limit):
