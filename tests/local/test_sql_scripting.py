@@ -289,3 +289,19 @@ END;
     assert "\n" not in refused["error_message"]
     broken = run_task(api, "broken", "BEGIN IF (1 = 1) THEN SELECT 1; END; END;")
     assert broken["state"] == "FAILED" and broken["error_code"] == 1003
+
+
+def test_an_anonymous_block_is_one_statement_and_its_errors_are_uncaught_exceptions(
+        api: Api) -> None:
+    """Handling exceptions (developer-guide/snowflake-scripting/exceptions): an exception
+    no block handles stops the block and is reported as a Snowflake error; the statements
+    before it have run (each statement of a block commits on its own unless a transaction is
+    open)."""
+    sql(api, "CREATE TABLE steps (n INTEGER)")
+    run = run_task(api, "block", "BEGIN\n  INSERT INTO steps VALUES (1);\n  SELECT 1 / 0;\n"
+                                 "  INSERT INTO steps VALUES (2);\nEND;")
+    assert run["state"] == "FAILED"
+    assert run["error_code"] == 100051
+    assert run["error_message"] == ("Uncaught exception of type 'STATEMENT_ERROR' on line 3 "
+                                    "at position 2 : Division by zero")
+    assert rows(api, "SELECT n FROM steps") == [["1"]]

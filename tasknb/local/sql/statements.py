@@ -1,14 +1,14 @@
 """Split a task definition into statements and refuse the ones a task may not run.
 
-    >>> [s.text for s in split_statements("SELECT 1; BEGIN INSERT INTO t VALUES (1); END")]
-    ['SELECT 1', 'INSERT INTO t VALUES (1)']
+    >>> [(s.text, s.script) for s in split_statements("SELECT 1; BEGIN INSERT INTO t VALUES (1); END")]
+    [('SELECT 1', False), ('BEGIN INSERT INTO t VALUES (1); END', True)]
     >>> [(s.text, s.script) for s in split_statements("CALL p(1); DECLARE x INT; BEGIN RETURN x; END")]
     [('CALL p(1)', True), ('DECLARE x INT; BEGIN RETURN x; END', True)]
 
-Simple ``BEGIN ... END`` blocks of plain statements are unwrapped. Snowflake Scripting
-(blocks with variables, loops, handlers), ``CALL``, ``EXECUTE IMMEDIATE`` and
-``CREATE``/``DROP PROCEDURE`` are kept whole as one statement with ``script=True``, for
-:mod:`tasknb.local.sql.scripting`. Stages and statements that would reach outside the engine
+Snowflake Scripting (anonymous blocks, ``LET``, loops, handlers), ``CALL``,
+``EXECUTE IMMEDIATE`` and ``CREATE``/``DROP PROCEDURE`` are kept whole as one statement with
+``script=True``, for :mod:`tasknb.local.sql.scripting` (a block is one statement, as it is
+for Snowflake's SQL API statement count). Stages and statements that would reach outside the engine
 (ATTACH, COPY, INSTALL, PRAGMA, SET, ...) raise :class:`UnsupportedSqlError` before anything
 runs.
 """
@@ -152,7 +152,7 @@ def is_block_begin(tokens: list[Token], index: int) -> bool:
 
 
 def split_statements(sql: str, tokens: list[Token] | None = None) -> list[Statement]:
-    """Split a definition into statements, unwrapping simple BEGIN ... END blocks."""
+    """Split a definition into statements (a BEGIN ... END block is one)."""
     tokens = tokenize(sql) if tokens is None else tokens
     statements: list[Statement] = []
     index = 0
@@ -161,17 +161,10 @@ def split_statements(sql: str, tokens: list[Token] | None = None) -> list[Statem
         if token.token_type == TokenType.SEMICOLON:
             index += 1
             continue
-        if is_block_begin(tokens, index):
+        if is_block_begin(tokens, index):  # an anonymous block: one statement, as on Snowflake
             end = matching_end(tokens, index)
-            text = sql[token.start : tokens[end].end + 1]
-            try:
-                inner = split_statements(sql[token.end + 1 : tokens[end].start])
-            except TaskSqlError:  # e.g. END IF of a scripting IF: the interpreter's to read
-                inner = [Statement(text, token.line, script=True)]
-            if any(st.script for st in inner) or _has_handlers(tokens, index, end):
-                statements.append(Statement(text, token.line, script=True))
-            else:
-                statements.extend(inner)
+            statements.append(Statement(sql[token.start : tokens[end].end + 1], token.line,
+                                        script=True))
             index = end + 1
             continue
         stop = statement_end(tokens, index)
@@ -200,19 +193,6 @@ def statement_end(tokens: list[Token], index: int) -> int:
             return position
         position += 1
     return position
-
-
-def _has_handlers(tokens: list[Token], begin: int, end: int) -> bool:
-    depth = 0
-    for position in range(begin, end):
-        word = _word(tokens[position])
-        if is_block_begin(tokens, position):
-            depth += 1
-        elif word == "END" and _closes_block(tokens, position):
-            depth -= 1
-        elif word == "EXCEPTION" and depth == 1:
-            return True
-    return False
 
 
 def _closes_block(tokens: list[Token], position: int) -> bool:
