@@ -24,9 +24,10 @@ def test_a_schema_created_over_rest_is_visible_to_task_sql_in_other_schemas(api:
 def test_replacing_a_database_after_runs_leaves_it_usable(api: Api) -> None:
     """docs.snowflake.com/en/sql-reference/sql/create-database: CREATE OR REPLACE DATABASE
     drops the database and creates an empty one of the same name; tasks created in it run (the
-    REST createMode=orReplace), however many runs the old one had, on every worker thread."""
+    REST createMode=orReplace), however many runs the old one had, on every worker thread —
+    also when each run ended with a query whose result nobody fetched (a task's last SELECT)."""
     submit(api, "CREATE TABLE counts (n INT)")
-    api.create("tick", "INSERT INTO counts VALUES (1)")
+    api.create("tick", "INSERT INTO counts VALUES (1); SELECT * FROM counts")
     for _ in range(12):  # runs spread over the pool's threads, each keeping a cursor
         api.action("tick", "execute")
         assert api.server.service.wait_idle(30)
@@ -37,7 +38,7 @@ def test_replacing_a_database_after_runs_leaves_it_usable(api: Api) -> None:
         schema = api.http.post(f"/api/v2/databases/{api.database}/schemas", json={"name": "S"})
         assert schema.status_code == 200, schema.text
         submit(api, "CREATE TABLE counts (n INT)")
-        api.create("tick", "INSERT INTO counts VALUES (1)", mode="orReplace")
+        api.create("tick", "INSERT INTO counts VALUES (1); SELECT * FROM counts", mode="orReplace")
         for _ in range(6):
             response = api.http.post(f"{api.base}/tick:execute")
             assert response.status_code == 200, (attempt, response.text)
