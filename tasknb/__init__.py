@@ -65,6 +65,8 @@ _LAZY: dict[str, str] = {
     "dependents_frame": "tasknb.frames",
     "task_runs_df": "tasknb.frames",
     "task_runs_frame": "tasknb.frames",
+    "timeline": "tasknb.timeline",
+    "Timeline": "tasknb.timeline",
     "draw_dependents": "tasknb.graph",
     "graph_from_tasks": "tasknb.graph",
     "render_svg": "tasknb.graph",
@@ -121,6 +123,7 @@ __all__ = [
     "TaskPanel",
     "TaskRun",
     "TasknbError",
+    "Timeline",
     "TokenAuth",
     "TransportError",
     "Unauthorized",
@@ -142,6 +145,7 @@ __all__ = [
     "task_runs_frame",
     "tasks_df",
     "tasks_frame",
+    "timeline",
 ]
 
 

@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "frames": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",
                "texts"},
     "graph": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations", "texts"},
+    "timeline": {"errors", "_extras", "identifiers", "models", "runs", "durations", "frames"},
     "widgets": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",
                 "texts", "client", "frames", "graph"},
     # the local server: its own modules, the stdlib-only duration text and the missing-extra
@@ -55,6 +56,7 @@ THIRD_PARTY_FORBIDDEN = {
     "dag": {"httpx", "pandas", "graphviz", "ipywidgets", "duckdb"},
     "frames": {"ipywidgets", "httpx", "duckdb"},
     "graph": {"ipywidgets", "httpx", "pandas", "duckdb"},
+    "timeline": {"ipywidgets", "httpx", "duckdb", "graphviz"},
     "client": {"graphviz", "ipywidgets", "duckdb", "starlette", "uvicorn"},
     "local": {"pandas", "graphviz", "ipywidgets"},
 }
