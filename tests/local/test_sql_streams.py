@@ -272,3 +272,21 @@ def test_the_examples_of_this_section_run(api: Api) -> None:
         answer = submit(api, statement)
         if expected is not None:
             assert answer["data"] == expected, statement
+
+
+def test_a_transaction_inside_a_scripting_block_decides_the_offset(api: Api) -> None:
+    """docs.snowflake.com/en/user-guide/streams-intro: the offset moves when the transaction
+    that consumed the stream commits; docs.snowflake.com/en/sql-reference/transactions: a
+    ROLLBACK undoes the transaction (here inside a Snowflake Scripting BEGIN ... END block)."""
+    _source(api)
+    submit(api, "CREATE STREAM src_s ON TABLE src")
+    submit(api, "CREATE TABLE sink (id INT, v VARCHAR)")
+    submit(api, "INSERT INTO src VALUES (1, 'a')")
+    block = ("BEGIN BEGIN TRANSACTION; INSERT INTO sink SELECT id, v FROM src_s; {end}; END")
+    api.create("undo_in_block", block.format(end="ROLLBACK"))
+    assert api.execute("undo_in_block")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT count(*) FROM src_s") == [["1"]]
+    api.create("keep_in_block", block.format(end="COMMIT"))
+    assert api.execute("keep_in_block")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT count(*) FROM src_s") == [["0"]]
+    assert rows(api, "SELECT id, v FROM sink") == [["1", "a"]]

@@ -420,16 +420,21 @@ class SqlEngine:
     def _script_session(self, call_id: str, state: RunState,
                         cursor: duckdb.DuckDBPyConnection, ctx: TaskContext) -> Session:
         """What the interpreter runs a scripting unit's statements with (this run's cursor)."""
+        transaction = [False]  # inside the script's own BEGIN TRANSACTION ... COMMIT
 
         def execute(statement: Statement, values: dict[str, Any]) -> Result:
             for inner, tree, static_sql in compile_definition(statement.text):
                 if tree is None:
                     raise UnsupportedSqlError(f"this statement cannot run here: {inner.text}")
                 if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
-                    self._streams.run(streams.command_sql(inner.text), cursor, lambda: None, ctx)
+                    self._streams.run(streams.command_sql(inner.text, transaction[0]), cursor,
+                                      lambda: None, ctx)
                     continue
+                transaction[0] = isinstance(tree, exp.Transaction) or (
+                    transaction[0] and not isinstance(tree, (exp.Commit, exp.Rollback)))
                 duck_sql = self._streams.mark(tree, static_sql or to_duckdb(tree.transform(
-                    Rewriter(ctx, call_id, condition=False, streams=self._streams))), ctx)
+                    Rewriter(ctx, call_id, condition=False, streams=self._streams))), ctx,
+                    in_transaction=transaction[0])
                 bound = values if values and tree.find(exp.Placeholder) else None
                 run = partial(self._run_statement, call_id, state, cursor, inner, duck_sql, ctx,
                               bound or {})
