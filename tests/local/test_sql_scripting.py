@@ -6,6 +6,9 @@ Snowflake docs) and ../shared/docs/task-semantics.md.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from _scripting_support import history, rows, run_task, sql
 from local_api import Api
 
@@ -305,3 +308,29 @@ def test_an_anonymous_block_is_one_statement_and_its_errors_are_uncaught_excepti
     assert run["error_message"] == ("Uncaught exception of type 'STATEMENT_ERROR' on line 3 "
                                     "at position 2 : Division by zero")
     assert rows(api, "SELECT n FROM steps") == [["1"]]
+
+
+def _section_examples() -> list[tuple[str, object]]:
+    """(statement, expected rows or None) of the ```sql block of the docs section."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "local-server.md").read_text()
+    section = text[text.index("## Task SQL: Snowflake Scripting and stored procedures"):]
+    start = section.index("```sql\n") + 7
+    block = section[start:section.index("\n```", start)]
+    examples: list[tuple[str, object]] = []
+    for chunk in block.split("\n\n"):
+        code, _, comment = chunk.strip().partition("; -- returns ")
+        examples.append((code.strip().rstrip(";"), json.loads(comment) if comment else None))
+    return examples
+
+
+def test_the_examples_of_the_docs_section_run(api: Api) -> None:
+    """docs/local-server.md "Task SQL: Snowflake Scripting and stored procedures": every
+    statement it shows runs on the local server and answers what its ``-- returns`` says."""
+    examples = _section_examples()
+    assert len(examples) >= 8
+    for statement, expected in examples:
+        answer = sql(api, statement)
+        if expected is not None:
+            assert answer["data"] == expected, statement
+    js = run_task(api, "js", "CALL js_total()")
+    assert js["error_code"] == 2 and "JS_TOTAL" in js["error_message"]
