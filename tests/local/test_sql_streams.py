@@ -290,3 +290,20 @@ def test_a_transaction_inside_a_scripting_block_decides_the_offset(api: Api) -> 
     assert api.execute("keep_in_block")["state"] == "SUCCEEDED"
     assert rows(api, "SELECT count(*) FROM src_s") == [["0"]]
     assert rows(api, "SELECT id, v FROM sink") == [["1", "a"]]
+
+
+def test_a_stream_follows_its_source_columns(api: Api) -> None:
+    """docs.snowflake.com/en/user-guide/streams-intro: "Streams use the current table schema"
+    — a column added to (or dropped from) the source shows in the stream's rows at once; the
+    change rows recorded before it keep their place."""
+    _source(api, "(1, 'a')")
+    submit(api, "CREATE STREAM src_s ON TABLE src")
+    submit(api, "INSERT INTO src VALUES (2, 'b')")
+    submit(api, "ALTER TABLE src ADD COLUMN qty INT")
+    submit(api, "INSERT INTO src VALUES (3, 'c', 7)")
+    assert rows(api, "SELECT id, v, qty, METADATA$ACTION FROM src_s ORDER BY id") == [
+        ["2", "b", None, "INSERT"], ["3", "c", "7", "INSERT"]]
+    submit(api, "ALTER TABLE src DROP COLUMN v")
+    names = [c["name"] for c in submit(api, "SELECT * FROM src_s")["resultSetMetaData"]["rowType"]]
+    assert names == ["ID", "QTY", "METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"]
+    assert rows(api, "SELECT count(*) FROM src_s") == [["2"]]

@@ -158,6 +158,7 @@ class StreamSql(str):
 
     command: Command | None = None
     consumes: tuple[Key, ...] = ()
+    reshapes: tuple[Key, ...] = ()  # streams whose source this ALTER / CREATE OR REPLACE changes
     in_transaction = False  # inside the definition's own BEGIN ... COMMIT
 
 
@@ -299,9 +300,14 @@ class Streams:
     # -------------------------------------------------------------- statements that read them
     def mark(self, tree: exp.Expression, duck_sql: str, ctx: TaskContext, *,
              in_transaction: bool = False) -> str:
-        """``duck_sql``, or a :class:`StreamSql` when the DML statement consumes streams."""
-        if not self._streams or not isinstance(tree, (exp.Insert, exp.Update, exp.Delete,
-                                                      exp.Merge)):
+        """``duck_sql``, or a :class:`StreamSql` when the DML statement consumes streams (or
+        the statement changes the columns of a stream's source)."""
+        if not self._streams:
+            return duck_sql
+        if isinstance(tree, (exp.Alter, exp.Create)) and str(tree.args.get("kind", "")).upper() \
+                == "TABLE" and (isinstance(tree, exp.Alter) or tree.args.get("replace")):
+            return self._reshaping(tree, duck_sql, ctx, in_transaction)
+        if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
             return duck_sql
         consumed: list[Key] = []
         for table in tree.find_all(exp.Table):
@@ -319,6 +325,48 @@ class Streams:
         marked.consumes = tuple(consumed)
         marked.in_transaction = in_transaction
         return marked
+
+    def _reshaping(self, tree: exp.Expression, duck_sql: str, ctx: TaskContext,
+                   in_transaction: bool) -> str:
+        table = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
+        if not isinstance(table, exp.Table):
+            return duck_sql
+        parts = [p.this if p.quoted else p.this.upper()
+                 for p in (table.args.get("catalog"), table.args.get("db"), table.this)
+                 if isinstance(p, exp.Identifier)]
+        source = tuple(p.upper() for p in _qualify(parts, ctx))
+        with self._lock:
+            keys = tuple(k for k, i in self._streams.items()
+                         if tuple(p.upper() for p in i.source) == source)
+        if not keys:
+            return duck_sql
+        marked = StreamSql(duck_sql)
+        marked.reshapes = keys
+        marked.in_transaction = in_transaction
+        return marked
+
+    def _reshape(self, info: StreamInfo, cursor: duckdb.DuckDBPyConnection) -> None:
+        """The source's columns changed: the copy at the offset takes the new shape (a new
+        column is NULL in it, a dropped one goes), and the views are made again."""
+        columns = cursor.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE lower(database_name) = "
+            "lower(?) AND lower(schema_name) = lower(?) AND lower(table_name) = lower(?) "
+            "ORDER BY column_index", list(info.source)).fetchall()
+        if not columns:
+            return  # the source is gone: reading the stream says so
+        kept = {str(name).lower() for (name,) in cursor.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ?", [info.key[0], info.key[1], SNAPSHOT_PREFIX + info.key[2]]
+        ).fetchall()}
+        select = ", ".join(
+            [quote_identifier(ROWID)] + [quote_identifier(str(name)) if str(name).lower() in kept
+                                         else f"CAST(NULL AS {kind}) AS {quote_identifier(str(name))}"
+                                         for name, kind in columns])
+        cursor.execute(f"CREATE OR REPLACE TABLE {info.snapshot} AS SELECT {select} FROM "
+                       f"{info.snapshot}")
+        cursor.execute(f"COMMENT ON TABLE {info.snapshot} IS {sql_string(info.meta())}")
+        cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
+        cursor.execute(f"CREATE OR REPLACE VIEW {_q(*info.check)} AS {_has_data(info)}")
 
     def has_data(self, name: str, ctx: TaskContext) -> exp.Expression:
         """SYSTEM$STREAM_HAS_DATA('<name>') as a subquery of the stream's check view."""
@@ -341,9 +389,12 @@ class Streams:
             self._command(sql.command, cursor, ctx, sql.in_transaction)
             return
         infos = [info for info in (self.find(key) for key in sql.consumes) if info is not None]
+        reshaped = [info for info in (self.find(key) for key in sql.reshapes) if info is not None]
         began = not sql.in_transaction and _begin(cursor)
         try:
             execute()
+            for info in reshaped:
+                self._reshape(info, cursor)
             columns = [d[0] for d in cursor.description or []]
             rows = cursor.fetchall() if columns else []
             for info in infos:
