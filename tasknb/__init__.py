@@ -52,6 +52,7 @@ from .errors import (
     Unauthorized,
 )
 from .models import CronSchedule, MinutesSchedule, Schedule, Tag, Task, TaskHistoryRow, TaskRun
+from .sessions import SessionAuth
 
 #: names exported lazily: public name -> module that defines it (heavy imports live there)
 _LAZY: dict[str, str] = {
@@ -111,6 +112,7 @@ __all__ = [
     "Secret",
     "ServerError",
     "ServiceUnavailable",
+    "SessionAuth",
     "SqlError",
     "Tag",
     "Task",

@@ -40,9 +40,11 @@ from typing import Any
 
 import httpx
 
+from ._extras import require
 from ._secret import Secret
 from .auth import KeyPairAuth, OAuthAuth, PatAuth
 from .errors import ConfigError
+from .sessions import SessionAuth, connector_login, connector_parameters
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -107,7 +109,7 @@ _SKIP_PERMISSION_VARS = (
 )
 _TRUE = {"1", "true", "yes", "on", "y"}
 _TOKEN_AUTHENTICATORS = {"PROGRAMMATIC_ACCESS_TOKEN": PatAuth, "OAUTH": OAuthAuth}
-_SESSION_AUTHENTICATORS = {
+_SESSION_AUTHENTICATORS = {  # logged in by the connector; tasknb then uses the session token
     "SNOWFLAKE",
     "EXTERNALBROWSER",
     "USERNAME_PASSWORD_MFA",
@@ -406,8 +408,11 @@ def build_auth(conn: Connection) -> httpx.Auth | None:
 
     ``authenticator`` picks the scheme: ``PROGRAMMATIC_ACCESS_TOKEN`` (also the default when
     only a token is given), ``OAUTH``, or ``SNOWFLAKE_JWT`` (also the default when a private
-    key is given). Schemes that need an interactive or password login are refused with a
-    message naming the ones that work over REST.
+    key is given): tasknb signs those itself. Every other login the connector knows
+    (``SNOWFLAKE`` password, also the default when only a password is given,
+    ``EXTERNALBROWSER``, ``USERNAME_PASSWORD_MFA``, ``OAUTH_*``, Okta URLs,
+    ``WORKLOAD_IDENTITY``) is a ``SessionAuth`` that logs in through snowflake-connector-python
+    at the first request (``MissingExtra`` now if it is not installed).
     """
     values = conn.values
     authenticator = str(values.get("authenticator") or "").upper() or None
@@ -423,7 +428,7 @@ def build_auth(conn: Connection) -> httpx.Auth | None:
         )
     if authenticator is None:
         if values.get("password"):
-            raise ConfigError(_unsupported("SNOWFLAKE (password)"))
+            return _session_auth(conn, "SNOWFLAKE")
         return None
     if authenticator in _TOKEN_AUTHENTICATORS:
         if token is None:
@@ -442,17 +447,18 @@ def build_auth(conn: Connection) -> httpx.Auth | None:
             passphrase=values.get("private_key_passphrase"),
         )
     if authenticator in _SESSION_AUTHENTICATORS or authenticator.startswith("HTTPS://"):
-        raise ConfigError(_unsupported(authenticator))
+        return _session_auth(conn, authenticator)
     raise ConfigError(
-        f"unknown authenticator {authenticator!r}: use PROGRAMMATIC_ACCESS_TOKEN, OAUTH "
-        "or SNOWFLAKE_JWT"
+        f"unknown authenticator {authenticator!r}: use PROGRAMMATIC_ACCESS_TOKEN, OAUTH, "
+        f"SNOWFLAKE_JWT, or one of the connector's: {', '.join(sorted(_SESSION_AUTHENTICATORS))} "
+        "or an https://<okta>.okta.com URL"
     )
 
 
-def _unsupported(what: str) -> str:
-    return (
-        f"authenticator {what} needs a session login, which the REST API does not use; "
-        "use a programmatic access token (authenticator = 'PROGRAMMATIC_ACCESS_TOKEN', "
-        "token = ...), OAuth (authenticator = 'OAUTH') or key-pair (authenticator = "
-        "'SNOWFLAKE_JWT', private_key_file = ...)"
-    )
+def _session_auth(conn: Connection, authenticator: str) -> SessionAuth:
+    """A session login through the connector (checked now: the extra must be installed)."""
+    user = conn.get("user")
+    describe = f"{authenticator} as {user}" if user else authenticator
+    require("connector", f"authenticator {authenticator}", ["snowflake.connector"])
+    params = connector_parameters(conn.values)
+    return SessionAuth(lambda: connector_login(params, describe), describe=describe)

@@ -9,7 +9,7 @@ from client_support import write_private
 from cryptography.hazmat.primitives import serialization
 
 import tasknb
-from tasknb import ConfigError, KeyPairAuth, OAuthAuth, PatAuth
+from tasknb import ConfigError, KeyPairAuth, OAuthAuth, PatAuth, SessionAuth
 from tasknb.config import (
     ConfigPermissionWarning,
     build_auth,
@@ -232,17 +232,22 @@ def test_auth_keypair_from_connection_file(snowflake_home, tmp_path, rsa_key, mo
 @pytest.mark.parametrize(
     "authenticator", ["SNOWFLAKE", "externalbrowser", "https://okta.example.com"]
 )
-def test_session_login_authenticators_are_refused_with_alternatives(authenticator) -> None:
-    conn = resolve_connection(
-        overrides={"account": "a", "password": "pw", "authenticator": authenticator}, env={}
-    )
-    with pytest.raises(ConfigError, match="needs a session login.*PROGRAMMATIC_ACCESS_TOKEN"):
-        build_auth(conn)
+def test_session_login_authenticators_log_in_through_the_connector(authenticator) -> None:
+    conn = resolve_connection(overrides={"account": "a", "user": "me", "password": "pw-" * 11,
+                                         "authenticator": authenticator}, env={})
+    auth = build_auth(conn)  # the login itself waits for the first request
+    assert isinstance(auth, SessionAuth) and auth.logins == 0
+    assert repr(auth) == f"SessionAuth({authenticator.upper()} as me, session=***)"
 
 
-def test_password_only_is_refused() -> None:
+def test_password_only_is_a_snowflake_password_login() -> None:
     conn = resolve_connection(overrides={"account": "a", "password": "pw"}, env={})
-    with pytest.raises(ConfigError, match="SNOWFLAKE \\(password\\)"):
+    assert repr(build_auth(conn)) == "SessionAuth(SNOWFLAKE, session=***)"
+
+
+def test_an_unknown_authenticator_names_the_known_ones() -> None:
+    conn = resolve_connection(overrides={"account": "a", "authenticator": "magic"}, env={})
+    with pytest.raises(ConfigError, match="unknown authenticator 'MAGIC'.*EXTERNALBROWSER"):
         build_auth(conn)
 
 

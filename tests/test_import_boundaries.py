@@ -27,7 +27,8 @@ ALLOWED: dict[str, set[str] | None] = {
     "models": {"errors", "identifiers", "durations", "runs"},  # run states: one definition
     "dag": {"errors", "identifiers", "models"},
     "auth": {"errors", "_secret", "_extras"},
-    "config": {"errors", "_secret", "_extras", "auth"},
+    "config": {"errors", "_secret", "_extras", "auth", "sessions"},
+    "sessions": {"errors", "_secret", "_extras"},
     "client": {"errors", "_secret", "_version", "_extras", "auth", "config", "identifiers",
                "models", "durations"},
     "frames": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",

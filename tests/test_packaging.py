@@ -138,6 +138,10 @@ _BASE_SCRIPT = textwrap.dedent("""
             client.sql("INSERT INTO t VALUES (1)")
         except MissingExtra as exc:
             report["sql"] = str(exc)
+    try:
+        tasknb.connect(base_url=os.environ["URL"], authenticator="externalbrowser", user="me")
+    except MissingExtra as exc:
+        report["externalbrowser"] = str(exc)
     for name in ("tasks_df", "draw_graph", "TaskPanel"):
         try:
             getattr(tasknb, name)
@@ -192,6 +196,9 @@ def test_the_base_install_runs_the_client_and_names_every_missing_extra(base_ven
     assert report["TaskPanel"].endswith(f"needs {everything}, which {notebook}")
     assert report["tasknb.frames"] == report["tasks_df"]
     assert report["tasknb.widgets"].endswith(notebook)
+    assert report["externalbrowser"] == (
+        "authenticator EXTERNALBROWSER needs snowflake-connector-python, which the "
+        '"connector" extra installs: pip install "tasknb[connector]"')
     assert report["tasknb.local"] == (
         "the local server (tasknb.local) needs duckdb, sqlglot, starlette, uvicorn, which the "
         '"local" extra installs: pip install "tasknb[local]"')

@@ -118,7 +118,8 @@ def test_errors_never_show_secrets(key_material, snowflake_home, tmp_path) -> No
         lambda: load_private_key(path=key_material["path"]),
         lambda: load_private_key(raw=key_material["plain"][:200], passphrase=PASSPHRASE),
         lambda: build_auth(
-            resolve_connection(overrides={"account": "a", "password": PASSWORD}, env={})
+            resolve_connection(overrides={"account": "a", "password": PASSWORD,
+                                          "authenticator": "bogus"}, env={})
         ),
         lambda: build_auth(
             resolve_connection(

@@ -129,6 +129,9 @@ class TaskClient:
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
+        end_session = getattr(self.auth, "close", None)  # a session login ends its session
+        if callable(end_session):
+            end_session(self._http)
         self._http.close()
 
     def __enter__(self) -> Self:

@@ -5,7 +5,9 @@
 
 Accepted: ``Authorization: Bearer <token>`` (with or without
 ``X-Snowflake-Authorization-Token-Type``) and ``Authorization: Snowflake Token="<token>"``
-(what snowflake-core sends after a connector login).
+(what snowflake-core sends after a connector login), with the server token or with a session
+token of a connector login (:mod:`tasknb.local.api.logins`): an expired one is answered 401
+with Snowflake's code 390112 (renew it), a closed or renewed one with 390111 (log in again).
 
 A server token has at least :data:`MIN_TOKEN_LENGTH` characters (:func:`check_token`), and
 failed authentications are rate-limited per client address (:class:`FailedAuthLimit`): a
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tasknb.local import rules
+from tasknb.local.api.logins import SessionStore
 from tasknb.local.rules import ApiError
 
 TOKEN_BYTES = 32  # new_token(): 43 URL-safe characters
@@ -33,6 +36,10 @@ FAILED_AUTH_PER_SECOND = 2.0  # ... and then at most this many per second
 MAX_TRACKED_ADDRESSES = 4096  # a flood of addresses cannot grow the table without bound
 TOO_MANY_FAILURES = "390429"  # local code (Snowflake documents none): the 429 of the limit
 TOKEN_HINT = ("tasknb.local.start() returns it as .token; `tasknb server` prints it")
+SESSION_EXPIRED = "390112"  # Snowflake's code: the session token expired (renew it)
+SESSION_GONE = "390111"  # Snowflake's code: the session no longer exists (log in again)
+SESSION_EXPIRED_MESSAGE = "Your session has expired. Please login again."
+SESSION_GONE_MESSAGE = "Session no longer exists. New login required to access the service."
 _TOKEN_CHARS = re.compile(r'[^\s"]+')
 _SNOWFLAKE_TOKEN = re.compile(r'^Snowflake\s+Token\s*=\s*"([^"]*)"\s*$', re.IGNORECASE)
 _BEARER = re.compile(r"^Bearer\s+(\S+)\s*$", re.IGNORECASE)
@@ -174,9 +181,11 @@ class TokenGate:
     without being compared.
     """
 
-    def __init__(self, token: str, limit: FailedAuthLimit | None = None) -> None:
+    def __init__(self, token: str, limit: FailedAuthLimit | None = None,
+                 sessions: SessionStore | None = None) -> None:
         self._token = token
         self.limit = limit or FailedAuthLimit()
+        self.sessions = sessions or SessionStore()
 
     def __repr__(self) -> str:  # never show the token
         return "TokenGate(token=<hidden>)"
@@ -191,6 +200,13 @@ class TokenGate:
         presented = presented_token(header)
         if presented is None:
             raise ApiError(401, rules.UNAUTHORIZED, message)
+        state = self.sessions.state(presented)  # a session token the server issued: no guess
+        if state == "valid":
+            return
+        if state == "expired":
+            raise ApiError(401, SESSION_EXPIRED, SESSION_EXPIRED_MESSAGE)
+        if state == "gone":
+            raise ApiError(401, SESSION_GONE, SESSION_GONE_MESSAGE)
         if not self._attempt([presented], address):
             raise ApiError(401, rules.UNAUTHORIZED, message)
 

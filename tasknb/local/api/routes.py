@@ -81,9 +81,14 @@ ROUTES: tuple[Route, ...] = (
     route(f"{EXT_TASK}:cancel-ongoing", POST=extensions.cancel_ongoing),
     route(f"{EXT_TASK}/history", GET=extensions.task_history),
     route(f"{EXT_TASK}/graph-runs", GET=extensions.graph_runs),
+    route(f"{EXT}/sessions:expire", POST=session.expire),
+    route(f"{EXT}/sso/{{request}}:confirm", POST=session.confirm_sso),
     route("/session/v1/login-request", public=True, POST=session.login),
-    route("/session/token-request", POST=session.token_request),
-    route("/session", POST=session.acknowledge),
+    route("/session/authenticator-request", public=True, POST=session.authenticator_request),
+    # the master token (not a session token) authorizes a renewal; a logout may present an
+    # expired session token: both handlers check what they are given
+    route("/session/token-request", public=True, POST=session.token_request),
+    route("/session", public=True, POST=session.logout),
     route("/telemetry/send", POST=session.acknowledge),
     route("/queries/v1/query-request", POST=session.query_request),
 )
