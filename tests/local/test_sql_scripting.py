@@ -334,3 +334,22 @@ def test_the_examples_of_the_docs_section_run(api: Api) -> None:
             assert answer["data"] == expected, statement
     js = run_task(api, "js", "CALL js_total()")
     assert js["error_code"] == 2 and "JS_TOTAL" in js["error_message"]
+
+
+def test_logging_calls_are_accepted_and_change_nothing(api: Api) -> None:
+    """Logging messages from Snowflake Scripting (developer-guide/logging-tracing/
+    logging-snowflake-scripting): ``SYSTEM$LOG('info', 'message')`` and ``SYSTEM$LOG_INFO``
+    ... ``SYSTEM$LOG_FATAL`` record a message in the event table; the local server has no
+    event table, so they are accepted as statements and in expressions and record nothing."""
+    body = """
+BEGIN
+  LET who VARCHAR := 'loader';
+  SYSTEM$LOG('info', 'starting ' || :who);
+  SYSTEM$LOG_WARN(:who);
+  SELECT SYSTEM$LOG_ERROR('inside a query');
+  CALL SYSTEM$SET_RETURN_VALUE('logged ' || :who);
+END;
+"""
+    run = run_task(api, "logs", body)
+    assert run["state"] == "SUCCEEDED", run
+    assert run["return_value"] == "logged loader"

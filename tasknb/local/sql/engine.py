@@ -424,8 +424,10 @@ class SqlEngine:
 
         def execute(statement: Statement, values: dict[str, Any]) -> Result:
             for inner, tree, static_sql in compile_definition(statement.text):
-                if tree is None:
-                    raise UnsupportedSqlError(f"this statement cannot run here: {inner.text}")
+                if tree is None:  # a scripting word the interpreter does not run (AWAIT, ...)
+                    word = inner.text.split(None, 1)[0].upper()
+                    raise UnsupportedSqlError(f"Snowflake Scripting {word} is not supported by "
+                                              "the local interpreter.")
                 if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
                     self._streams.run(streams.command_sql(inner.text, transaction[0]), cursor,
                                       lambda: None, ctx)

@@ -33,6 +33,12 @@ WAIT_UDF = "tasknb_wait"
 CANCEL_UDF = "tasknb_cancel_ongoing"
 CANCEL_FUNCTION = "SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS"
 
+#: Snowflake's logging and tracing calls: accepted (their text is the value), recorded nowhere.
+LOGGING_FUNCTIONS = frozenset({
+    "SYSTEM$LOG", "SYSTEM$LOG_TRACE", "SYSTEM$LOG_DEBUG", "SYSTEM$LOG_INFO", "SYSTEM$LOG_WARN",
+    "SYSTEM$LOG_ERROR", "SYSTEM$LOG_FATAL", "SYSTEM$ADD_EVENT", "SYSTEM$SET_SPAN_ATTRIBUTES",
+})
+
 PREDECESSOR_CONDITIONS: dict[str, Callable[[list[str]], bool]] = {
     "ALL_SUCCEEDED": lambda s: all(x == "SUCCEEDED" for x in s),
     "ALL_FAILED": lambda s: all(x == "FAILED" for x in s),
@@ -204,6 +210,10 @@ class Rewriter:
             if self.streams is None:
                 raise UnsupportedSqlError(f"{name} is not available here.")
             return self.streams.has_data(args[0], ctx)
+        if name in LOGGING_FUNCTIONS:  # accepted; the local server keeps no event table
+            parts = [exp.cast(arg.copy().transform(self), exp.DataType.Type.VARCHAR)
+                     for arg in node.expressions]
+            return exp.Anonymous(this="CONCAT_WS", expressions=[exp.Literal.string(" "), *parts])
         raise UnsupportedSqlError(f"{name} is not available.")
 
     def predecessor_value(self, args: list[str]) -> str | None:

@@ -455,6 +455,8 @@ class Interpreter:
             node = parse_statement(sql.text)
             assert isinstance(node, n.ExecuteImmediate)
             return self.execute_immediate(node, frame)
+        if _is_function_call(sql.text):  # SYSTEM$LOG('info', 'x'); as a statement
+            return self.run_sql(n.Sql(sql.where, "SELECT " + sql.text), frame, positional)
         text, targets = split_into(sql.text)
         rendered, values = render(sql_template(text),
                                   lambda ref: self.value_of(ref, frame, sql.where, positional))
@@ -641,6 +643,13 @@ class Interpreter:
 
 _NOT_SIMPLE = object()
 _LANGUAGES = {"JAVASCRIPT": "JavaScript", "PYTHON": "Python", "JAVA": "Java", "SCALA": "Scala"}
+
+
+def _is_function_call(text: str) -> bool:
+    tokens = tokenize(text)
+    return (len(tokens) >= 3 and tokens[0].text.upper().startswith("SYSTEM$")
+            and tokens[1].token_type == TokenType.L_PAREN
+            and tokens[-1].token_type == TokenType.R_PAREN)
 
 
 def _true(value: Any) -> bool:

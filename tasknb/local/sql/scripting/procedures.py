@@ -22,7 +22,12 @@ from functools import lru_cache
 import duckdb
 from sqlglot.tokens import Token, TokenType
 
-from tasknb.local.sql.errors import CODE_ALREADY_EXISTS, CODE_DOES_NOT_EXIST, TaskSqlError
+from tasknb.local.sql.errors import (
+    CODE_ALREADY_EXISTS,
+    CODE_DOES_NOT_EXIST,
+    CODE_INTERNAL,
+    TaskSqlError,
+)
 from tasknb.local.sql.names import quote_identifier
 from tasknb.local.sql.scripting.parser import fold_name, syntax_error, word
 from tasknb.local.sql.statements import tokenize
@@ -202,11 +207,29 @@ def parse_drop(text: str, database: str, schema: str) -> tuple[tuple[str, str, s
     return name, count, if_exists
 
 
+class _Cursor:
+    """The run's cursor, with DuckDB's failures (a write conflict) as Snowflake errors."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: list[object] | None = None) -> duckdb.DuckDBPyConnection:
+        try:
+            return self._cursor.execute(sql, params)
+        except duckdb.CatalogException:
+            raise
+        except duckdb.Error as error:
+            text = str(error).split("\n", 1)[0]
+            raise TaskSqlError(CODE_INTERNAL, "SQL execution internal error: the procedure "
+                               f"catalog could not be changed ({text}). Run the statement "
+                               "again.", "XX000") from error
+
+
 class Catalog:
     """The procedures of the databases, read and written through one run's cursor."""
 
     def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        self._cursor = cursor
+        self._cursor = _Cursor(cursor)
 
     def _table(self, database: str) -> str:
         return f"{quote_identifier(database)}.{quote_identifier(CATALOG_SCHEMA)}.{_TABLE}"
