@@ -19,8 +19,10 @@ from tasknb.runs import FINISHED_STATES, TASK_FAILED_STATES
 
 __all__ = [
     "CronSchedule",
+    "Database",
     "MinutesSchedule",
     "Schedule",
+    "Schema",
     "Tag",
     "Task",
     "TaskHistoryRow",
@@ -451,6 +453,73 @@ _RUN_FIELDS = tuple(f.name for f in fields(TaskRun) if f.name != "extra")
 _SHAPES[TaskRun] = _BodyShape.of(
     TaskRun, required=("root_task_name",), timestamps=_RUN_TIMESTAMPS
 )
+
+
+@dataclass
+class Database:
+    """A database, as the REST API lists it (``GET /api/v2/databases``).
+
+    >>> Database.from_api({"name": "RAW", "kind": "PERMANENT", "budget": None}).extra
+    {'budget': None}
+
+    The fields tasknb reads; every other field of the answer is kept in ``extra``.
+    """
+
+    name: str
+    kind: str | None = None
+    created_on: datetime | None = None
+    dropped_on: datetime | None = None
+    owner: str | None = None
+    owner_role_type: str | None = None
+    comment: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> Database:
+        """Build a database from a response body; unknown fields land in ``extra``."""
+        return _from_body(cls, body)
+
+    @classmethod
+    def _from_owned(cls, body: dict[str, Any]) -> Database:
+        return _from_body(cls, body, owned=True)
+
+
+@dataclass
+class Schema:
+    """A schema of a database, as the REST API lists it (``GET .../{database}/schemas``).
+
+    >>> Schema.from_api({"name": "STAGING", "database_name": "RAW"}).fully_qualified_name
+    'RAW.STAGING'
+    """
+
+    name: str
+    database_name: str | None = None
+    kind: str | None = None
+    created_on: datetime | None = None
+    dropped_on: datetime | None = None
+    owner: str | None = None
+    owner_role_type: str | None = None
+    comment: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> Schema:
+        """Build a schema from a response body; unknown fields land in ``extra``."""
+        return _from_body(cls, body)
+
+    @classmethod
+    def _from_owned(cls, body: dict[str, Any]) -> Schema:
+        return _from_body(cls, body, owned=True)
+
+    @property
+    def fully_qualified_name(self) -> str:
+        return ".".join(p for p in (self.database_name, self.name) if p)
+
+
+for _container in (Database, Schema):
+    _SHAPES[_container] = _BodyShape.of(
+        _container, required=("name",), timestamps=("created_on", "dropped_on")
+    )
 
 
 @dataclass(frozen=True)

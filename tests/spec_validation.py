@@ -50,7 +50,8 @@ EXTRA_SERVERS = [
 ]
 TOKEN_TYPES = {"KEYPAIR_JWT", "OAUTH", "PROGRAMMATIC_ACCESS_TOKEN"}
 #: (key, file) of every spec validated; sqlapi.yaml declares its parameters per path item
-SPECS = (("task", "task.yaml"), ("result", "result.yaml"), ("sql", "sqlapi.yaml"))
+SPECS = (("task", "task.yaml"), ("result", "result.yaml"), ("sql", "sqlapi.yaml"),
+         ("database", "database.yaml"), ("schema", "schema.yaml"))
 RESULTS_PREFIX = "/api/v2/results/"
 IDENTIFIER = re.compile(r'"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*', re.DOTALL)
 

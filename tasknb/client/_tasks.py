@@ -13,7 +13,16 @@ import httpx
 from ..durations import parse_duration
 from ..errors import ApiError, InvalidResponse, TasknbError
 from ..identifiers import display, normalize, path_segment, split_qualified
-from ..models import Tag, Task, TaskHistoryRow, TaskRun, call_scope, task_history_source
+from ..models import (
+    Database,
+    Schema,
+    Tag,
+    Task,
+    TaskHistoryRow,
+    TaskRun,
+    call_scope,
+    task_history_source,
+)
 from ._async import AsyncResult
 from ._history import (
     DEFAULT_FUNCTION_LIMIT,
@@ -199,6 +208,54 @@ class TaskClient:
     def _subject(self, name: str | None, database: str | None, schema: str | None) -> str:
         db, sch, task = self._target(name, database, schema)
         return display(db, sch, task)
+
+    # -- databases and schemas ------------------------------------------------------------
+
+    def list_databases(
+        self,
+        *,
+        like: str | None = None,
+        starts_with: str | None = None,
+        show_limit: int | None = None,
+        from_name: str | None = None,
+    ) -> list[Database]:
+        """The databases the role can see (``GET /api/v2/databases``; every page).
+
+        ``like`` is case-insensitive with ``%``/``_``; ``starts_with`` and ``from_name`` are
+        case-sensitive; ``show_limit`` is 1..10000.
+        """
+        params = {
+            "like": like,
+            "startsWith": starts_with,
+            "showLimit": _limit("show_limit", show_limit),
+            "fromName": from_name,
+        }
+        return list(self._session.rows(f"{API_PREFIX}/databases", params, Database._from_owned))
+
+    def list_schemas(
+        self,
+        database: str | None = None,
+        *,
+        like: str | None = None,
+        starts_with: str | None = None,
+        show_limit: int | None = None,
+        from_name: str | None = None,
+    ) -> list[Schema]:
+        """The schemas of ``database`` (default: the client's) the role can see
+        (``GET /api/v2/databases/{database}/schemas``; every page)."""
+        given, _ = _normalized_scope(database, None)
+        db = given or self.database
+        if not db:
+            raise TasknbError("no database given: pass list_schemas(database) or database= "
+                              "to the client")
+        params = {
+            "like": like,
+            "startsWith": starts_with,
+            "showLimit": _limit("show_limit", show_limit),
+            "fromName": from_name,
+        }
+        path = f"{API_PREFIX}/databases/{path_segment(db, kind='database')}/schemas"
+        return list(self._session.rows(path, params, Schema._from_owned))
 
     # -- tasks ----------------------------------------------------------------------------
 

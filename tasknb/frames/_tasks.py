@@ -11,6 +11,7 @@ from tasknb.dag import GraphModel
 from tasknb.identifiers import display_name
 from tasknb.models import Task, call_scope
 
+from ._account import tasks_of_schemas
 from ._convert import (
     _BOOL,
     _INT,
@@ -27,6 +28,8 @@ from ._convert import (
 )
 
 TASK_STATE_CATEGORIES = ["started", "suspended"]
+#: Concurrent listings of ``tasks_df`` over many schemas.
+DEFAULT_LIST_WORKERS = 8
 ROLE_CATEGORIES = ["root", "child", "finalizer"]
 
 # Fixed column order and dtypes. Kinds other than plain dtypes are converted by _column().
@@ -165,8 +168,11 @@ def tasks_df(
     root_only: bool = False,
     database: str | None = None,
     schema: str | None = None,
+    account: bool = False,
+    max_workers: int = DEFAULT_LIST_WORKERS,
+    progress: bool = True,
 ) -> pd.DataFrame:
-    """The tasks of a schema as a DataFrame (``list_tasks`` + ``tasks_frame``).
+    """The tasks of a schema, of every schema of a database, or of the whole account.
 
         >>> class Listing:  # anything with TaskClient's list_tasks() will do
         ...     def list_tasks(self, **filters):
@@ -174,21 +180,66 @@ def tasks_df(
         >>> tasks_df(Listing(), like="LOAD%").name.tolist()
         ['LOAD_ORDERS', 'LOAD_USERS']
 
+    Where: no ``database``/``schema``, the client's schema; ``schema`` (with or without
+    ``database``), that schema; ``database`` alone, every schema of it
+    (``list_schemas``); ``account=True``, every schema of every database the role can see
+    (``list_databases``). Many schemas are listed concurrently on at most ``max_workers``
+    threads with a ``tqdm.auto`` progress bar (``progress=False`` hides it);
+    ``database_name``/``schema_name`` are always filled in, and a database or schema whose
+    listing fails is reported in ``frame.attrs["errors"]`` (its name -> one line) and
+    ``frame.attrs["error_summary"]`` without losing the others' rows.
+
     Filters mirror the API: ``like`` (case-insensitive, ``%``/``_``), ``starts_with``
     (case-sensitive), ``root_only``. Only filters you set are sent. The frame keeps the
     predecessor lists of the models the client just returned (use ``tasks_frame`` on your own
     models to get copies). Tier: REST only.
     """
-    kwargs: dict[str, Any] = call_scope(database, schema)
+    filters: dict[str, Any] = {}
     if like is not None:
-        kwargs["like"] = like
+        filters["like"] = like
     if starts_with is not None:
-        kwargs["starts_with"] = starts_with
+        filters["starts_with"] = starts_with
     if root_only:
-        kwargs["root_only"] = True
+        filters["root_only"] = True
+    if int(max_workers) < 1:
+        raise ValueError(f"max_workers must be at least 1, got {max_workers}")
+    if account and (database or schema):
+        raise ValueError("tasks_df(account=True) lists every database: leave out database= "
+                         "and schema= (or pass database= alone for one database)")
+    if account or (database and not schema):
+        if account:
+            databases = [db.name for db in client.list_databases()]
+        else:
+            databases = [database]
+        tasks, errors = tasks_of_schemas(
+            client, databases, filters, max_workers=max_workers, progress=progress
+        )
+        frame = _tasks_frame(tasks, copy_lists=False)
+        frame.attrs["errors"] = errors
+        frame.attrs["error_summary"] = _listing_summary(errors)
+        return frame
+    kwargs = {**call_scope(database, schema), **filters}
     # The models are this call's own, so the frame may keep their predecessor lists.
-    return _tasks_frame(list(client.list_tasks(**kwargs)), copy_lists=False)
+    tasks = list(client.list_tasks(**kwargs))
+    default_db = database or getattr(client, "database", None)
+    default_schema = schema or getattr(client, "schema", None)
+    for task in tasks:
+        if task.database_name is None:
+            task.database_name = default_db
+        if task.schema_name is None:
+            task.schema_name = default_schema
+    frame = _tasks_frame(tasks, copy_lists=False)
+    frame.attrs["errors"] = {}
+    frame.attrs["error_summary"] = ""
+    return frame
 
+
+def _listing_summary(errors: dict[str, str]) -> str:
+    if not errors:
+        return ""
+    listed = "; ".join(f"{name}: {message}" for name, message in errors.items())
+    noun = "listing" if len(errors) == 1 else "listings"
+    return f"{len(errors)} {noun} failed, their tasks are missing: {listed}"
 
 
 def dependents_df(
