@@ -13,6 +13,8 @@ groups of ten: a scheduled root and a chain of nine children). Measured, interle
   ``DataFrame.from_records`` over the same pages. Target: within 1.5x.
 * **a concurrent fetch**: one client GETs one task in a loop while another lists N tasks;
   p99 of those GETs. Target: under 50 ms.
+* **bounded disk**: ``--listings`` listings of 5,000 tasks, every page read; then the size of
+  the data directory's files. Target (1,000 listings): under 50 MB.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ DB = "BENCH"
 TARGET_PER_ROW = 1.5
 TARGET_FLOOR = 1.5
 TARGET_P99_S = 0.050
+TARGET_DISK_MB = 50.0
+DISK_TASKS = 5_000
 _LAST = re.compile(r'<([^>]*)\?page=(\d+)>;\s*rel="last"')
 
 
@@ -171,6 +175,11 @@ def concurrent_p99(url: str, headers: dict[str, str], client: tasknb.TaskClient,
     return p99, len(ordered), listing
 
 
+def disk_mb(data_dir: str) -> float:
+    """The size of every file in the data directory (state file, its WAL, database files)."""
+    return sum(p.stat().st_size for p in Path(data_dir).rglob("*") if p.is_file()) / 2**20
+
+
 def spread(values: list[float], scale: float = 1.0, unit: str = "") -> str:
     return (f"{min(values) * scale:.2f}/{statistics.median(values) * scale:.2f}/"
             f"{max(values) * scale:.2f}{unit}")
@@ -180,14 +189,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", type=int, default=20_000, help="the large listing")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="5,000 tasks, 3 repeats")
+    parser.add_argument("--listings", type=int, default=1000,
+                        help="listings of 5,000 tasks for the disk check")
+    parser.add_argument("--quick", action="store_true",
+                        help="5,000 tasks, 3 repeats, 50 listings")
     args = parser.parse_args()
     big = 5_000 if args.quick else args.tasks
     repeat = 3 if args.quick else args.repeat
     small = 1_000
+    listings = 50 if args.quick else args.listings
     with tempfile.TemporaryDirectory(prefix="tasknb-bench-list-") as data_dir:
         started = time.perf_counter()
-        seed(data_dir, [small, big])
+        seed(data_dir, sorted({small, big, DISK_TASKS}))
         print(f"seeded {small:,} + {big:,} tasks in {time.perf_counter() - started:.1f} s")
         with ServerProcess(data_dir=data_dir) as (url, token):
             headers = {"Authorization": f"Bearer {token}"}
@@ -218,6 +231,12 @@ def main() -> int:
                     p99s.append(p99)
                     counts.append(made)
                     idle.append(concurrent_p99(url, headers, client, big, idle_s=took)[0])
+            before_mb = disk_mb(data_dir)
+            disk_started = time.perf_counter()
+            for _ in range(listings):
+                raw_bytes(url, headers, DISK_TASKS)
+            disk_s = time.perf_counter() - disk_started
+            after_mb = disk_mb(data_dir)
             client.close()
     per_row = statistics.median(ratios_row)
     to_floor = statistics.median(ratios_floor)
@@ -235,7 +254,10 @@ def main() -> int:
           f"{min(counts)}-{max(counts)} GETs each (target < {TARGET_P99_S * 1e3:.0f} ms) -> "
           f"{'met' if worst_p99 < TARGET_P99_S else 'MISSED'}")
     print(f"same GETs with no listing running, p99 (ms): {spread(idle, 1e3)}")
-    met = per_row <= TARGET_PER_ROW and to_floor <= TARGET_FLOOR and worst_p99 < TARGET_P99_S
+    print(f"data directory after {listings:,} listings of {DISK_TASKS:,} tasks "
+          f"({disk_s:.0f} s): {after_mb:.1f} MB (before them {before_mb:.1f} MB; target < "
+          f"{TARGET_DISK_MB:.0f} MB) -> {'met' if after_mb < TARGET_DISK_MB else 'MISSED'}")
+    met = after_mb < TARGET_DISK_MB and per_row <= TARGET_PER_ROW and to_floor <= TARGET_FLOOR and worst_p99 < TARGET_P99_S
     return 0 if met else 1
 
 

@@ -73,6 +73,8 @@ def to_api_time(value: datetime | str | None) -> str | None:
     """
     if value is None:
         return None
+    if isinstance(value, str) and len(value) == 32 and value.endswith("+00:00"):
+        return value[:23] + "Z"  # as to_db writes it: no need to parse (long listings)
     moment = from_db(value) if isinstance(value, str) else value
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z")
