@@ -60,3 +60,18 @@ def test_cancel_ongoing_stops_the_running_graph_run(api: Api) -> None:
     assert time.monotonic() - asked < 10.0
     [run] = api.http.get(f"{api.base}/LONG/complete-graphs").json()
     assert run["state"] == "CANCELLED"
+
+
+def test_runs_started_by_hand_on_the_manual_clock_are_a_second_apart(api: Api) -> None:
+    api.create("BY_HAND")
+    clock_before = api.http.get("/tasknb/v1/clock").json()["now"]
+    for _ in range(3):
+        api.action("BY_HAND", "execute")
+        _until(lambda: not any(r["state"] == "EXECUTING" for r in api.http.get(
+            f"{api.base}/BY_HAND/current-graphs").json()))
+    runs = api.http.get(f"{api.base}/BY_HAND/complete-graphs").json()
+    times = sorted(r["scheduled_time"] for r in runs)[-3:]
+    assert len({t[:19] for t in times}) == 3, times  # three different seconds
+    for run in runs:
+        assert run["query_start_time"] >= run["scheduled_time"]  # never before its time
+    assert api.http.get("/tasknb/v1/clock").json()["now"] == clock_before  # the clock stands

@@ -558,3 +558,41 @@ def test_fuzzed_submissions_never_fail_the_server(sql: Sql) -> None:
         for handle in running:
             sql.raw.post(f"{STATEMENTS}/{handle}/cancel")
     assert statuses[400] and statuses[200] and statuses[422], statuses
+
+
+def test_a_statement_over_its_timeout_changes_nothing(sql: Sql) -> None:
+    sql.submit("CREATE OR REPLACE TABLE timed_out (n INTEGER)")
+    sql.submit("INSERT INTO timed_out VALUES (1)")
+    started = time.monotonic()
+    body = sql.submit("INSERT INTO timed_out SELECT COUNT(*) FROM range(100000000000) t(x)",
+                      timeout=1, expect=408)
+    assert body["code"] == "000630" and time.monotonic() - started < 15
+    assert "timeout of 1 second" in body["message"]
+    assert sql.rows("SELECT n FROM timed_out") == [["1"]]  # the insert was rolled back
+
+
+def test_a_binding_cast_with_double_colons_parses(sql: Sql) -> None:
+    body = sql.submit("SELECT ?::int + 1 AS n, '?::x' AS s",
+                      bindings={"1": {"type": "TEXT", "value": "41"}})
+    assert body["data"] == [["42", "?::x"]]  # the string is left alone
+    assert body["resultSetMetaData"]["rowType"][0]["type"] == "fixed"
+
+
+@pytest.mark.parametrize("statement", ["SHOW TABLES", "DESCRIBE TABLE t", "DESC TABLE t"])
+def test_show_and_describe_are_refused_without_speaking_of_tasks(sql: Sql,
+                                                                 statement: str) -> None:
+    body = sql.submit(statement, expect=422)
+    assert body["code"] == "000002"
+    assert "inside a task" not in body["message"]
+    assert "local engine" in body["message"]
+
+
+def test_history_time_columns_are_typed_timestamp_ltz_as_on_snowflake(sql: Sql) -> None:
+    for table, columns in (
+            ("TABLE(INFORMATION_SCHEMA.TASK_HISTORY())",
+             ("SCHEDULED_TIME", "QUERY_START_TIME", "COMPLETED_TIME", "NEXT_SCHEDULED_TIME")),
+            ("TABLE(INFORMATION_SCHEMA.COMPLETE_TASK_GRAPHS())",
+             ("SCHEDULED_TIME", "QUERY_START_TIME", "COMPLETED_TIME", "NEXT_SCHEDULED_TIME"))):
+        row_type = sql.submit(f"SELECT * FROM {table}")["resultSetMetaData"]["rowType"]
+        types = {column["name"]: column["type"] for column in row_type}
+        assert {types[c] for c in columns} == {"timestamp_ltz"}, (table, types)

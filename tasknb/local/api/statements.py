@@ -253,6 +253,21 @@ def _convert(kind: str, text: str) -> Any:
     return text
 
 
+def placeholder_casts(sql: str, tokens: list[Any]) -> str:
+    """``?::INT`` as ``? ::INT``: sqlglot reads ``?::`` as one operator, Snowflake as a binding
+    and a cast (only outside strings and comments: those are not tokens).
+
+        >>> from tasknb.local.sql.statements import tokenize
+        >>> text = "SELECT ?::int, '?::x'"
+        >>> placeholder_casts(text, tokenize(text))
+        "SELECT ? ::int, '?::x'"
+    """
+    for token in reversed(tokens):
+        if token.token_type.name == "QDCOLON":
+            sql = sql[:token.start] + "? ::" + sql[token.end + 1:]
+    return sql
+
+
 def snowflake_column_names(sql: str) -> str:
     """The statement with its unnamed result columns named as Snowflake names them.
 
@@ -432,8 +447,9 @@ class StatementRegistry:
 
         request = statement.request
         try:
-            tokens = tokenize(request.statement)
-            parts = split_statements(request.statement, tokens)
+            text = placeholder_casts(request.statement, tokenize(request.statement))
+            tokens = tokenize(text)
+            parts = split_statements(text, tokens)
             wanted = request.multi_statement_count
             if wanted != 0 and len(parts) != wanted:
                 statement.fail(CODE_STATEMENT_COUNT, "0A000", f"Actual statement count "
@@ -451,7 +467,7 @@ class StatementRegistry:
                                f"variable ? (position {len(bindings) + 1}) not set.")
                 return
             database, schema = self._place(request)
-            sql = request.statement
+            sql = text
             if len(parts) == 1:  # names first: the rewrite below is not Snowflake text again
                 sql = snowflake_column_names(sql)
             if len(parts) == 1 and information_schema.uses_task_history(sql):

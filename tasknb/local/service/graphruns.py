@@ -30,6 +30,7 @@ log = logging.getLogger("tasknb.local")
 
 RETRY_WINDOW = timedelta(days=14)  # RETRY LAST: the failed run started within 14 days
 FIRE_BATCH = 50  # schedule ticks turned into graph runs per lock hold / commit
+BY_HAND_SPACING = timedelta(seconds=1)  # manual clock: runs started by hand, this far apart
 TaskKey = tuple[str, str, str]
 
 
@@ -46,6 +47,7 @@ class GraphRuns:
         self._recorders: list[list[GraphRun]] = []
         self._recorders_lock = threading.Lock()
         self._last_run_id: dict[TaskKey, int] = state.store.last_run_ids()
+        self._last_by_hand: datetime | None = None
         self.runner = Runner(state.store, state.engine, state.clock.now, manual=state.manual,
                              on_complete=self._graph_run_finished, max_workers=max_workers)
         self.ticker = Ticker(self.fire_scheduled, state.clock, manual=state.manual)
@@ -88,13 +90,13 @@ class GraphRuns:
             self.state.ensure_engine_schema(db, sc)
             key = (db, sc, folded)
             if retry_last:
-                plan = self._retry_plan(db, sc, folded, "MANUAL RETRY")
+                plan = self._retry_plan(db, sc, folded, "MANUAL RETRY", self._by_hand_time)
             else:
                 tasks = self.state.store.tasks_in(db, sc)
                 members = rules.check_graph_runnable(folded, db, sc, tasks,
                                                      *self.state.index(db, sc))
                 self.graphs.commit_version(db, sc, folded, members)
-                plan = self._fresh_plan(db, sc, folded, self.runner.now(), "EXECUTE_TASK")
+                plan = self._fresh_plan(db, sc, folded, self._by_hand_time(), "EXECUTE_TASK")
             if self._blocked(key, plan):
                 self._pending[key] = plan  # replaces an earlier pending one
                 return None
@@ -178,7 +180,23 @@ class GraphRuns:
     def _next_after(self, key: tuple[str, str, str], moment: datetime) -> datetime | None:
         return self.ticker.fire_after(key, moment)
 
-    def _retry_plan(self, db: str, sc: str, root: str, scheduled_from: str) -> RunPlan:
+    def _by_hand_time(self) -> datetime:
+        """The scheduled time of a run started by hand (EXECUTE, RETRY LAST): now. On a
+        manual clock, which stands still between advances, at least
+        :data:`BY_HAND_SPACING` after the previous one, so that runs started one after the
+        other are told apart by their time (not all in one second); later runs never start
+        before it (the runner's time moves with it, the clock itself does not)."""
+        moment = self.runner.now()
+        if self.state.manual:
+            last = self._last_by_hand
+            if last is not None and moment < last + BY_HAND_SPACING:
+                moment = last + BY_HAND_SPACING
+            self._last_by_hand = moment
+            self.runner.hold_time(moment)
+        return moment
+
+    def _retry_plan(self, db: str, sc: str, root: str, scheduled_from: str,
+                    when: Callable[[], datetime] | None = None) -> RunPlan:
         """RETRY LAST: rerun the failed/cancelled tasks of the latest graph run."""
         fqn = qualified(db, sc, root)
         rows = self.state.store.graph_runs("database = ? AND schema = ? AND root_name = ?",
@@ -203,7 +221,7 @@ class GraphRuns:
         carried = {n: (s[0], s[1]) for n, s in (last.get("task_states") or {}).items()}
         if not any(s in ("FAILED", "CANCELLED") for s, _ in carried.values()):
             carried = {}  # interrupted before any task ended: rerun the whole graph
-        plan = self._fresh_plan(db, sc, root, self.runner.now(), scheduled_from)
+        plan = self._fresh_plan(db, sc, root, (when or self.runner.now)(), scheduled_from)
         plan.attempt = int(last["attempt"] or 1) + 1
         plan.group_id = last["group_id"]
         plan.run_id = int(last["run_id"])

@@ -228,6 +228,10 @@ class Runner:
                     return self._high
         return current
 
+    def hold_time(self, moment: datetime) -> None:
+        """Manual clock: runs started from now on use at least ``moment`` (see :meth:`now`)."""
+        self._note_time(moment)
+
     def _note_time(self, moment: datetime) -> None:
         with self._lock:
             if self._high is None or moment > self._high:

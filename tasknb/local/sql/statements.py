@@ -96,9 +96,12 @@ _REFUSALS = {
     "USE": "USE is not supported; a task runs in its own database and schema (qualify names).",
     "SET": "session variables (SET) are not supported.",
     "UNSET": "session variables (UNSET) are not supported.",
-    "SHOW": "SHOW commands are not supported inside a task.",
-    "DESCRIBE": "DESCRIBE is not supported inside a task.",
-    "DESC": "DESCRIBE is not supported inside a task.",
+    "SHOW": ("SHOW commands are not supported by the local engine (only SHOW STREAMS); list "
+             "databases, schemas and tasks through the REST API."),
+    "DESCRIBE": ("DESCRIBE is not supported by the local engine; query "
+                 "INFORMATION_SCHEMA.COLUMNS instead."),
+    "DESC": ("DESCRIBE is not supported by the local engine; query "
+             "INFORMATION_SCHEMA.COLUMNS instead."),
     "GRANT": "access control (GRANT) is not supported.",
     "REVOKE": "access control (REVOKE) is not supported.",
     "ATTACH": "ATTACH is not available.",
