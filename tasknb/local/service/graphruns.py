@@ -42,6 +42,8 @@ class GraphRuns:
         self.state = state
         self.graphs = graphs
         self._pending: dict[TaskKey, RunPlan] = {}  # one queued manual execute per root
+        # triggered roots found without data: (engine.finished_runs then, task id)
+        self._trigger_checked: dict[TaskKey, tuple[int, str]] = {}
         # the runs started while a schedule tick is being fired (its answer lists them, with
         # the retries and queued runs they lead to); finished runs are kept nowhere else
         self._recorders: list[list[GraphRun]] = []
@@ -293,6 +295,9 @@ class GraphRuns:
         return started
 
     def _fire(self, due: list[tuple[tuple[str, str, str], datetime]]) -> None:
+        due = [(key, when) for key, when in due if not self._quiet_trigger(key)]
+        if not due:
+            return  # only triggered tasks whose streams are empty: nothing to record
         # A manual clock stands at this tick now: remember it before recording the tick's runs,
         # so a restart after a kill never moves the clock back and fires a tick twice.
         self.state.save_clock()
@@ -322,13 +327,13 @@ class GraphRuns:
         rec = tasks.get(root)
         if rec is None or rec["state"] != "started" or not rules.is_root(rec):
             return None
+        triggered = triggers.is_triggered(rec)
+        if triggered and not self._stream_has_data(key, rec):
+            return None  # a triggered task runs only when its stream has data
         try:
             self.state.ensure_engine_schema(db, sc)
             members = rules.check_graph_runnable(root, db, sc, tasks, *self.state.index(db, sc))
             self.graphs.commit_version(db, sc, root, members)
-            triggered = triggers.is_triggered(rec)
-            if triggered and not self._stream_has_data(db, sc, root, rec):
-                return None  # a triggered task runs only when its stream has data
             plan = self._fresh_plan(db, sc, root, when,
                                     triggers.SCHEDULED_FROM if triggered else "SCHEDULE")
         except ApiError:
@@ -337,16 +342,33 @@ class GraphRuns:
             return None  # this tick is skipped (overlap policy)
         return plan
 
-    def _stream_has_data(self, db: str, sc: str, root: str, rec: dict[str, Any]) -> bool:
-        """A triggered task's WHEN, looked at before any run is recorded (False on error)."""
+    def _quiet_trigger(self, key: TaskKey) -> bool:
+        """Whether ``key`` is a started triggered task whose stream has no data (a poll that
+        starts nothing)."""
+        with self.state.lock:
+            rec = self.state.store.tasks_in(key[0], key[1]).get(key[2])
+        return (rec is not None and rec["state"] == "started" and triggers.is_triggered(rec)
+                and not self._stream_has_data(key, rec))
+
+    def _stream_has_data(self, key: TaskKey, rec: dict[str, Any]) -> bool:
+        """A triggered task's WHEN, looked at before any run is recorded (False on error);
+        not looked at again while no statement has finished in the engine since it was false."""
         from tasknb.local.sql.context import TaskContext
 
+        db, sc, root = key
+        engine = self.state.engine()
+        finished = getattr(engine, "finished_runs", None)
+        if finished is not None and self._trigger_checked.get(key) == (finished, rec["id"]):
+            return False
         try:
-            return bool(self.state.engine().condition_holds(
+            holds = bool(engine.condition_holds(
                 rec["condition"], TaskContext(db, sc, root, root, now=self.state.clock.now())))
         except Exception:
             log.debug("trigger check failed", exc_info=True)
-            return False
+            holds = False
+        if not holds and finished is not None:
+            self._trigger_checked[key] = (finished, rec["id"])
+        return holds
 
     def advance(self, delta: timedelta | float) -> list[dict[str, Any]]:
         """Manual clock: fast-forward, running every schedule in order; return the runs."""

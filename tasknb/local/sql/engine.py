@@ -155,6 +155,8 @@ class SqlEngine:
         self._closed = False
         self._cursors = CursorPool(self._place_cursor)
         self._streams = streams.Streams()
+        #: run() calls finished (triggered tasks look at their streams again only after one)
+        self.finished_runs = 0
         self._watchdog = Watchdog(self._deadline_passed)
         config = {"ieee_floating_point_ops": False,
                   "memory_limit": f"{(memory_limit or memory_limit_bytes()) // 2**20}MiB"}
@@ -412,6 +414,7 @@ class SqlEngine:
                 for st, _ in statements
             ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements if duck)
         finally:
+            self.finished_runs += 1  # after its commits: a stream may have data now
             self._calls.remove(call_id)
             if self._functions.has_return_value(call_id):
                 ctx.return_value = self._functions.pop_return_value(call_id)
