@@ -28,6 +28,7 @@ from typing import Any
 from tasknb._extras import needs
 from tasknb.dag import GraphModel
 from tasknb.graph._big import (
+    FOCUS_MAX_TASKS,
     GROUP_BUDGET,
     KEEP_ALONE_MAX,
     MAX_TASKS,
@@ -128,7 +129,6 @@ class TaskGraph(graphviz.Digraph):
     task_names: list[str]
     latest_runs: dict[str, TaskRun]
     notes: list[str]
-    details: dict[str, dict[str, object]]
     run: RunView | None
     allow_large: bool
 
@@ -137,9 +137,17 @@ class TaskGraph(graphviz.Digraph):
         self.task_names = []
         self.latest_runs = {}
         self.notes = []
-        self.details = {}
         self.run = None
         self.allow_large = False
+        self._details: dict[str, dict[str, object]] | None = {}
+        self._details_from: Any = None
+
+    @property
+    def details(self) -> dict[str, dict[str, object]]:
+        """``{name key: {field: full text}}`` of the drawn tasks (built on first use)."""
+        if self._details is None:
+            self._details = task_details(*self._details_from[:3], runs=self._details_from[3])
+        return self._details
 
     def svg(self, *, engine: str | None = None) -> str:
         """The laid-out drawing as SVG text (see ``render_svg``), at its natural size."""
@@ -200,6 +208,8 @@ def _keys_to_draw(
         raise ValueError(
             f"focus task {focus!r} is not in this graph; drawn tasks are: {known}{more}"
         )
+    if steps is None and max_tasks == MAX_TASKS:
+        max_tasks = FOCUS_MAX_TASKS  # the default: a neighbourhood small enough to read
     near = neighbourhood(model, focus_key, steps=steps, direction=direction, max_tasks=max_tasks)
     return near.keys, focus_key, near
 
@@ -220,7 +230,7 @@ def focus_tasks(
         (['B', 'C'], 'showing C and 1 step around it (2 of 3 tasks): 1 further upstream left out; pass steps= to see more')
 
     ``steps=None``: all that is up- and downstream, cut to the most steps that stay within
-    ``max_tasks``. What child panels draw; ``draw_graph(..., focus=...)`` uses it too.
+    ``max_tasks`` (``FOCUS_MAX_TASKS`` unless given). What child panels draw; ``draw_graph(..., focus=...)`` uses it too.
     """
     model = GraphModel.from_tasks(tasks)
     return _keys_to_draw(model, focus, direction, steps, max_tasks)[2]  # type: ignore[return-value]
@@ -298,6 +308,7 @@ def graph_from_tasks(
     on their own. ``rankdir``: ``"LR"``/``"TB"``, by default whichever fits a cell.
     """
     model = GraphModel.from_tasks(tasks)
+    runs = None if runs is None else list(runs)  # read twice: marks and details
     keys, focus_key, near = _keys_to_draw(model, focus, direction, steps, max_tasks)
     marks = _marks(model, runs, states)
     notes = [near.note] if near is not None and near.note else []
@@ -307,8 +318,8 @@ def graph_from_tasks(
         count, single = len(set(groups.values())), len(keys) - len(groups)
         hint = (
             f"{len(keys):,} tasks drawn as {count + single:,} nodes: {count:,} groups by {how}"
-            f" and {single:,} task{'' if single == 1 else 's'} by themselves."
-            " See the rest: focus=\"TASK\" for one task's neighbourhood, expand=\"PREFIX\" "
+            f" and {single:,} task{'' if single == 1 else 's'} by themselves.\n"
+            "See the rest: focus=\"TASK\" for one task's neighbourhood, expand=\"PREFIX\" "
             "for one group's tasks, max_tasks=None for every task (slow, large SVG)"
         )
         notes.append(hint)
@@ -337,7 +348,7 @@ def graph_from_tasks(
     graph.latest_runs = {model.tasks[key].name: run for key, run in marks.root_runs.items()}
     graph.notes = notes
     graph.run = marks.view
-    graph.details = task_details(model, keys, marks, runs=runs or ())
+    graph._details, graph._details_from = None, (model, keys, marks, list(runs or ()))
     graph.allow_large = max_tasks is None
     return graph
 
@@ -352,7 +363,8 @@ def _collapse(
 ) -> tuple[dict[str, str], str]:
     starts = [key for key in keys if not model.predecessors[key]]
     alone = [key for key in starts if model.tasks[key].role == "root"][:KEEP_ALONE_MAX]
-    alone += [key for key in keys if key in model.finalizer_keys]
+    finalizers = model.finalizer_keys  # a property that walks every task: read it once
+    alone += [key for key in keys if key in finalizers]
     alone += [key for key in keys if marks.by_task.get(key) == "failed"][:KEEP_ALONE_MAX]
     if focus:
         alone.append(focus)

@@ -21,6 +21,8 @@ from tasknb.identifiers import display_name, split_parts
 
 MAX_TASKS = 150
 """Above this many tasks a drawing is collapsed (or focused): layout and SVG stay small."""
+FOCUS_MAX_TASKS = 40
+"""A neighbourhood found on its own (no ``steps``) stays this small: readable at a cell's width."""
 GROUP_BUDGET = 40
 """At most this many groups in a collapsed drawing."""
 KEEP_ALONE_MAX = 20
@@ -78,6 +80,7 @@ def neighbourhood(
     up_all = model.upstream(focus) if direction in ("upstream", "both") else {focus}
     down_all = model.downstream(focus) if direction in ("downstream", "both") else {focus}
     wanted = up_all | down_all
+    related_finalizers = wanted & model.finalizer_keys
 
     def kept_for(limit: int | None) -> set[str]:
         up = _within(focus, model.predecessors, limit) if direction != "downstream" else set()
@@ -85,7 +88,7 @@ def neighbourhood(
         if limit is None:
             return wanted
         # a finalizer runs after the whole graph: one task, always kept when related
-        kept = up | down | {focus} | (wanted & model.finalizer_keys)
+        kept = up | down | {focus} | related_finalizers
         return kept & wanted | {focus}
 
     chosen_steps = steps

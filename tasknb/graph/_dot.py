@@ -490,7 +490,8 @@ def collapsed_body(
             )
     if show_legend:
         used = {marks.by_task[key] for key in keep if key in marks.by_task}
-        if any(key in model.finalizer_keys for key in keep):
+        finalizers = model.finalizer_keys
+        if any(key in finalizers for key in keep):
             used.add("finalizer")
         states = None
         if marks.view is not None:
