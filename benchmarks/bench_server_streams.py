@@ -12,7 +12,9 @@ through the service (the code the HTTP API calls):
 * ``merge``: a task run (EXECUTE, wait) whose MERGE reads the stream and so advances its
   offset; baseline: the same MERGE, from the table of change rows, as a task run;
 * ``has data``: ``SYSTEM$STREAM_HAS_DATA`` on the stream just consumed (what a triggered task
-  looks at every 30 s); baseline: the WHEN ``1 = 1``.
+  looks at every 30 s); baseline: the WHEN ``1 = 1``;
+* ``day of polls``: a manual clock advanced one day with a started triggered task on the
+  empty stream (2,880 looks); baseline: the same day without it.
 
 Ratios are stream / baseline, per round; min, median and max are printed.
 """
@@ -23,7 +25,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from tasknb.local.schedule.clock import ManualClock
 from tasknb.local.service import Service
@@ -102,6 +104,18 @@ def main() -> int:
                       f"ms (table {read_base * 1e3:.1f}), merge {merge * 1e3:.1f} ms (table "
                       f"{merge_base * 1e3:.1f}), has data {poll * 1e3:.1f} ms (1 = 1: "
                       f"{poll_base * 1e3:.2f})")
+            # a triggered task on the (consumed, empty) stream while a manual clock advances
+            # a day: 2,880 polls at the default 30 s; baseline: the same day without the task
+            quiet = timed(lambda: service.advance(timedelta(days=1)))
+            service.create_task(DB, SCHEMA, {"name": "triggered", "warehouse": "WH",
+                                             "definition": MERGE.format(source="src_s"),
+                                             "condition": "SYSTEM$STREAM_HAS_DATA('src_s')"})
+            service.resume_task(DB, SCHEMA, "triggered")
+            polled = [timed(lambda: service.advance(timedelta(days=1))) for _ in range(3)]
+            ratios["day of polls"] = [value / quiet for value in polled]
+            times["day of polls"] = polled
+            print(f"advance 1 day: {quiet * 1e3:.1f} ms without a triggered task, "
+                  f"{', '.join(f'{v * 1e3:.0f}' for v in polled)} ms with one")
             for key, values in ratios.items():
                 print(f"{key}: ratio min {min(values):.2f} / median "
                       f"{statistics.median(values):.2f} / max {max(values):.2f}; stream "
