@@ -151,7 +151,7 @@ def test_confirm_false_acts_on_the_first_click(client, observer):
 def test_execute_starts_one_graph_run_and_follows_it_to_the_end(client, observer):
     _graph(client)
     panel = _panel(client, draw=True)
-    drawing_before = panel.drawing.value
+    drawing_before = panel.drawing_svg
     panel.buttons["execute"].click()
     assert "Tasks that will run: ROOT, LOAD, PUBLISH" in panel.preview.value
     assert "finalizer CLEANUP" in panel.preview.value
@@ -170,7 +170,7 @@ def test_execute_starts_one_graph_run_and_follows_it_to_the_end(client, observer
     assert [r.state for r in complete] == ["SUCCEEDED"]
     assert str(complete[0].run_id) in panel.runs_html.value
     assert "SUCCEEDED" in panel.runs_html.value and "SUCCEEDED" in panel.header.value
-    assert panel.drawing.value and panel.drawing.value != drawing_before
+    assert panel.drawing_svg and panel.drawing_svg != drawing_before
     assert panel.buttons["retry"].disabled
     assert "succeeded" in panel.buttons["retry"].tooltip
 
@@ -181,10 +181,9 @@ def test_a_run_in_progress_is_followed_live_and_named_in_the_suspend_preview(cli
     panel = _panel(client, "SLOW", confirm=False, max_poll_interval=0.4)
     panel.buttons["execute"].click()
     deadline = time.monotonic() + RUN_WAIT
-    while panel.state.follow.state != "EXECUTING" and time.monotonic() < deadline:
-        time.sleep(FAST_POLL)
-    assert panel.state.follow.state == "EXECUTING"
-    assert panel.follow_label.value.startswith("EXECUTING")
+    while not panel.follow_label.value.startswith("EXECUTING") and time.monotonic() < deadline:
+        time.sleep(FAST_POLL)  # the label follows the state in the follower's thread
+    assert panel.follow_label.value.startswith("EXECUTING"), panel.follow_label.value
     assert _shown(panel.stop_button) and panel.state.follow.active
     assert [r.state for r in observer.get_current_graphs("SLOW")].count("EXECUTING") == 1
     preview = panel.state.preview("suspend")
@@ -489,17 +488,20 @@ def test_a_large_graph_is_not_drawn_whole_but_a_child_panel_draws_its_neighbourh
 ):
     import tasknb.widgets._drawing as drawing_module
 
-    monkeypatch.setattr(drawing_module, "DRAW_MAX_TASKS", 3)  # the demo graph has 4 tasks
-    _graph(client)
-    root_panel = _panel(client, "ROOT", draw=True)
-    assert "Showing 3 of 4 tasks: ROOT and the tasks up to 1 step before and after it" in (
-        root_panel.drawing.value)
-    assert "(1 left out" in root_panel.drawing.value and "focus=" in root_panel.drawing.value
-    assert "<svg" in root_panel.drawing.value and "PUBLISH" not in root_panel.drawing.value
-    child_panel = _panel(client, "PUBLISH", draw=True)
-    assert "<svg" in child_panel.drawing.value and "PUBLISH" in child_panel.drawing.value
-    assert "Showing 3 of 4 tasks: PUBLISH and the tasks up to 2 steps" in child_panel.drawing.value
-    assert "CLEANUP" not in child_panel.drawing.value.split("<svg", 1)[1]
+    monkeypatch.setattr(drawing_module, "DRAW_MAX_TASKS", 5)
+    client.create_task(Task("C00", "select 0", schedule=MinutesSchedule(60)))
+    for i in range(1, 20):
+        client.create_task(Task(f"C{i:02d}", f"select {i}", predecessors=[f"C{i - 1:02d}"]))
+    child_panel = _panel(client, "C10", draw=True)
+    note = child_panel.drawing_note.value
+    assert "showing C10 and 2 steps around it (5 of 20 tasks)" in note, note
+    assert "left out" in note and "steps=" in note  # what was left out, how to see more
+    svg = child_panel.drawing_svg.split("<svg", 1)[1]
+    assert "C10" in svg and "C08" in svg and "C12" in svg
+    assert ">C00<" not in svg and ">C19<" not in svg
+    root_panel = _panel(client, "C00", draw=True)
+    note = root_panel.drawing_note.value
+    assert "20 tasks drawn as" in note and "groups by" in note and "focus=" in note, note
 
 
 # -- charts ------------------------------------------------------------------------------------
@@ -547,9 +549,9 @@ def test_header_and_drawing_agree_when_a_retry_finishes_before_its_original(clie
     assert panel.state.latest is retry
     assert "latest run" in panel.header.value and "SUCCEEDED" in panel.header.value
     assert "at <b>" not in panel.header.value  # no failing task named in the header
-    assert "last run: SUCCEEDED" in panel.drawing.value
-    assert "last run: FAILED" not in panel.drawing.value
-    assert "Numeric value" not in panel.drawing.value
+    assert "last run: SUCCEEDED" in panel.drawing_svg
+    assert "last run: FAILED" not in panel.drawing_svg
+    assert "Numeric value" not in panel.drawing_svg
 
 
 # -- execute_and_wait (for notebook cells) -----------------------------------------------------

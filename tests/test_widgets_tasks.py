@@ -43,9 +43,9 @@ def _row(table_html: str, task: str) -> str:
     return found.group(0)
 
 
-def _failed_panel(client):
+def _failed_panel(client, **options):
     graph(client, failing=True)
-    panel = panel_on(client, confirm=False)
+    panel = panel_on(client, confirm=False, **options)
     panel.buttons["execute"].click()
     wait_follow(panel.state)
     assert panel.state.follow.state == "FAILED"
@@ -112,3 +112,21 @@ def test_without_per_task_history_the_panel_says_so_in_one_line_and_shows_the_re
     assert "per-task states unavailable" in text and "000606" in text and "warehouse" in text
     assert panel.state.error == "" and "FAILED" in panel.runs_html.value  # the rest is there
     assert not panel.buttons["retry"].disabled
+
+
+def test_the_panels_drawing_is_interactive_and_coloured_by_each_tasks_state(client):
+    from tasknb.widgets import GraphView
+
+    panel = _failed_panel(client, draw=True)
+    view = panel.drawing
+    assert isinstance(view, GraphView) and "<svg" in view.svg
+    assert view.states == {"ROOT": "SUCCEEDED", "LOAD": "FAILED", "PUBLISH": "NOT_RUN",
+                           "CLEANUP": "SUCCEEDED"}
+    assert "missing_source" in str(view.details["LOAD"]["error"]).lower()
+    view.selected = "LOAD"  # what a click on the node sends from the browser
+    assert panel.task_picker.value == "LOAD" and panel.details_box.selected_index == 0
+    assert "select count(*) from missing_source" in panel.details.value
+    create_missing_source(client)
+    panel.buttons["retry"].click()
+    wait_follow(panel.state)
+    assert set(view.states.values()) == {"SUCCEEDED"}, view.states  # redrawn after the retry

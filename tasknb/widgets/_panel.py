@@ -57,6 +57,17 @@ from tasknb.widgets._task_table import task_runs_html
 from tasknb.widgets._text import error_line
 
 
+def _drawing_widget(*, visible: bool) -> widgets.Widget:
+    """The interactive ``GraphView`` (zoom, pan, hover, click) when anywidget is installed,
+    else an HTML widget holding the SVG."""
+    layout = widgets.Layout(width="100%", display=None if visible else HIDDEN)
+    try:
+        from tasknb.widgets._graphview import GraphView
+    except ImportError:
+        return widgets.HTML(layout=layout)
+    return GraphView(layout=layout)
+
+
 class TaskPanel(widgets.VBox):
     """A task (or its whole graph) with its state, drawing, recent runs and action buttons.
 
@@ -146,7 +157,10 @@ class TaskPanel(widgets.VBox):
 
         self.error_html = wide_html(visible=False)
         self.notice = wide_html()
-        self.drawing = widgets.HTML(layout=widgets.Layout(display=None if draw else HIDDEN))
+        self.drawing_note = wide_html(visible=draw)
+        self.drawing = _drawing_widget(visible=draw)
+        if hasattr(self.drawing, "selected"):  # a click on a task picks it in the details
+            self.drawing.observe(self._on_drawing_click, names="selected")
         self.task_runs_title = widgets.HTML()
         self.task_runs_html = wide_html()
         self.strip = widgets.HTML()
@@ -168,6 +182,7 @@ class TaskPanel(widgets.VBox):
             self.follow_box,
             self.error_html,
             self.notice,
+            self.drawing_note,
             self.drawing,
             self.task_runs_title,
             self.task_runs_html,
@@ -180,7 +195,7 @@ class TaskPanel(widgets.VBox):
         self.state.observe(
             self._on_state,
             names=["task", "root", "graph_tasks", "runs", "availability", "error", "notice",
-                   "follow", "last_refreshed", "task_runs", "task_runs_note"],
+                   "follow", "last_refreshed", "task_runs", "task_runs_note", "generation"],
         )
         if self.state.task is None:
             self.state.refresh()
@@ -239,6 +254,8 @@ class TaskPanel(widgets.VBox):
         if change["name"] == "follow":
             self._render_follow(change["new"])
             return
+        if self.state.refreshing and change["name"] != "generation":
+            return  # one redraw when the refresh ends
         self.render()
 
     def render(self) -> None:
@@ -274,9 +291,14 @@ class TaskPanel(widgets.VBox):
             self.strip.value = run_strip_svg(state.runs)
             self.runs_html.value = runs_table_html(runs_frame(state.runs))
             self._render_picker()
-            svg = self._drawing.update(state)
-            if svg is not None:
-                self.drawing.value = svg
+            if self._drawing.update(state):
+                drawing = self._drawing
+                self.drawing_note.value = drawing.note
+                if hasattr(self.drawing, "show"):
+                    self.drawing.show(drawing.svg, drawing.details, drawing.states)
+                else:
+                    self.drawing.value = drawing.svg[drawing.svg.find("<svg"):]
+                show(self.drawing, bool(drawing.svg))
             self._render_follow(state.follow)
 
     def _render_header(self) -> None:
@@ -310,6 +332,17 @@ class TaskPanel(widgets.VBox):
                 f"{'' if state.clock.source == 'the server' else ' (this machine)'}</small>"
             )
         self.header.value = '<div class="tasknb-header">' + " · ".join(bits) + "</div>"
+
+    @property
+    def drawing_svg(self) -> str:
+        """What the drawing shows: its note line(s), then the SVG (empty without a drawing)."""
+        return self._drawing.note + self._drawing.svg
+
+    def _on_drawing_click(self, change: dict[str, Any]) -> None:
+        name = self._drawing.details.get(change["new"] or "", {}).get("name")
+        if name and name in self.task_picker.options:
+            self.task_picker.value = name
+            self.details_box.selected_index = 0
 
     def _render_task_runs(self) -> None:
         state, latest = self.state, self.state.latest

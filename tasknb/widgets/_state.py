@@ -123,7 +123,8 @@ class TaskPanelState(traitlets.HasTraits):
     ``TaskPanelState(client, "NIGHTLY_ROOT").refresh().execute()`` starts a run and follows it.
     Traits the view observes: ``task``, ``root``, ``graph_tasks``, ``runs``, ``availability``,
     ``error``, ``notice``, ``follow``, ``last_refreshed``, ``task_runs`` (the per-task rows of
-    the latest run, a ``task_runs_frame``) and ``task_runs_note`` (why they are missing). Actions return ``True`` on success;
+    the latest run, a ``task_runs_frame``) and ``task_runs_note`` (why they are missing), ``generation`` (counts finished refreshes: a view
+may wait for it instead of redrawing on every trait a refresh sets). Actions return ``True`` on success;
     on failure they leave one line in ``error`` and return ``False``.
     """
 
@@ -138,6 +139,7 @@ class TaskPanelState(traitlets.HasTraits):
     last_refreshed = traitlets.Any(None, allow_none=True)
     task_runs = traitlets.Any(None, allow_none=True)
     task_runs_note = traitlets.Unicode("")
+    generation = traitlets.Int(0)  # counts finished refreshes
 
     def __init__(
         self,
@@ -163,6 +165,7 @@ class TaskPanelState(traitlets.HasTraits):
         self._lock = threading.RLock()
         self.clock = ServerClock(client)
         self._task_runs_key: Any = None
+        self.refreshing = 0  # > 0 while a refresh fetches (in any thread)
         self.availability = self._compute_availability()
 
     # -- calls ------------------------------------------------------------------------------
@@ -210,8 +213,12 @@ class TaskPanelState(traitlets.HasTraits):
             return self
 
     def _reload(self) -> None:
-        with self.hold_trait_notifications():  # the views redraw once, at the end
+        self.refreshing += 1  # views wait for ``generation`` to redraw once
+        try:
             self._fetch_all()
+        finally:
+            self.refreshing -= 1
+            self.generation += 1
 
     def _fetch_all(self) -> None:
         self.clock.sync()
