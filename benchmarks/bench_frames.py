@@ -11,6 +11,12 @@
 2. ``runs_df`` over 200 roots with 20 ms of latency per request (a fake client that sleeps),
    concurrent (default ``max_workers``) against one-by-one (``max_workers=1``).
    Target: at least 5x faster.
+3. ``task_runs_df`` of 10,000 task runs (``TaskHistoryRow`` models, as ``task_history``
+   returns them) against ``pandas.DataFrame.from_records`` on the same rows as dicts.
+   Target: at most 1.5x. The client's decoding of the SQL answer (``rows_from_frame``) is
+   printed too.
+4. ``timeline`` of a 1,000-task graph run: built, and built + its Vega-Lite spec (what the
+   notebook receives). Target: under 1 s (the first call, with Altair's import, printed too).
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from typing import Any
 
 import pandas as pd
 
-from tasknb.frames import DEFAULT_MAX_WORKERS, runs_df, tasks_df
-from tasknb.models import Task, TaskRun
+from tasknb.frames import DEFAULT_MAX_WORKERS, runs_df, task_runs_df, tasks_df
+from tasknb.models import TASK_HISTORY_FIELDS, Task, TaskHistoryRow, TaskRun
 
 TASKS = 10_000
+TASK_RUNS = 10_000
+TIMELINE_TASKS = 1_000
 ROOTS = 200
 LATENCY_S = 0.020
 T0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -197,12 +205,121 @@ def bench_runs(roots: int) -> None:
     print(f"  => {speedup:.1f}x faster, {verdict} the 5x target")
 
 
+def history_rows(count: int = TASK_RUNS, tasks_per_run: int = 100) -> list[TaskHistoryRow]:
+    """Task runs shaped like a TASK_HISTORY answer: 100 tasks per graph run, some failed or
+    skipped, every field set where Snowflake sets it."""
+    rows = []
+    for i in range(count):
+        run, task = divmod(i, tasks_per_run)
+        scheduled = T0 + timedelta(hours=run, seconds=task * 2)
+        failed, skipped = task % 37 == 5, task % 23 == 3
+        state = "FAILED" if failed else "SKIPPED" if skipped else "SUCCEEDED"
+        rows.append(TaskHistoryRow(
+            f"TASK_{task:03d}", database_name="DEMO", schema_name="PUBLIC",
+            query_id=f"01b2c3d4-0000-{i:012d}", query_text=f"insert into t{task} select 1",
+            condition_text="SYSTEM$STREAM_HAS_DATA('S')" if skipped else None, state=state,
+            error_code="002003" if failed else None,
+            error_message="SQL compilation error: Object 'X' does not exist" if failed else None,
+            scheduled_time=scheduled, query_start_time=scheduled + timedelta(seconds=1),
+            completed_time=scheduled + timedelta(seconds=1 + task % 9),
+            next_scheduled_time=T0 + timedelta(hours=run + 1), root_task_id="01b2-root",
+            graph_version=1, run_id=int((T0 + timedelta(hours=run)).timestamp() * 1000),
+            return_value=None, scheduled_from="SCHEDULE", attempt_number=1,
+            config='{"env": "prod"}', graph_run_group_id=f"group-{run}"))
+    return rows
+
+
+class HistoryClient:
+    """task_history answers parsed models, like TaskClient after decoding the SQL answer."""
+
+    def __init__(self, rows: list[TaskHistoryRow]):
+        self.rows = rows
+
+    def task_history(self, root: str, **_: Any) -> list[TaskHistoryRow]:
+        return self.rows
+
+
+def _report(title: str, results: dict[str, list[float]], base_name: str, contender: str,
+            target: float) -> None:
+    base = min(results[base_name])
+    print(title)
+    for name, values in results.items():
+        print(f"  {name:24s} min {min(values) * 1e3:7.1f} ms  median "
+              f"{statistics.median(values) * 1e3:7.1f} ms  max {max(values) * 1e3:7.1f} ms"
+              f"  ratio (min) {min(values) / base:4.2f}x")
+    ratio = min(results[contender]) / base
+    median_ratio = statistics.median(results[contender]) / statistics.median(results[base_name])
+    verdict = "meets" if ratio <= target else "MISSES"
+    print(f"  => {contender} / {base_name} = {ratio:.2f}x (median {median_ratio:.2f}x), "
+          f"{verdict} the {target}x target")
+
+
+def bench_task_runs(repeats: int) -> None:
+    from tasknb.client._history import rows_from_frame
+
+    rows = history_rows()
+    records = [{name: getattr(row, name) for name in TASK_HISTORY_FIELDS} for row in rows]
+    client = HistoryClient(rows)
+    frame = task_runs_df(client, "ROOT")
+    assert len(frame) == TASK_RUNS and frame["state"].dtype == "category"
+    sql_frame = pd.DataFrame({name.upper(): [r[name] for r in records]
+                              for name in TASK_HISTORY_FIELDS})
+    results = timings(
+        {
+            "from_records": lambda: pd.DataFrame.from_records(records),
+            "task_runs_df": lambda: task_runs_df(client, "ROOT"),
+            "rows_from_frame (client)": lambda: rows_from_frame(sql_frame),
+        },
+        repeats,
+    )
+    _report(f"task_runs_df, {TASK_RUNS:,} task runs, {len(frame.columns)} typed columns, "
+            f"{repeats} repeats", results, "from_records", "task_runs_df", 1.5)
+
+
+def bench_timeline(repeats: int) -> None:
+    from tasknb.frames import task_runs_frame
+
+    rows = history_rows(TIMELINE_TASKS, tasks_per_run=TIMELINE_TASKS)
+    frame = task_runs_frame(rows)
+    names = [row.name for row in rows] + ["NEVER_RAN"]
+    start = time.perf_counter()
+    from tasknb.timeline import timeline
+
+    first = timeline(frame, "ROOT", tasks=names).to_dict()
+    cold = time.perf_counter() - start
+    assert len(first["datasets"]["tasknb_timeline"]) == TIMELINE_TASKS + 1
+    results = timings(
+        {
+            "timeline": lambda: timeline(frame, "ROOT", tasks=names),
+            "timeline + spec": lambda: timeline(frame, "ROOT", tasks=names).to_dict(),
+        },
+        repeats,
+    )
+    print(f"timeline of a {TIMELINE_TASKS:,}-task graph run, {repeats} repeats "
+          f"(first call, with Altair's import: {cold:.2f} s)")
+    for name, values in results.items():
+        print(f"  {name:24s} min {min(values) * 1e3:7.1f} ms  median "
+              f"{statistics.median(values) * 1e3:7.1f} ms  max {max(values) * 1e3:7.1f} ms")
+    worst = max(results["timeline + spec"])
+    verdict = "meets" if worst < 1.0 else "MISSES"
+    print(f"  => built with its spec in at most {worst:.2f} s, {verdict} the 1 s target")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, 50 roots")
+    parser.add_argument("--only", choices=["tasks", "runs", "task_runs", "timeline"],
+                        help="run one benchmark")
     args = parser.parse_args()
-    bench_tasks(repeats=5 if args.quick else 15)
-    bench_runs(roots=50 if args.quick else ROOTS)
+    repeats = 5 if args.quick else 15
+    if args.only in (None, "tasks"):
+        bench_tasks(repeats=repeats)
+    if args.only in (None, "runs"):
+        bench_runs(roots=50 if args.quick else ROOTS)
+    if args.only in (None, "task_runs"):
+        bench_task_runs(repeats=repeats)
+    if args.only in (None, "timeline"):
+        bench_timeline(repeats=repeats)
 
 
 if __name__ == "__main__":
