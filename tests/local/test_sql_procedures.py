@@ -199,3 +199,14 @@ def test_procedures_survive_a_restart(tmp_path: Any) -> None:
         assert run_task(api, "after", "CALL put(7)")["state"] == "SUCCEEDED"
         assert rows(api, "SELECT v FROM t") == [["7"]]
         api.close()
+
+
+def test_a_runaway_recursion_fails_once_with_one_clear_message(api: Api) -> None:
+    """A procedure that calls itself without end: the local server stops it at 50 nested
+    calls with one message (not caught by a handler, not repeated per level)."""
+    sql(api, "CREATE PROCEDURE again(n INTEGER) RETURNS INTEGER LANGUAGE SQL AS "
+             "'BEGIN CALL again(:n + 1); RETURN n; END'")
+    run = run_task(api, "runaway", "BEGIN CALL again(1); EXCEPTION WHEN OTHER THEN RETURN 0; END")
+    assert run["state"] == "FAILED"
+    assert run["error_message"] == (f"CALL {api.database}.S.AGAIN: procedures nested more than "
+                                    "50 calls deep (the local server's limit).")

@@ -353,3 +353,14 @@ END;
     run = run_task(api, "logs", body)
     assert run["state"] == "SUCCEEDED", run
     assert run["return_value"] == "logged loader"
+
+
+def test_a_loop_that_never_ends_stops_at_the_task_timeout(api: Api) -> None:
+    """USER_TASK_TIMEOUT_MS (sql-reference/parameters): "Specifies the time limit on a single
+    run of the task before it times out"; a scripting loop with no statement inside is held
+    to it too (the interpreter checks the deadline at every iteration)."""
+    api.create("spin", "BEGIN LOOP END LOOP; END", user_task_timeout_ms=1000)
+    api.execute("SPIN")
+    run = history(api, "SPIN")[0]
+    assert run["state"] == "FAILED"
+    assert run["error_code"] == 630 and "USER_TASK_TIMEOUT_MS = 1000" in run["error_message"]

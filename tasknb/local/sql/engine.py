@@ -455,10 +455,15 @@ class SqlEngine:
                     raise state.error(ctx.database) from error
                 raise map_duckdb_error(error, statement, ctx, set(self._databases)) from error
 
+        # the whole unit (a CALL, a block) is one statement for STATEMENT_TIMEOUT_IN_SECONDS
+        unit_deadline = time.monotonic() + (state.statement_timeout_seconds or 0)
+
         def check() -> None:
-            if not state.stopped and state.deadline is not None and \
-                    time.monotonic() >= state.deadline:
+            now = time.monotonic()
+            if not state.stopped and state.deadline is not None and now >= state.deadline:
                 state.reason = interrupts.TASK_TIMEOUT
+            elif not state.stopped and state.statement_timeout_seconds and now >= unit_deadline:
+                state.reason = interrupts.STATEMENT_TIMEOUT
             if state.stopped:
                 raise state.error(ctx.database)
 

@@ -96,9 +96,15 @@ class _Return(Exception):
         self.value, self.table = value, table
 
 
+class CallDepthError(TaskSqlError):
+    """Procedures nested deeper than the local limit (a runaway recursion): ends the run."""
+
+
 def catchable(error: TaskSqlError) -> bool:
-    """Whether a handler may catch the error (not a refusal, a cancel or a timeout)."""
-    return not isinstance(error, UnsupportedSqlError) and error.code not in _UNCATCHABLE
+    """Whether a handler may catch the error (not a refusal, a cancel, a timeout or a
+    runaway recursion)."""
+    return not isinstance(error, (UnsupportedSqlError, CallDepthError)) and \
+        error.code not in _UNCATCHABLE
 
 
 def type_of(value: Any) -> str:
@@ -625,7 +631,7 @@ class Interpreter:
                 f"{proc.signature()} is LANGUAGE {proc.language}; only LANGUAGE SQL "
                 "procedures run on the local server.")
         if self.session.depth >= MAX_CALL_DEPTH:
-            raise TaskSqlError(CODE_RUNTIME, f"CALL {proc.qualified}: procedures nested more "
+            raise CallDepthError(CODE_RUNTIME, f"CALL {proc.qualified}: procedures nested more "
                                f"than {MAX_CALL_DEPTH} calls deep (the local server's limit).",
                                "54001")
         frame = Frame(None, {argument.name: Variable(value, argument.type)
