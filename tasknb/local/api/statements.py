@@ -277,8 +277,11 @@ def snowflake_column_names(sql: str) -> str:
     Snowflake names an expression column by its text upper-cased; DuckDB would name it by
     its own rewriting (``count_star()``, or an engine function the local server substituted).
     """
+    from tasknb.local.sql.translate import quiet_sqlglot  # (no "falling back" log lines)
+
     try:
-        tree = sqlglot.parse_one(sql, read="snowflake")
+        with quiet_sqlglot():
+            tree = sqlglot.parse_one(sql, read="snowflake")
     except (ParseError, TokenError):
         return sql  # the engine reports the syntax error
     if not isinstance(tree, exp.Select):
