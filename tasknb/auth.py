@@ -182,22 +182,19 @@ def public_key_fingerprint(private_key: Any) -> str:
 
 
 def jwt_account(account: str) -> str:
-    """The account part of ``iss``/``sub``: no region, cloud or domain, upper case.
+    """The account part of ``iss``/``sub``, as the connector makes it: the first label, upper.
 
     >>> jwt_account("myorg-acct1"), jwt_account("xy12345.us-east-2.aws")
     ('MYORG-ACCT1', 'XY12345')
-    >>> jwt_account("xy12345-abc.global")
-    'XY12345'
+    >>> jwt_account("xy12345-abc.global"), jwt_account("https://myorg_acct.snowflakecomputing.com/")
+    ('XY12345-ABC', 'MYORG_ACCT')
+
+    No scheme, region, cloud or domain; underscores stay (the host uses hyphens).
     """
     text = account.strip()
-    for suffix in (".snowflakecomputing.com", ".snowflakecomputing.cn"):
-        if text.lower().endswith(suffix):
-            text = text[: -len(suffix)]
-    if ".global" in text.lower():
-        text = text.partition("-")[0]
-    else:
-        text = text.partition(".")[0]
-    return text.upper()
+    if "://" in text:
+        text = text.partition("://")[2]
+    return text.partition("/")[0].partition(".")[0].upper()
 
 
 class KeyPairAuth(httpx.Auth):
@@ -235,7 +232,7 @@ class KeyPairAuth(httpx.Auth):
             path=private_key_file, raw=private_key_raw, passphrase=passphrase
         )
         self.account = jwt_account(account)
-        self.user = user.strip().strip('"').upper()
+        self.user = user.upper()  # as the connector: quotes and all, upper case
         self.fingerprint = public_key_fingerprint(self._key)
         self.lifetime = lifetime
         self.renew_margin = min(renew_margin, lifetime // 2)

@@ -24,7 +24,17 @@ generic variables (``SNOWFLAKE_ACCOUNT``, ``SNOWFLAKE_USER``, ...).
 
 Files must be owner-only on Linux/macOS: group/world-writable is always an error;
 group/world-readable is an error unless ``SF_SKIP_TOKEN_FILE_PERMISSIONS_VERIFICATION``
-is true, which turns it into a warning.
+is true, which turns it into a warning. A ``token_file_path`` readable by others (mounted
+secrets often are) is read with a warning, as the connector reads it.
+
+Where tasknb and the connector (snowflake-connector-python 5.2, the oracle of
+``tests/test_connection_oracle.py``) read a connection differently, on purpose:
+``xy12345.cn-north-1`` goes to ``.snowflakecomputing.cn`` (connector 4 and ``snow`` do that;
+5.2 sends it to ``.com``); an account given as a URL (``https://...``) or with its domain is
+used as that host (5.2 refuses the first and doubles the domain of the second);
+``SNOWFLAKE_CONNECTIONS_<NAME>_<KEY>``, ``PRIVATE_KEY_PASSPHRASE`` and ``private_key_path``
+are read as ``snow`` reads them (5.2 ignores all three). ``region`` is ignored with a warning,
+as 5.2 ignores it.
 """
 
 from __future__ import annotations
@@ -56,7 +66,9 @@ __all__ = [
     "CONNECTIONS_FILE",
     "SECRET_KEYS",
     "ConfigPermissionWarning",
+    "ConfigRegionWarning",
     "Connection",
+    "account_identifier",
     "build_auth",
     "config_dir",
     "connection_names",
@@ -120,7 +132,11 @@ _SESSION_AUTHENTICATORS = {  # logged in by the connector; tasknb then uses the 
 
 
 class ConfigPermissionWarning(UserWarning):
-    """A connection file is readable by others and the permission check was relaxed."""
+    """A connection or token file is readable by others (a warning, not a refusal)."""
+
+
+class ConfigRegionWarning(UserWarning):
+    """``region`` is set: ignored, as the connector ignores it."""
 
 
 @dataclass
@@ -274,19 +290,28 @@ def _hostname(values: Mapping[str, Any]) -> str | None:
     account = values.get("account")
     if not account:
         return None
-    account = str(account).strip()
+    account = account_identifier(str(account))
     if account.endswith((SNOWFLAKE_DOMAIN, SNOWFLAKE_DOMAIN_CN)):
         return account
-    region = values.get("region")
-    if region:
-        account = account.partition(".")[0]
-        domain = SNOWFLAKE_DOMAIN_CN if str(region).lower().startswith("cn-") else SNOWFLAKE_DOMAIN
-        host = f"{account}.{region}.{domain}"
-    else:
-        host = f"{account}.{SNOWFLAKE_DOMAIN}"
+    # a China region (xy12345.cn-north-1) lives under .cn, as in connector 4 and `snow`
+    # (connector 5.2 sends it to .com, where no China account is)
+    region = account.partition(".")[2].partition(".")[0]
+    domain = SNOWFLAKE_DOMAIN_CN if region.startswith("cn-") else SNOWFLAKE_DOMAIN
     # TLS certificates use hyphens: org_account -> org-account in the first label
-    first, dot, rest = host.partition(".")
-    return first.replace("_", "-").lower() + dot + rest
+    first, dot, rest = account.partition(".")
+    return f"{first.replace('_', '-')}{dot}{rest}.{domain}"
+
+
+def account_identifier(account: str) -> str:
+    """The account as a host prefix: lower case, no scheme, path or surrounding spaces.
+
+        >>> account_identifier(" https://MyOrg-Acct.snowflakecomputing.com/console ")
+        'myorg-acct.snowflakecomputing.com'
+    """
+    text = account.strip()
+    if "://" in text:
+        text = text.partition("://")[2]
+    return text.partition("/")[0].lower()
 
 
 def _base_url(values: Mapping[str, Any]) -> str | None:
@@ -366,13 +391,22 @@ def resolve_connection(
     values.update(file_values)
     if name is not None:
         values.update(_env_overrides(name, env))
+    if env.get("PRIVATE_KEY_PASSPHRASE"):  # the environment wins over the file, as in `snow`
+        for key in ("private_key_file_pwd", "private_key_passphrase"):
+            values.pop(key, None)
+        values["private_key_passphrase"] = env["PRIVATE_KEY_PASSPHRASE"]
     values.update(overrides)
     if "private_key_path" in values and "private_key_file" not in values:
         values["private_key_file"] = values.pop("private_key_path")
-    if "private_key_file_pwd" in values and "private_key_passphrase" not in values:
-        values["private_key_passphrase"] = values.pop("private_key_file_pwd")
-    if not values.get("private_key_passphrase") and env.get("PRIVATE_KEY_PASSPHRASE"):
-        values["private_key_passphrase"] = env["PRIVATE_KEY_PASSPHRASE"]
+    if "private_key_file_pwd" in values:
+        pwd = values.pop("private_key_file_pwd")
+        values.setdefault("private_key_passphrase", pwd)
+    if values.get("region") and not values.get("host") and not values.get("base_url"):
+        warnings.warn(
+            f"connection {name!r}: region = {values['region']!r} is ignored, as "
+            "snowflake-connector-python ignores it; put the region in the account instead "
+            f"(account = '{str(values.get('account', 'xy12345')).partition('.')[0]}."
+            f"{values['region']}')", ConfigRegionWarning, stacklevel=2)
     resolved = Connection(
         name=name,
         values=_wrap_secrets(values),
@@ -389,8 +423,8 @@ def resolve_connection(
 
 def _read_token_file(path: str, env: Mapping[str, str] | None = None) -> Secret:
     file = Path(path).expanduser()
-    if file.is_file():  # a token file is a secret: the same owner-only rule as the configs
-        _check_permissions(file, os.environ if env is None else env)
+    if file.is_file():  # read like the connector: others may read it (mounted secrets): a warning
+        _check_permissions(file, {_SKIP_PERMISSION_VARS[0]: "true"})
     try:
         text = file.read_text().strip()
     except OSError as exc:

@@ -140,7 +140,8 @@ def test_lifetime_above_one_hour_is_refused(rsa_key) -> None:
         ("myorg-acct1", "MYORG-ACCT1"),
         ("xy12345.us-east-2.aws", "XY12345"),
         ("xy12345.snowflakecomputing.com", "XY12345"),
-        ("myorg-acct1.global", "MYORG"),
+        ("myorg-acct1.global", "MYORG-ACCT1"),  # as connector 5.2 (4.x: MYORG)
+        ("https://myorg-acct1.snowflakecomputing.com", "MYORG-ACCT1"),
         ("Org_Acct", "ORG_ACCT"),
     ],
 )

@@ -12,6 +12,7 @@ import tasknb
 from tasknb import ConfigError, KeyPairAuth, OAuthAuth, PatAuth, SessionAuth
 from tasknb.config import (
     ConfigPermissionWarning,
+    ConfigRegionWarning,
     build_auth,
     config_dir,
     connection_names,
@@ -131,8 +132,12 @@ def test_local_host_port_protocol(snowflake_home) -> None:
             "https://xy12345.us-east-2.aws.snowflakecomputing.com",
         ),
         (
-            {"account": "xy12345", "region": "cn-north-1"},
+            {"account": "xy12345.cn-north-1"},
             "https://xy12345.cn-north-1.snowflakecomputing.cn",
+        ),
+        (
+            {"account": "https://MyOrg-Acct.snowflakecomputing.com/"},
+            "https://myorg-acct.snowflakecomputing.com",
         ),
         (
             {"account": "a", "host": "a.privatelink.snowflakecomputing.com"},
@@ -261,12 +266,35 @@ def test_connect_builds_a_client_from_the_default_connection(snowflake_home) -> 
     client.close()
 
 
-def test_token_file_must_be_owner_only(snowflake_home, tmp_path) -> None:
+def test_a_token_file_readable_by_others_is_read_with_a_warning(snowflake_home, tmp_path) -> None:
     token_file = tmp_path / "token"
-    token_file.write_text("t")
-    token_file.chmod(0o644)
+    token_file.write_text("mounted-secret-token\n")
+    token_file.chmod(0o644)  # as mounted secrets often are; the connector reads it too
     conn = resolve_connection(
         overrides={"account": "a", "token_file_path": str(token_file)}, env={}
     )
-    with pytest.raises(ConfigError, match="token.*readable by other users"):
+    with pytest.warns(ConfigPermissionWarning, match="token.*readable by other users"):
+        auth = build_auth(conn)
+    assert auth._token.reveal() == "mounted-secret-token"
+    token_file.chmod(0o666)  # writable by others: anyone could plant a token
+    with pytest.raises(ConfigError, match="writable by other users"):
         build_auth(conn)
+
+
+def test_region_is_ignored_with_a_warning_saying_where_it_goes() -> None:
+    with pytest.warns(ConfigRegionWarning, match="put the region in the account instead "
+                                                 r"\(account = 'xy12345.us-east-2.aws'\)"):
+        conn = resolve_connection(overrides={"account": "xy12345", "region": "us-east-2.aws",
+                                             "token": "t"}, env={})
+    assert conn.base_url == "https://xy12345.snowflakecomputing.com"
+
+
+def test_private_key_passphrase_in_the_environment_wins_over_the_file(snowflake_home) -> None:
+    write_private(snowflake_home / "connections.toml",
+                  '[k]\naccount = "a"\nprivate_key_file = "/k.p8"\nprivate_key_file_pwd = "file"\n')
+    env = {"SNOWFLAKE_HOME": str(snowflake_home), "PRIVATE_KEY_PASSPHRASE": "from-env"}
+    assert resolve_connection("k", env=env).get("private_key_passphrase").reveal() == "from-env"
+    argument = resolve_connection("k", env=env, overrides={"private_key_passphrase": "arg"})
+    assert argument.get("private_key_passphrase").reveal() == "arg"  # an argument wins over both
+    plain = resolve_connection("k", env={"SNOWFLAKE_HOME": str(snowflake_home)})
+    assert plain.get("private_key_passphrase").reveal() == "file"
