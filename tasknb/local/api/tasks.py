@@ -113,7 +113,12 @@ async def get_tags(call: Call) -> Reply:
 async def dependents(call: Call) -> Reply:
     """GET .../tasks/{name}/dependents?recursive=."""
     recursive = parse_bool(call.query.get("recursive"), "recursive", True)
-    return await call.paged(await call.run(call.service.dependents, *_task(call), recursive))
+    service = call.service
+
+    def listing() -> Reply:
+        return call.paged_json(service.tasks.dependents_json(*_task(call), recursive))
+
+    return await call.run(listing)
 
 
 def _result_limit(call: Call) -> int:

@@ -48,9 +48,14 @@ class Tasks:
         costs little more than joining the texts."""
         tasks, names, finalizers = self._listed(database, schema, root_only, like, starts_with,
                                                 show_limit, from_name)
+        return self._json_of(tasks, names, finalizers)
+
+    def _json_of(self, tasks: dict[str, dict[str, Any]], names: list[str],
+                 finalizers: dict[str, str]) -> list[str]:
+        """The JSON text of each named task's body, from the cache while its record stands."""
         key = (tasks[names[0]]["database_name"], tasks[names[0]]["schema_name"]) if names else None
         cache = self._json_rows.setdefault(key, {}) if key else {}
-        if len(cache) > 2 * len(tasks) + 100:  # dropped tasks: start the schema's cache again
+        if key and len(cache) > 2 * len(tasks) + 100:  # dropped tasks: start the cache again
             cache = self._json_rows[key] = {}
         out = []
         for name in names:
@@ -84,6 +89,16 @@ class Tasks:
     def dependents(self, database: str, schema: str, name: str,
                    recursive: bool = True) -> list[dict[str, Any]]:
         """GET .../tasks/{name}/dependents: the task first, then dependents in topological order."""
+        tasks, names, finalizers = self._dependents(database, schema, name, recursive)
+        return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in names]
+
+    def dependents_json(self, database: str, schema: str, name: str,
+                        recursive: bool = True) -> list[str]:
+        """:meth:`dependents` with each row as its JSON text (see :meth:`list_tasks_json`)."""
+        return self._json_of(*self._dependents(database, schema, name, recursive))
+
+    def _dependents(self, database: str, schema: str, name: str, recursive: bool
+                    ) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, str]]:
         db, sc, folded, _ = self.state.task(database, schema, name)
         tasks = dict(self.state.store.tasks_in(db, sc))
         children = rules.children_index(tasks)
@@ -97,7 +112,7 @@ class Tasks:
         fin = finalizers.get(folded)
         if fin and fin not in ordered:
             ordered.append(fin)
-        return [bodies.task_to_api(tasks[n], finalizers.get(n)) for n in [folded, *ordered]]
+        return tasks, [folded, *ordered], finalizers
 
     def create_task(self, database: str, schema: str, body: Any,
                     create_mode: str | None = None) -> str:

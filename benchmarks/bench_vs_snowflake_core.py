@@ -1,0 +1,148 @@
+"""tasknb against snowflake-core (Snowflake's own Python API) on the same local server and data.
+
+    .venv/bin/python benchmarks/bench_vs_snowflake_core.py [--repeat 5]
+
+One server process (real clock) holds, seeded in-process beforehand: 5,000 tasks in one schema,
+200 roots with 5 completed graph runs each, and a 1,000-task graph. snowflake-core's ``Root`` is
+built on a ``snowflake.connector`` connection that logs in to the same server (its token as the
+password). Each pair is timed interleaved, end to end, to a pandas DataFrame:
+
+* listing 5,000 tasks: ``tasknb.tasks_df`` against ``DataFrame([t.to_dict() for t in
+  schema.tasks.iter()])``. Target: tasknb at least 3x faster.
+* graph runs of 200 roots: ``tasknb.runs_df(client, roots)`` (current and complete runs; its
+  requests run concurrently) against ``get_current_graphs`` + ``get_complete_graphs`` per root
+  into one frame. Target: at least 2x.
+* dependents of the 1,000-task graph: ``tasknb.dependents_df`` against
+  ``fetch_task_dependents()`` into a frame. Target: at least 3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _server_proc import ServerProcess
+from bench_server_list import schema_of
+from bench_server_list import seed as seed_listing
+from bench_server_runs import create_graph, record_runs
+
+import tasknb
+from tasknb.local.service import Service
+
+DB, RUNS_SCHEMA, LIST_TASKS, ROOTS, RUNS_PER_ROOT = "BENCH", "PUBLIC", 5_000, 200, 5
+TARGETS = {"listing": 3.0, "graph runs": 2.0, "dependents": 3.0}
+
+
+def seed(data_dir: str) -> None:
+    seed_listing(data_dir, [LIST_TASKS])  # creates DB and schema S5000, closes the service
+    service = Service(data_dir)
+    try:
+        service.ensure_schema(DB, RUNS_SCHEMA)
+        create_graph(service, "BIG", 1000)
+        for i in range(ROOTS):
+            create_graph(service, f"R{i:03d}", 1)
+            record_runs(service, f"R{i:03d}", RUNS_PER_ROOT)
+    finally:
+        service.close()
+
+
+def core_root(url: str, token: str) -> Any:
+    import snowflake.connector
+    from snowflake.core import Root
+
+    port = int(url.rsplit(":", 1)[1])
+    connection = snowflake.connector.connect(
+        host="127.0.0.1", port=port, protocol="http", account="local", user="bench",
+        password=token, database=DB, schema=RUNS_SCHEMA, login_timeout=30,
+        enable_server_session_keep_alive_auto_detection=False)
+    return connection, Root(connection)
+
+
+def core_listing(root: Any) -> pd.DataFrame:
+    tasks = root.databases[DB].schemas[schema_of(LIST_TASKS)].tasks
+    return pd.DataFrame([t.to_dict() for t in tasks.iter()])
+
+
+def core_runs(root: Any) -> pd.DataFrame:
+    tasks = root.databases[DB].schemas[RUNS_SCHEMA].tasks
+    rows = []
+    for i in range(ROOTS):
+        resource = tasks[f"R{i:03d}"]
+        rows += [r.to_dict() for r in resource.get_current_graphs()]
+        rows += [r.to_dict() for r in resource.get_complete_graphs(error_only=False)]
+    return pd.DataFrame(rows)
+
+
+def core_dependents(root: Any) -> pd.DataFrame:
+    resource = root.databases[DB].schemas[RUNS_SCHEMA].tasks["BIG"]
+    return pd.DataFrame([t.to_dict() for t in resource.fetch_task_dependents()])
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - started, out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    for key in [k for k in os.environ if "proxy" in k.lower()]:
+        del os.environ[key]  # snowflake-core honours HTTPS_PROXY even for 127.0.0.1
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    roots = [f"R{i:03d}" for i in range(ROOTS)]
+    with tempfile.TemporaryDirectory(prefix="tasknb-bench-core-") as data_dir:
+        seed(data_dir)
+        with ServerProcess(data_dir=data_dir) as (url, token):
+            client = tasknb.connect(base_url=url, token=token, database=DB, schema=RUNS_SCHEMA)
+            connection, root = core_root(url, token)
+            pairs = {
+                "listing": (lambda: tasknb.tasks_df(client, schema=schema_of(LIST_TASKS)),
+                            lambda: core_listing(root), LIST_TASKS),
+                "graph runs": (lambda: tasknb.runs_df(client, roots, progress=False),
+                               lambda: core_runs(root), ROOTS * RUNS_PER_ROOT),
+                "dependents": (lambda: tasknb.dependents_df(client, "BIG"),
+                               lambda: core_dependents(root), 1000),
+            }
+            results: dict[str, dict[str, list[float]]] = {
+                name: {"tasknb": [], "core": [], "ratio": []} for name in pairs}
+            for name, (ours, theirs, rows) in pairs.items():  # warm up; same rows both ways
+                assert len(ours()) == rows == len(theirs()), name
+            for i in range(args.repeat):
+                for name, (ours, theirs, _) in pairs.items():
+                    order = [("tasknb", ours), ("core", theirs)]
+                    if i % 2:
+                        order.reverse()
+                    took = {side: timed(fn)[0] for side, fn in order}
+                    results[name]["tasknb"].append(took["tasknb"])
+                    results[name]["core"].append(took["core"])
+                    results[name]["ratio"].append(took["core"] / took["tasknb"])
+            connection.close()
+            client.close()
+    met = True
+    for name, got in results.items():
+        ratio = statistics.median(got["ratio"])
+        ok = ratio >= TARGETS[name]
+        met = met and ok
+        spread = lambda xs, s=1.0: (f"{min(xs) * s:.2f}/{statistics.median(xs) * s:.2f}/"
+                                    f"{max(xs) * s:.2f}")
+        print(f"{name:11s} tasknb {spread(got['tasknb'], 1e3)} ms  snowflake-core "
+              f"{spread(got['core'], 1e3)} ms  core/tasknb {spread(got['ratio'])} (median "
+              f"{ratio:.2f}, target >= {TARGETS[name]}) -> {'met' if ok else 'MISSED'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
