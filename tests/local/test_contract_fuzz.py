@@ -195,9 +195,26 @@ def holds_lone_surrogate(value: Any) -> bool:
     return False
 
 
+def _wait_for_statement(http: Loopback, handle: str, headers: dict[str, str]) -> None:
+    """A SQL API 202 (sqlapi.yaml): poll its status until the statement ends."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        reply = http.session.get(f"{http.server.url}/api/v2/statements/{handle}",
+                                 headers=headers, timeout=REQUEST_TIMEOUT_S)
+        assert reply.status_code < 500, reply.text
+        if reply.status_code != 202:
+            assert reply.json()["statementHandle"] == handle, reply.text
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"statement {handle} still running after 30 s")
+
+
 def _wait_for_result(http: Loopback, response: Any, headers: dict[str, str]) -> None:
     """A 202 (asyncExec) keeps working in the background: wait until its handle is done."""
     location = (response.headers.get("location") or [None])[0]  # schemathesis: lists
+    if location is None and "statementHandle" in (response.json() or {}):
+        _wait_for_statement(http, response.json()["statementHandle"], headers)
+        return
     assert location and location.startswith("/api/v2/results/"), response.headers
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
