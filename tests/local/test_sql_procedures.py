@@ -210,3 +210,18 @@ def test_a_runaway_recursion_fails_once_with_one_clear_message(api: Api) -> None
     assert run["state"] == "FAILED"
     assert run["error_message"] == (f"CALL {api.database}.S.AGAIN: procedures nested more than "
                                     "50 calls deep (the local server's limit).")
+
+
+def test_call_through_the_sql_api_takes_bindings(api: Api) -> None:
+    """SQL API (developer-guide/sql-api/submitting-requests, "Using bind variables in a
+    statement"): ``?`` placeholders take the request's ``bindings``; a CALL's arguments may be
+    bound that way too."""
+    sql(api, "CREATE TABLE got (v INTEGER, s VARCHAR)")
+    sql(api, "CREATE PROCEDURE keep(v INTEGER, s VARCHAR) RETURNS INTEGER LANGUAGE SQL AS "
+             "'BEGIN INSERT INTO got VALUES (:v, :s); RETURN v; END'")
+    response = api.http.post("/api/v2/statements", json={
+        "statement": "CALL keep(?, ?)", "database": api.database, "schema": api.schema,
+        "bindings": {"1": {"type": "FIXED", "value": "41"},
+                     "2": {"type": "TEXT", "value": "it's bound"}}})
+    assert response.status_code == 200, response.text
+    assert rows(api, "SELECT v, s FROM got") == [["41", "it's bound"]]

@@ -28,4 +28,4 @@ __all__ = ["Catalog", "Result", "Session", "forget_schema", "run_script"]
 
 def run_script(statement: Statement, session: Session) -> Result:
     """Run one scripting unit of a definition (block, CALL, EXECUTE IMMEDIATE, procedure DDL)."""
-    return Interpreter(session).run_unit(statement.text, statement.line)
+    return Interpreter(session, session.ctx.bindings).run_unit(statement.text, statement.line)

@@ -142,9 +142,10 @@ def _unparenthesised(text: str) -> str:
 class Interpreter:
     """Runs one block, procedure body or statement of a run (one per block or CALL)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, positional: list[Any] | None = None) -> None:
         self.session = session
         self.dml: dict[str, Any] = dict.fromkeys(_DML_VARIABLES)
+        self.positional = positional  # a SQL API request's ? bindings (top level only)
 
     # ------------------------------------------------------------------ entry points
     def run_unit(self, text: str, line: int = 1) -> Result:
@@ -486,6 +487,7 @@ class Interpreter:
     def value_of(self, ref: Ref, frame: Frame, where: n.Where,
                  positional: list[Any] | None = None) -> Any:
         if ref.position is not None:
+            positional = self.positional if positional is None else positional
             if positional is None or ref.position >= len(positional):
                 raise TaskSqlError(CODE_BIND_NOT_SET, "SQL compilation error:\nBind variable ? "
                                    f"(position {ref.position + 1}) not set.", "42601")
@@ -511,7 +513,8 @@ class Interpreter:
                            f"'{ref.name}{'.' + ref.field if ref.field else ''}' (a "
                            f"{type(found).__name__.lower()} is not a value here)", "42000")
 
-    def evaluate(self, expr: n.Expr, frame: Frame, cast: str | None = None) -> Any:
+    def evaluate(self, expr: n.Expr, frame: Frame, cast: str | None = None,
+                 positional: list[Any] | None = None) -> Any:
         """The value of an expression, variables bound (cast to a declared type)."""
         text = expr.text
         if cast is None:
@@ -520,7 +523,7 @@ class Interpreter:
                 return simple
         names = bare_names(text) & (frame.visible() | self.dml.keys())
         rendered, values = render(expression_template(text, frozenset(names)),
-                                  lambda ref: self.value_of(ref, frame, expr.where))
+                                  lambda ref: self.value_of(ref, frame, expr.where, positional))
         select = f"SELECT {rendered}" if cast is None else \
             f"SELECT CAST(({rendered}) AS {_plain_type(cast)})"
         try:
@@ -600,7 +603,12 @@ class Interpreter:
     def _arguments(self, proc: Procedure, spec: CallSpec, frame: Frame,
                    where: n.Where) -> list[Any]:
         given: dict[str, n.Expr] = {}
+        bound: dict[str, list[Any] | None] = {}  # each argument's share of the ? bindings
+        marks = 0
         for index, (keyword, text) in enumerate(spec.arguments):
+            name = keyword if keyword is not None else proc.arguments[index].name
+            bound[name] = None if self.positional is None else self.positional[marks:]
+            marks += sum(1 for t in tokenize(text) if t.token_type == TokenType.PLACEHOLDER)
             if keyword is None:
                 given[proc.arguments[index].name] = n.Expr(text, where)
             elif keyword not in {a.name for a in proc.arguments}:
@@ -612,7 +620,8 @@ class Interpreter:
         values = []
         for argument in proc.arguments:
             if argument.name in given:
-                values.append(self.evaluate(given[argument.name], frame, argument.type))
+                values.append(self.evaluate(given[argument.name], frame, argument.type,
+                                            bound.get(argument.name)))
             elif argument.default is not None:
                 values.append(self.evaluate(n.Expr(argument.default, where), Frame(None),
                                             argument.type))
