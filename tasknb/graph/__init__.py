@@ -248,18 +248,26 @@ def _choose_rankdir(model: GraphModel, keys: list[str], groups: dict[str, str]) 
     for root, finalizer in model.finalizers.items():
         if root in node_of and finalizer in node_of:
             preds[node_of[finalizer]].add(node_of[root])
-    depth: dict[str, int] = {}
-    order = sorted(nodes, key=lambda n: len(preds[n]))
-    for _ in range(len(nodes) + 1):  # relax longest paths; cycles stop after n rounds
-        changed = False
-        for node in order:
-            best = max((depth.get(p, 0) + 1 for p in preds[node]), default=0)
-            if depth.get(node) != best:
-                depth[node], changed = best, True
-        if not changed:
-            break
+    # longest path from the starts, in topological order (nodes on a cycle stay at 0)
+    children: dict[str, list[str]] = {node: [] for node in nodes}
+    waiting = {node: len(preds[node]) for node in nodes}
+    for node, before in preds.items():
+        for pred in before:
+            children[pred].append(node)
+    depth = dict.fromkeys(nodes, 0)
+    ready = [node for node, count in waiting.items() if count == 0]
+    while ready:
+        node = ready.pop()
+        for child in children[node]:
+            depth[child] = max(depth[child], depth[node] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
     ranks = max(depth.values(), default=0) + 1
-    breadth = max((list(depth.values()).count(r) for r in set(depth.values())), default=1)
+    per_rank: dict[int, int] = {}
+    for value in depth.values():
+        per_rank[value] = per_rank.get(value, 0) + 1
+    breadth = max(per_rank.values(), default=1)
     wide, tall = ranks * _RANK_PX, breadth * _NODE_PX
     return "LR" if wide <= FIT_WIDTH_PX or wide <= tall else "TB"
 
