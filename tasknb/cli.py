@@ -3,21 +3,26 @@
     $ tasknb tasks --connection dev --database ELT --schema PUBLIC
     $ tasknb runs NIGHTLY --complete --json | jq '.[0].state'
 
-Commands: ``tasks``, ``show NAME``, ``execute NAME [--retry-last] [--async]``,
-``suspend NAME``, ``resume NAME``, ``runs NAME [--current|--complete]``,
-``dependents NAME``; ``server`` (the local Task server in the foreground) and ``demo``
-(local server + notebooks). Each parses, makes one library call and prints: a readable
-table by default, JSON with ``--json``. On failure it prints one line to stderr and exits 1.
+Commands: ``tasks``, ``show NAME``, ``execute NAME [--retry-last] [--wait|--async]``,
+``suspend NAME``, ``resume NAME``, ``runs NAME [--current|--complete] [--tasks [--run ID]]``,
+``dependents NAME``, ``sql STATEMENT``; ``server`` (the local Task server in the foreground)
+and ``demo`` (local server + notebooks). Each parses, makes one library call and prints: a
+readable table by default, JSON with ``--json``. On failure it prints one line to stderr and
+exits 1.
 
 Connection: ``--connection`` names one from connections.toml (default as the ``snow`` CLI
 picks it); ``--base-url`` targets a server directly, with the token taken from
 ``SNOWFLAKE_TOKEN`` (never from the command line, where it would land in shell history).
+With neither, ``$TASKNB_URL``/``$TASKNB_TOKEN`` (what ``tasknb demo`` writes to its env
+file) reach that local server, with the demo's database and schema as defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -26,8 +31,10 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from .client import AsyncResult, TaskClient, connect
+from .durations import format_duration
 from .errors import TasknbError
 from .models import CronSchedule, MinutesSchedule, Task, TaskRun
+from .runs import ATTEMPT_FIELD, RETRYABLE_STATES, WAIT_TIMEOUT_S
 
 __all__ = ["main"]
 
@@ -43,8 +50,21 @@ RUN_COLUMNS = (
     "completed_time",
     "duration",
     "run_id",
+    "attempt",
     "first_error_task_name",
     "first_error_message",
+)
+TASK_RUN_COLUMNS = (
+    "name",
+    "state",
+    "run_id",
+    "attempt_number",
+    "scheduled_time",
+    "query_start_time",
+    "duration",
+    "error_code",
+    "error_message",
+    "query_id",
 )
 
 
@@ -98,7 +118,11 @@ class TerminalWriter:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready version of a model value."""
+    """A JSON-ready version of a model value (or of a frame's cell)."""
+    if _is_missing(value):
+        return None
+    if hasattr(value, "item") and type(value).__module__ == "numpy":
+        return value.item()  # numpy scalars from a frame
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -123,19 +147,36 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, timedelta):
-        return f"{value.total_seconds():.1f} s"
+        return format_duration(value.total_seconds())  # "35 ms", "3 min 5 s": the panels' units
+    if _is_missing(value):
+        return ""
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
     text = terminal_text(" ".join(str(value).split()))
     return text if len(text) <= MAX_CELL else text[: MAX_CELL - 1] + "…"
 
 
+def _is_missing(value: Any) -> bool:
+    """pandas' NA/NaT or a float NaN (a frame's empty cell), without importing pandas."""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _value(obj: Any, column: str) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(column)
+    if column == "attempt" and isinstance(obj, TaskRun):
+        return obj.extra.get(ATTEMPT_FIELD)
+    return getattr(obj, column, None)
+
+
 def _row(obj: Any, columns: Sequence[str]) -> list[str]:
-    return [_cell(getattr(obj, c, None)) for c in columns]
+    return [_cell(_value(obj, c)) for c in columns]
 
 
 def render_table(rows: Sequence[Any], columns: Sequence[str], out: TextIO) -> None:
-    """Print ``rows`` (models) as an aligned text table with upper-case headers."""
+    """Print ``rows`` (models or dicts) as an aligned text table with upper-case headers."""
     if not rows:
         print("(none)", file=out)
         return
@@ -186,20 +227,44 @@ def _cmd_show(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_execute(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
-    result = client.execute_task(
-        args.name, retry_last=True if args.retry_last else None, async_exec=args.async_exec
-    )
+    retry_last = True if args.retry_last else None
+    if args.wait:
+        from .runs import execute_and_wait
+
+        print(f"tasknb: following the graph run of {args.name} to its end (Ctrl-C stops "
+              "following; the run goes on)", file=args.err, flush=True)
+        run = execute_and_wait(client, args.name, retry_last=bool(args.retry_last),
+                               timeout=args.timeout)
+        _emit(args, out, run, lambda: _print_finished_run(run, out))
+        return EXIT_ERROR if run.state in RETRYABLE_STATES else EXIT_OK  # failed or cancelled
+    result = client.execute_task(args.name, retry_last=retry_last, async_exec=args.async_exec)
     if isinstance(result, AsyncResult):
         value = {"status": "accepted", "result_handle": result.handle}
-        text = f"accepted: still running (result handle {result.handle})"
+        text = (f"accepted: not waiting for the server's answer (result handle {result.handle}); "
+                f"`tasknb runs {args.name}` shows the run")
         if result.handle is None:
             value = {"status": result.result}
             text = result.result
     else:
         value = {"status": result}
-        text = result
+        text = f"{result} (`--wait` follows the run to its end)"
     _emit(args, out, value, lambda: print(text, file=out))
     return EXIT_OK
+
+
+def _print_finished_run(run: TaskRun, out: TextIO) -> None:
+    attempt = run.extra.get(ATTEMPT_FIELD)
+    took = format_duration(run.duration.total_seconds()) if run.duration is not None else "?"
+    line = f"{run.root_task_name}: {run.state} in {took} (run {run.run_id}"
+    line += f", attempt {attempt})" if attempt is not None else ")"
+    print(line, file=out)
+    if run.first_error_task_name:
+        code = run.first_error_code
+        code_text = f"{code:06d}" if isinstance(code, int) else str(code)  # as Snowflake writes it
+        message = " ".join(str(run.first_error_message).split())
+        print(f"first error: {run.first_error_task_name} ({code_text}): {message}", file=out)
+        print(f"every task's run: tasknb runs {run.root_task_name} --tasks --run {run.run_id}",
+              file=out)
 
 
 def _cmd_state(verb: str) -> Callable[[TaskClient, argparse.Namespace, TextIO], int]:
@@ -212,6 +277,10 @@ def _cmd_state(verb: str) -> Callable[[TaskClient, argparse.Namespace, TextIO], 
 
 
 def _cmd_runs(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.tasks:
+        return _task_runs(client, args, out)
+    if args.run_id is not None:
+        raise ValueError("--run picks one graph run's task runs: use it with --tasks")
     runs: list[TaskRun] = []
     if not args.complete_only:
         runs += client.get_current_graphs(args.name, result_limit=args.limit)
@@ -220,7 +289,54 @@ def _cmd_runs(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
             args.name, result_limit=args.limit, error_only=True if args.error_only else None
         )
     _emit(args, out, runs, lambda: render_table(runs, RUN_COLUMNS, out))
+    if not runs and not args.json:
+        hint = _child_hint(client, args.name)
+        if hint:
+            print(hint, file=out)
     return EXIT_OK
+
+
+def _task_runs(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    from .frames import task_runs_df  # lazy: pandas loads only here
+
+    frame = task_runs_df(client, args.name, run=args.run_id, error_only=bool(args.error_only))
+    if args.limit:
+        frame = frame.head(args.limit)
+    rows = frame.to_dict("records")
+    _emit(args, out, rows, lambda: render_table(rows, TASK_RUN_COLUMNS, out))
+    return EXIT_OK
+
+
+def _child_hint(client: TaskClient, name: str) -> str | None:
+    """Only roots have graph runs: name the root of a child (or finalizer), if it is one."""
+    task = client.fetch_task(name)
+    if not task.predecessors and not task.finalize:
+        return None
+    root, seen = task, set()
+    while root.predecessors and root.name not in seen:  # up the first predecessor to the root
+        seen.add(root.name)
+        root = client.fetch_task(root.predecessors[0])
+    root_name = task.finalize or root.name
+    return (f"{task.name} is not a root task: graph runs belong to the root of its graph. Try "
+            f"`tasknb runs {root_name}`, or `tasknb runs {root_name} --tasks` for every "
+            "task's runs (this one's included).")
+
+
+def _cmd_sql(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    frame = client.sql(args.statement, warehouse=args.warehouse)
+    rows = frame.to_dict("records")
+    columns = [str(c) for c in frame.columns]
+    _emit(args, out, rows, lambda: _render_frame(rows, columns, out))
+    return EXIT_OK
+
+
+def _render_frame(rows: list[dict[str, Any]], columns: list[str], out: TextIO) -> None:
+    if not columns:
+        print("(statement ran; no result set)", file=out)
+        return
+    render_table(rows, columns, out)
+    if rows:
+        print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=out)
 
 
 def _cmd_dependents(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
@@ -254,7 +370,8 @@ def _cmd_server(args: argparse.Namespace) -> int:
     try:
         serve(**{k: v for k, v in options.items() if v is not None})
     except (StartupError, RuntimeError, OSError) as exc:
-        print(f"tasknb server: {terminal_text(exc)}", file=sys.stderr)
+        message = str(exc).replace("port=0 for a free one", "--port 0 for a free one")
+        print(f"tasknb server: {terminal_text(' '.join(message.split()))}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
 
@@ -297,10 +414,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="task name (DB.SCHEMA.NAME allowed; quote case-sensitive names)")
     p.set_defaults(run=_cmd_show)
 
-    p = sub.add_parser("execute", parents=[common], help="run a task's graph once, now")
+    p = sub.add_parser(
+        "execute", parents=[common], help="run a task's graph once, now",
+        description="Start one graph run. By default it returns once the server has accepted "
+        "the run; --wait follows it to its end (exit 1 when it failed or was cancelled); "
+        "--async does not wait for the server's answer either.",
+    )
     p.add_argument("name")
     p.add_argument("--retry-last", action="store_true", help="retry the last failed run")
-    p.add_argument("--async", dest="async_exec", action="store_true", help="return without waiting")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--wait", action="store_true",
+                     help="follow the run to its end and print its state")
+    how.add_argument("--async", dest="async_exec", action="store_true",
+                     help="return at once, without waiting for the server's answer")
+    p.add_argument("--timeout", type=float, default=WAIT_TIMEOUT_S,
+                   help=f"with --wait: give up following after this many seconds "
+                   f"(default {WAIT_TIMEOUT_S:g})")
     p.set_defaults(run=_cmd_execute)
 
     for verb in ("suspend", "resume"):
@@ -319,7 +448,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--error-only", action="store_true", help="finished runs that failed")
     p.add_argument("--limit", type=int, help="at most this many of each (1-10000)")
+    p.add_argument("--tasks", action="store_true",
+                   help="every task's runs of the graph (TASK_HISTORY through SQL), one per line")
+    p.add_argument("--run", dest="run_id", type=int, metavar="RUN_ID",
+                   help="with --tasks: one graph run only")
     p.set_defaults(run=_cmd_runs)
+
+    p = sub.add_parser("sql", parents=[common], help="run one SQL statement (the SQL API)")
+    p.add_argument("statement", help='for example "SELECT * FROM DEMO_DB.ANALYTICS.FUNNEL"')
+    p.add_argument("--warehouse", help="warehouse (default: the connection's)")
+    p.set_defaults(run=_cmd_sql)
 
     p = sub.add_parser("dependents", parents=[common], help="a task and the tasks after it")
     p.add_argument("name")
@@ -370,24 +508,60 @@ def main(
     if args.command == "server":
         return _guard(lambda: _cmd_server(args), err)
 
+    args.err = err  # progress lines go there, the answer to out
+
     def run() -> int:
         overrides: dict[str, Any] = dict(client_options or {})
+        database, schema = args.database, args.schema
         if args.base_url:
             overrides["base_url"] = args.base_url
-        with connect(
-            args.connection, database=args.database, schema=args.schema, **overrides
-        ) as client:
+        elif args.connection is None:
+            overrides, database, schema = _local_server_from_env(overrides, database, schema)
+        with connect(args.connection, database=database, schema=schema, **overrides) as client:
             # --json stays exact (JSON escapes control characters itself); text is made safe
             return args.run(client, args, out if args.json else TerminalWriter(out))
 
     return _guard(run, err)
 
 
+def _local_server_from_env(
+    overrides: dict[str, Any], database: str | None, schema: str | None
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """``$TASKNB_URL``/``$TASKNB_TOKEN`` (``tasknb demo``'s env file): that local server, with
+    the demo's database and schema as defaults, as ``tasknb.notebook.client()`` does."""
+    from . import notebook
+
+    url = os.environ.get(notebook.URL_ENV)
+    if not url or os.environ.get(notebook.CONNECTION_ENV):
+        return overrides, database, schema
+    token = os.environ.get(notebook.TOKEN_ENV)
+    if not token:
+        raise TasknbError(f"${notebook.URL_ENV} is set but ${notebook.TOKEN_ENV} is empty: "
+                          "source the env file `tasknb demo` printed, or unset "
+                          f"{notebook.URL_ENV} to use your connections")
+    overrides = {**overrides, "base_url": url, "token": token}
+    return overrides, database or notebook.DEMO_DATABASE, schema or notebook.DEMO_SCHEMA
+
+
+# the library speaks of keyword arguments; on the command line they are flags
+_NO_SCOPE = re.compile(r"^no (database|schema) given: pass \1= to the call or the client")
+
+
+def _in_flags(message: str) -> str:
+    """A library message with the command line's words: ``database=`` is ``--database``.
+
+        >>> _in_flags("no schema given: pass schema= to the call or the client (or a ...)")
+        'no schema given: pass --schema, or a --connection that sets one (or a ...)'
+    """
+    return _NO_SCOPE.sub(lambda m: f"no {m[1]} given: pass --{m[1]}, or a --connection that "
+                         "sets one", message)
+
+
 def _guard(run: Callable[[], int], err: TextIO) -> int:
     try:
         return run()
     except TasknbError as exc:
-        _fail(f"{type(exc).__name__}: {exc}", err)
+        _fail(f"{type(exc).__name__}: {_in_flags(str(exc))}", err)
         return EXIT_ERROR
     except (ValueError, TypeError) as exc:
         _fail(str(exc), err)

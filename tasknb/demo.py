@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import urllib.request
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from .durations import format_duration
 from .notebook import DEMO_DATABASE, DEMO_SCHEMA, TOKEN_ENV, URL_ENV
@@ -97,6 +99,28 @@ def notebook_dir_of(value: Path | None) -> Path:
     return default.resolve() if default.is_dir() else Path.cwd().resolve()
 
 
+#: What JupyterLab leaves out of its file browser next to the notebooks: the jupytext pairs,
+#: nbval's sanitize file and Python's caches (the .ipynb files are what a user opens).
+HIDDEN_FILES = ("__pycache__", "*.pyc", "*.py", "*.cfg", ".ipynb_checkpoints")
+#: JupyterLab defaults for the demo (overrides.json): no news prompt, no update check.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false",  # a string in JupyterLab's schema
+        "checkForUpdates": False,
+    },
+}
+
+
+def write_lab_settings(folder: Path) -> Path:
+    """An application settings dir holding the demo's :data:`LAB_SETTINGS` (overrides.json).
+
+    The user's own JupyterLab settings still apply on top; nothing in ~/.jupyter changes.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "overrides.json").write_text(json.dumps(LAB_SETTINGS, indent=2))
+    return folder
+
+
 def lab_command(
     notebook_dir: Path,
     *,
@@ -104,6 +128,7 @@ def lab_command(
     token: str | None = None,
     open_browser: bool = True,
     quiet: bool = False,
+    settings_dir: Path | None = None,
 ) -> list[str]:
     """The `jupyter lab` command line, run with this Python.
 
@@ -112,6 +137,10 @@ def lab_command(
     """
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={notebook_dir}"]
     cmd.append("--ServerApp.ip=127.0.0.1")
+    cmd += [f"--ContentsManager.hide_globs={pattern}" for pattern in HIDDEN_FILES]
+    cmd.append("--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
+    if settings_dir is not None:
+        cmd.append(f"--LabApp.app_settings_dir={settings_dir}")
     if port is not None:
         cmd += [f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
     if token is not None:
@@ -183,13 +212,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def _lab_notebooks(url: str, token: str) -> list[str]:
-    request = urllib.request.Request(
-        f"{url}/api/contents?content=1", headers={"Authorization": f"token {token}"}
-    )
+def _lab_get(url: str, token: str, path: str) -> Any:
+    request = urllib.request.Request(f"{url}{path}", headers={"Authorization": f"token {token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
-        listing = json.load(response)
-    return sorted(item["name"] for item in listing["content"] if item["type"] == "notebook")
+        return json.load(response)
+
+
+def _lab_listing(url: str, token: str) -> list[tuple[str, str]]:
+    """(name, type) of every item JupyterLab's file browser shows at its root."""
+    listing = _lab_get(url, token, "/api/contents?content=1")
+    return [(item["name"], item["type"]) for item in listing["content"]]
+
+
+def _lab_setting(url: str, token: str, plugin: str) -> dict[str, Any]:
+    """A plugin's settings as JupyterLab applies them: defaults with overrides, then the user's."""
+    answer = _lab_get(url, token, f"/lab/api/settings/{plugin}")
+    properties = answer.get("schema", {}).get("properties", {})
+    values = {key: spec.get("default") for key, spec in properties.items()}
+    values.update(answer.get("settings") or {})
+    return values
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -228,7 +269,9 @@ def run_check(args: argparse.Namespace) -> int:
             JUPYTER_RUNTIME_DIR=str(lab_dir / "runtime"),
             JUPYTER_PLATFORM_DIRS="1",
         )
-        cmd = lab_command(notebook_dir, port=port, token=lab_token, open_browser=False, quiet=True)
+        settings = write_lab_settings(lab_dir / "settings")
+        cmd = lab_command(notebook_dir, port=port, token=lab_token, open_browser=False,
+                          quiet=True, settings_dir=settings)
         cmd.append(f"--LabApp.workspaces_dir={lab_dir / 'workspaces'}")
         with open(log, "wb") as out:
             proc = subprocess.Popen(
@@ -237,14 +280,51 @@ def run_check(args: argparse.Namespace) -> int:
             stack.callback(_stop, proc)
             lab_url = f"http://127.0.0.1:{port}"
             _wait_for_lab(lab_url, lab_token, proc, log)
-            notebooks = _lab_notebooks(lab_url, lab_token)
+            listed = _lab_listing(lab_url, lab_token)
+            notebooks = sorted(name for name, kind in listed if kind == "notebook")
+            others = sorted(name for name, kind in listed if kind != "notebook")
+            news = _lab_setting(lab_url, lab_token, "@jupyterlab/apputils-extension:notification")
+        if news.get("fetchNews") != "false":
+            print(f"tasknb demo --check: JupyterLab would ask about news ({news})")
+            return 1
         print(
             f"local server: {server.url} ({len(tasks)} demo tasks in {DEMO_DATABASE}.{DEMO_SCHEMA})"
         )
         print(f"kernels attach: {lines[0]}")
         print(f"jupyterlab: {lab_url} on {notebook_dir} ({', '.join(notebooks) or 'no notebooks'})")
+        print(f"jupyterlab also lists: {', '.join(others) or 'nothing else'}; news prompt: off")
         print(f"demo check ok in {format_duration(time.monotonic() - began)}")
     return 0
+
+
+ENV_FILE = "tasknb-demo.env"
+
+
+def write_env_file(folder: Path, url: str, token: str) -> Path:
+    """A shell file (0600, only this user can read it) that points ``tasknb`` at the server.
+
+    ``source`` it and ``tasknb tasks`` reaches the demo: the command line reads
+    ``$TASKNB_URL``/``$TASKNB_TOKEN`` like the notebooks' kernels do. The token is written
+    only here, never printed.
+    """
+    path = folder / ENV_FILE
+    text = (
+        "# tasknb demo: `source` this file, then tasknb commands reach the demo's local server\n"
+        f"export {URL_ENV}={shlex.quote(url)}\n"
+        f"export {TOKEN_ENV}={shlex.quote(token)}\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)  # also when the file was already there
+    return path
+
+
+def cli_line(env_file: Path) -> str:
+    """The one line to paste into a shell to use ``tasknb`` commands on the demo."""
+    script = Path(sys.executable).parent / "tasknb"
+    command = str(script) if script.exists() else "tasknb"
+    return f"source {shlex.quote(str(env_file))} && {shlex.quote(command)} tasks"
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -252,14 +332,20 @@ def run_demo(args: argparse.Namespace) -> int:
     notebook_dir = notebook_dir_of(args.notebook_dir)
     with ExitStack() as stack:
         server = _start_server(args, stack)
+        # 0700, removed on exit: the env file (the token) and JupyterLab's demo settings
+        private = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tasknb-demo-")))
+        env_file = write_env_file(private, server.url, server.token)
         print(f"tasknb: local Task server with demo data at {server.url} ({args.clock} clock)")
         print(
             f"tasknb: notebooks get it as ${URL_ENV} / ${TOKEN_ENV}; "
             f"demo tasks are in {DEMO_DATABASE}.{DEMO_SCHEMA}"
         )
+        print(f"tasknb: command line (the token is in that 0600 file): {cli_line(env_file)}")
         print(f"tasknb: starting JupyterLab on {notebook_dir} (Ctrl-C stops everything)")
         sys.stdout.flush()
-        cmd = lab_command(notebook_dir, port=args.lab_port, open_browser=not args.no_browser)
+        settings = write_lab_settings(private / "lab-settings")
+        cmd = lab_command(notebook_dir, port=args.lab_port, open_browser=not args.no_browser,
+                          settings_dir=settings)
         proc = subprocess.Popen(cmd, env=kernel_environment(server.url, server.token))
         stack.callback(_stop, proc)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -253,3 +254,123 @@ def test_a_redirect_on_execute_is_one_line_naming_the_location_and_fails(
     assert line.count("\n") == 1 and line.startswith("tasknb: error: Redirected: ")
     assert "https://login.example.com/sso" in line and "ticket=s3" not in line
     assert [r.method for r in seen] == ["POST"]  # not followed, not resent
+
+
+# -- the demo's graph from the command line: SQL, per-task runs, following a run -----------
+
+
+@pytest.fixture(scope="module")
+def demo_server() -> Iterator[object]:
+    with local_server(clock="manual", seed="demo") as srv:
+        yield srv
+
+
+@pytest.fixture
+def demo(demo_server, snowflake_home, monkeypatch) -> list[str]:
+    monkeypatch.setenv("SNOWFLAKE_TOKEN", demo_server.token)
+    return ["--base-url", demo_server.url, "--database", "DEMO_DB", "--schema", "PIPELINES"]
+
+
+def test_sql_prints_a_table_or_json(demo, validating) -> None:
+    statement = "SELECT channel, sessions FROM DEMO_DB.RAW.WEB_SESSIONS ORDER BY day, channel LIMIT 3"
+    code, out, err = run(validating, "sql", statement, *demo)
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["CHANNEL", "SESSIONS"] and lines[-1] == "(3 rows)"
+    code, out, _ = run(validating, "sql", statement, "--json", *demo)
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 3 and isinstance(rows[0]["SESSIONS"], int)
+    code, out, err = run(validating, "sql", "SELECT * FROM NO_SUCH_TABLE", *demo)
+    assert code == 1 and out == "" and err.count("\n") == 1 and "002003" in err
+
+
+def test_runs_tasks_shows_both_failures_of_one_run_with_attempts_and_units(
+    demo, validating, demo_server
+) -> None:
+    code, out, _ = run(validating, "runs", "MARKETING_METRICS", "--complete", "--json", *demo)
+    (latest,) = json.loads(out)
+    code, out, err = run(validating, "runs", "MARKETING_METRICS", "--tasks", "--run",
+                         str(latest["run_id"]), *demo)  # fmt: skip
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split()[:4] == ["NAME", "STATE", "RUN_ID", "ATTEMPT_NUMBER"]
+    failed = {row.split()[0]: row for row in rows if " FAILED " in row}
+    assert set(failed) == {"LOAD_AD_SPEND", "COMPUTE_CONVERSION"}
+    assert "002003" in failed["LOAD_AD_SPEND"] and "100051" in failed["COMPUTE_CONVERSION"]
+    assert all(f" {latest['run_id']}  1 " in row for row in rows)  # one run, attempt 1
+    assert " ms " in out and "0.0 s" not in out  # 5 ms, as the panels say
+    code, out, _ = run(validating, "runs", "MARKETING_METRICS", "--complete", *demo)
+    assert out.splitlines()[0].split()[6:8] == ["RUN_ID", "ATTEMPT"]
+
+
+def test_runs_of_a_child_says_where_graph_runs_are(demo, validating) -> None:
+    code, out, _ = run(validating, "runs", "COMPUTE_CONVERSION", *demo)
+    assert code == 0 and out.splitlines()[0] == "(none)"
+    assert "not a root task" in out and "tasknb runs MARKETING_METRICS --tasks" in out
+    code, out, _ = run(validating, "runs", "MARKETING_METRICS", "--run", "1", *demo)
+    assert code == 2 and "use it with --tasks" in _
+
+
+def test_execute_wait_follows_the_run_and_exits_non_zero_when_it_failed(
+    demo, validating
+) -> None:
+    code, out, err = run(validating, "execute", "MARKETING_METRICS", "--wait", *demo)
+    assert code == 1, err
+    assert out.startswith("MARKETING_METRICS: FAILED in ") and "attempt 1)" in out
+    assert re.search(r"first error: (LOAD_AD_SPEND \(002003\)|COMPUTE_CONVERSION \(100051\))", out)
+    assert "following the graph run of MARKETING_METRICS" in err
+    code, out, _ = run(validating, "execute", "REFRESH_INVENTORY", "--wait", "--json", *demo)
+    assert code == 0 and json.loads(out)["state"] == "SUCCEEDED"
+
+
+def test_execute_async_returns_a_handle_and_the_default_says_how_to_follow(
+    demo, validating
+) -> None:
+    code, out, _ = run(validating, "execute", "REFRESH_INVENTORY", "--async", *demo)
+    assert code == 0 and out.startswith("accepted: not waiting")
+    code, out, _ = run(validating, "execute", "REFRESH_INVENTORY", *demo)
+    assert code == 0 and "--wait" in out
+    with pytest.raises(SystemExit) as info:
+        cli.main(["execute", "X", "--wait", "--async"], out=io.StringIO(), err=io.StringIO())
+    assert info.value.code == 2
+
+
+def test_base_url_without_a_schema_speaks_of_flags(demo_server, snowflake_home, monkeypatch,
+                                                   validating) -> None:
+    monkeypatch.setenv("SNOWFLAKE_TOKEN", demo_server.token)
+    code, _, err = run(validating, "tasks", "--base-url", demo_server.url)
+    assert code == 1 and "pass --database" in err and "database=" not in err
+    code, _, err = run(validating, "tasks", "--base-url", demo_server.url, "--database", "DEMO_DB")
+    assert code == 1 and "pass --schema" in err
+
+
+def test_the_demo_env_variables_reach_the_local_server(demo_server, snowflake_home,
+                                                       monkeypatch, validating) -> None:
+    monkeypatch.setenv("TASKNB_URL", demo_server.url)
+    monkeypatch.setenv("TASKNB_TOKEN", demo_server.token)
+    code, out, err = run(validating, "tasks", "--root-only")
+    assert code == 0, err
+    assert {"MARKETING_METRICS", "NIGHTLY_ELT"} <= {line.split()[0] for line in out.splitlines()}
+    monkeypatch.setenv("TASKNB_TOKEN", "")
+    code, _, err = run(validating, "tasks")
+    assert code == 1 and "TASKNB_TOKEN is empty" in err
+
+
+def test_server_on_a_port_in_use_is_one_line(tmp_path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "tasknb.cli", "server", "--port", str(port), "--data-dir",
+             str(tmp_path / "data")],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port 0" in result.stderr and "port=0" not in result.stderr

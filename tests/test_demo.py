@@ -39,6 +39,9 @@ def test_a_notebook_dir_that_is_not_a_folder_is_refused(tmp_path):
 def test_demo_check_starts_server_lab_and_kernel_bridge(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
     nbformat.write(nb, tmp_path / "hello.ipynb")
+    (tmp_path / "hello.py").write_text("# the jupytext pair\n")  # build files, not for users
+    (tmp_path / "sanitize.cfg").write_text("[x]\n")
+    (tmp_path / "__pycache__").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKNB_")}
     result = subprocess.run(
         [sys.executable, "-m", "tasknb.demo", "--check", "--notebook-dir", str(tmp_path)],
@@ -53,6 +56,36 @@ def test_demo_check_starts_server_lab_and_kernel_bridge(tmp_path):
     assert result.returncode == 0, out[-3000:]
     assert "kernels attach: local server at http://127.0.0.1:" in out  # not an embedded one
     assert "hello.ipynb" in out and "demo check ok" in out
+    assert "jupyterlab also lists: nothing else; news prompt: off" in out
+
+
+def test_the_env_file_is_private_and_lets_the_command_line_reach_the_server(tmp_path):
+    import shutil
+    import stat
+
+    from tasknb import local
+
+    with local.start(seed="demo", clock="manual", data_dir=tmp_path / "server") as server:
+        env_file = demo.write_env_file(tmp_path, server.url, server.token)
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        line = demo.cli_line(env_file)
+        assert server.token not in line and line.startswith(f"source {env_file} && ")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKNB_", "SNOWFLAKE"))}
+        env["HOME"] = str(tmp_path)  # no connection files: only the env file can help
+        result = subprocess.run([shutil.which("bash") or "/bin/bash", "-c", line], env=env,
+                                capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "MARKETING_METRICS" in result.stdout and "NIGHTLY_ELT" in result.stdout
+    assert server.token not in result.stdout + result.stderr
+
+
+def test_lab_hides_build_files_and_the_news_prompt(tmp_path):
+    settings = demo.write_lab_settings(tmp_path / "settings")
+    cmd = demo.lab_command(tmp_path, settings_dir=settings)
+    assert f"--LabApp.app_settings_dir={settings}" in cmd
+    assert {f"--ContentsManager.hide_globs={glob}" for glob in ("*.py", "*.cfg")} <= set(cmd)
+    overrides = (settings / "overrides.json").read_text()
+    assert '"fetchNews": "false"' in overrides
 
 
 NOTEBOOK_ORDER = (
@@ -131,6 +164,11 @@ def test_demo_foreground_serves_lab_and_stops_everything_on_sigterm(tmp_path):
         server_line = next(line for line in lines if "local Task server with demo data" in line)
         server_port = int(re.search(r"127\.0\.0\.1:(\d+)", server_line).group(1))
         assert _port_open(lab_port) and _port_open(server_port)
+        cli_line = next(line for line in lines if line.startswith("tasknb: command line"))
+        env_file = Path(re.search(r"source (\S+) && ", cli_line).group(1))
+        assert env_file.stat().st_mode & 0o077 == 0 and "TASKNB_TOKEN=" in env_file.read_text()
+        token = env_file.read_text().split("TASKNB_TOKEN=")[1].split()[0]
+        assert not any(token in line for line in lines)  # only in the 0600 file
     finally:
         proc.terminate()  # what `timeout`, systemd or CI send
         proc.wait(timeout=60)
@@ -139,3 +177,4 @@ def test_demo_foreground_serves_lab_and_stops_everything_on_sigterm(tmp_path):
     assert proc.returncode == 128 + 15, "".join(lines)[-3000:]  # SIGTERM, cleaned up
     assert not _port_open(lab_port), "jupyter lab outlived tasknb demo"
     assert not _port_open(server_port), "the local server outlived tasknb demo"
+    assert not env_file.exists(), "the env file (with the token) outlived tasknb demo"

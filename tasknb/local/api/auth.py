@@ -35,7 +35,8 @@ FAILED_AUTH_BURST = 30  # failed authentications an address may make before it i
 FAILED_AUTH_PER_SECOND = 2.0  # ... and then at most this many per second
 MAX_TRACKED_ADDRESSES = 4096  # a flood of addresses cannot grow the table without bound
 TOO_MANY_FAILURES = "390429"  # local code (Snowflake documents none): the 429 of the limit
-TOKEN_HINT = ("tasknb.local.start() returns it as .token; `tasknb server` prints it")
+TOKEN_HINT = ("tasknb.local.start() returns it as .token; `tasknb server` prints it; `tasknb demo` "
+              "writes it to the env file it names")
 SESSION_EXPIRED = "390112"  # Snowflake's code: the session token expired (renew it)
 SESSION_GONE = "390111"  # Snowflake's code: the session no longer exists (log in again)
 SESSION_EXPIRED_MESSAGE = "Your session has expired. Please login again."
