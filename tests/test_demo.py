@@ -163,7 +163,9 @@ def test_demo_foreground_serves_lab_and_stops_everything_on_sigterm(tmp_path):
             time.sleep(0.2)
         server_line = next(line for line in lines if "local Task server with demo data" in line)
         server_port = int(re.search(r"127\.0\.0\.1:(\d+)", server_line).group(1))
-        assert _port_open(lab_port) and _port_open(server_port)
+        while not (_port_open(lab_port) and _port_open(server_port)):  # a loaded machine
+            assert time.monotonic() < deadline, "".join(lines)[-3000:]
+            time.sleep(0.2)
         cli_line = next(line for line in lines if line.startswith("tasknb: command line"))
         env_file = Path(re.search(r"source (\S+) && ", cli_line).group(1))
         assert env_file.stat().st_mode & 0o077 == 0 and "TASKNB_TOKEN=" in env_file.read_text()
