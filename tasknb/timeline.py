@@ -62,6 +62,7 @@ STATE_COLOURS = {
 MARK_SHAPES = {"SKIPPED": "diamond", "SCHEDULED": "triangle-right", NOT_RUN: "circle"}
 MARKED_STATES = frozenset(MARK_SHAPES)
 ROW_HEIGHT = 18  # px per task
+TICKS = 8  # time-axis ticks asked for (Vega-Lite rounds them to nice moments)
 BOTH_AXES_ROWS = 30  # from this many tasks on, the time axis is drawn below the rows too
 MIN_HEIGHT = 80
 DEFAULT_WIDTH = 720
@@ -303,9 +304,12 @@ def _draw(rows: pd.DataFrame, root: str | None, run_id: int, graph_tasks: list[s
     ends = [i["end"] for i in items if i["end"]]
     span = (pd.Timestamp(max(ends)) - pd.Timestamp(min(starts))).total_seconds() if starts else 0
     time_format = "%H:%M:%S.%L" if span < 60 else "%H:%M:%S" if span < 86_400 else "%m-%d %H:%M"
-    def x_at(orient: str) -> Any:
-        return alt.X("start:T", scale=alt.Scale(type="utc"), axis=alt.Axis(
-            format=time_format, title="time (UTC)", labelOverlap=True, orient=orient))
+    def x_at(orient: str, field: str = "start", *, shown: bool = True) -> Any:
+        # a layer sharing the axis repeats its definition: older Vega-Lite (JupyterLab 4's)
+        # drops a shared axis when one layer says none
+        axis = alt.Axis(format=time_format, title="time (UTC)", labelOverlap=True,
+                        tickCount=TICKS, orient=orient) if shown else None
+        return alt.X(f"{field}:T", scale=alt.Scale(type="utc"), axis=axis)
 
     x = x_at("top")
     y = alt.Y("task:N", sort=alt.EncodingSortField("row", op="min"), title=None,
@@ -335,7 +339,7 @@ def _draw(rows: pd.DataFrame, root: str | None, run_id: int, graph_tasks: list[s
     crosses = base.transform_filter(alt.datum.failed).mark_point(
         shape="cross", filled=True, size=90, color=STATE_COLOURS["FAILED"],
         stroke="white", strokeWidth=0.5).encode(
-        x=alt.X("end:T", scale=alt.Scale(type="utc"), axis=None), y=y, tooltip=tooltip)
+        x=x_at("top", "end", shown=len(order) <= BOTH_AXES_ROWS), y=y, tooltip=tooltip)
     height = max(MIN_HEIGHT, ROW_HEIGHT * len(order))
     layers = alt.layer(bars, marks, crosses)
     if len(order) > BOTH_AXES_ROWS:  # a long chart: the time axis above and below

@@ -73,6 +73,9 @@ def test_a_run_on_the_local_server(client) -> None:
     bundle = chart._repr_mimebundle_()
     assert set(bundle) == {VEGA_LITE_MIME, "text/plain"}
     assert bundle["text/plain"] == chart.summary
+    # every layer repeats the shared time axis (JupyterLab's Vega-Lite drops it otherwise)
+    axes = [layer["encoding"]["x"].get("axis") for layer in spec["layer"]]
+    assert all(a and a["orient"] == "top" and a["title"] == "time (UTC)" for a in axes), axes
     colours = spec["layer"][0]["encoding"]["color"]["scale"]
     assert dict(zip(colours["domain"], colours["range"]))["FAILED"] == STATE_COLOURS["FAILED"]
     # a frame of task runs draws the same run
