@@ -23,7 +23,7 @@ RootKey = tuple[str, str, str, str]
 
 
 class Member(Protocol):
-    def refresh(self) -> Any: ...
+    def changed_elsewhere(self) -> Any: ...
 
 
 _lock = threading.Lock()
@@ -67,5 +67,5 @@ def changed(source: Member) -> int:
         key = _keys.get(source)
         others = [m for m in _groups.get(key, ()) if m is not source] if key else []
     for other in others:
-        other.refresh()
+        other.changed_elsewhere()
     return len(others)

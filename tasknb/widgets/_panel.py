@@ -323,6 +323,9 @@ class TaskPanel(widgets.VBox):
         latest = state.latest
         if latest is not None:
             last = f"latest run {state_badge(latest.state)}"
+            attempt = latest.extra.get(ATTEMPT_FIELD)
+            if attempt and int(attempt) > 1:
+                last += f" (attempt {int(attempt)})"
             if latest.first_error_task_name:
                 last += f" at <b>{html.escape(latest.first_error_task_name)}</b>"
             bits.append(last)

@@ -545,6 +545,13 @@ may wait for it instead of redrawing on every trait a refresh sets). Actions ret
         """Stop taking part in the refreshes of this graph's other widgets."""
         hub.leave(self)
 
+    def changed_elsewhere(self) -> None:
+        """Another widget acted on this graph: forget a finished followed run (it is not
+        this widget's latest news any more) and fetch again."""
+        if not self.follow.active and self.follow.state:
+            self.follow = FollowStatus()
+        self.refresh()
+
     def announce(self) -> None:
         """Tell the other widgets on this graph that it changed: they fetch again."""
         hub.changed(self)

@@ -100,9 +100,10 @@ def task_runs_html(frame: pd.DataFrame | None, *, graph_order: Sequence[str] = (
                      f"<td>{state_badge(NOT_RUN)}</td>" + "<td></td>" * blanks + "</tr>"))
     if not rows:
         return "<div class='tasknb-task-runs'><i>no task runs recorded for this run</i></div>"
-    rows.sort()
-    shown = rows[:limit]
     total = len(frame) + len(missing)
+    if total > limit:
+        rows.sort()  # failures first when not every row fits
+    shown = rows[:limit]
     summary = ", ".join(f"{n:,} {state.lower()}" for state, n in sorted(counts.items()))
     more = (f"; the {total - len(shown):,} others are in <code>tasknb.task_runs_df(client, "
             "root, run=...)</code>") if total > len(shown) else ""
