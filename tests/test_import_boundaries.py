@@ -36,7 +36,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "graph": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations", "texts"},
     "timeline": {"errors", "_extras", "identifiers", "models", "runs", "durations", "frames"},
     "widgets": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",
-                "texts", "client", "frames", "graph"},
+                "texts", "client", "frames", "graph", "timeline"},
     # the local server: its own modules, the stdlib-only duration text and the missing-extra
     # check; never the client
     "local": {"durations", "_extras"},

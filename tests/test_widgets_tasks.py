@@ -87,6 +87,10 @@ def test_picking_a_run_in_the_explorer_shows_its_tasks_and_every_attempt(client)
     assert f"Tasks of run {panel.state.latest.run_id}" in table
     assert 'data-state="FAILED"' in _row(table, "LOAD")
     assert 'data-state="not run"' in _row(table, "PUBLISH")
+    (shown,) = explorer.timeline.outputs  # the run's timeline, one bar per task
+    summary = shown["data"]["text/plain"]
+    assert "4 tasks" in summary and "1 failed (LOAD)" in summary and "1 not run" in summary
+    assert any(kind.startswith("application/vnd.vegalite") for kind in shown["data"])
     create_missing_source(client)
     explorer.retry_button.click()
     explorer.confirm_button.click()
@@ -95,6 +99,8 @@ def test_picking_a_run_in_the_explorer_shows_its_tasks_and_every_attempt(client)
     assert table.count("<tr><td><b>LOAD</b></td>") == 2
     attempts = re.findall(r"<tr><td><b>LOAD</b></td><td>.*?</td><td>(\d)</td>", table)
     assert sorted(attempts) == ["1", "2"]
+    (shown,) = explorer.timeline.outputs  # redrawn with the second attempt
+    assert "1 failed" not in shown["data"]["text/plain"], shown["data"]["text/plain"]
 
 
 def test_without_per_task_history_the_panel_says_so_in_one_line_and_shows_the_rest(client):

@@ -2,7 +2,8 @@
 
 ``RunExplorer(client, "NIGHTLY_ROOT")`` lists the runs (state checkboxes and a time window
 measured back from the server's *now*), shows the picked run's failing task and error, and
-offers Retry (RETRY LAST) for the latest run when it failed. It is a view over
+offers Retry (RETRY LAST) for the latest run when it failed. The picked run's tasks show as a
+table (every attempt) and as a timeline (``tasknb.timeline``; TASK_HISTORY through SQL). It is a view over
 ``tasknb.widgets._explorer.RunExplorerState``; it refreshes together with every other widget
 on the same root (``tasknb.widgets._hub``).
 """
@@ -17,6 +18,7 @@ import ipywidgets as widgets
 
 from tasknb.models import Task
 from tasknb.runs import ATTEMPT_FIELD
+from tasknb.timeline import timeline
 from tasknb.widgets._explorer import (
     RUN_STATES,
     TIME_WINDOWS,
@@ -86,6 +88,8 @@ class RunExplorer(widgets.VBox):
         self.run_details = widgets.HTML()
         self.task_details = widgets.HTML()
         self.task_runs_html = wide_html()
+        self.timeline = widgets.Output(layout=widgets.Layout(width="100%"))
+        self._timeline_key: Any = None
         self.retry_button = widgets.Button(
             description="Retry this run", button_style="info", icon="redo", disabled=True,
             layout=widgets.Layout(width="auto"),
@@ -128,6 +132,7 @@ class RunExplorer(widgets.VBox):
             self.follow_box,
             self.error_html,
             self.task_runs_html,
+            self.timeline,
             self.task_details,
         ]
         self.state.refresh()
@@ -250,11 +255,9 @@ class RunExplorer(widgets.VBox):
 
     def _render_task_runs(self) -> None:
         run, frame = self.state.selected, self.state.task_runs
-        if run is None:
-            self.task_runs_html.value = ""
-            return
-        if frame is None:
-            self.task_runs_html.value = message_html(self.state.task_runs_note)
+        if run is None or frame is None:
+            self.task_runs_html.value = message_html(self.state.task_runs_note) if run else ""
+            self._show_timeline(None, None)
             return
         panel = self.state.panel
         self.task_runs_html.value = (
@@ -262,6 +265,27 @@ class RunExplorer(widgets.VBox):
             "TASK_HISTORY through SQL)</small>"
             + task_runs_html(frame, graph_order=[t.name for t in panel.graph_tasks])
         )
+        self._show_timeline(run, frame)
+
+    def _show_timeline(self, run: Any, frame: Any) -> None:
+        """The picked run's timeline (one bar per task, ``tasknb.timeline``), redrawn only
+        when its rows changed; a chart that cannot be drawn is one line."""
+        key = None if frame is None else (run.run_id, id(frame))
+        if key == self._timeline_key:
+            return
+        self._timeline_key = key
+        self.timeline.outputs = ()
+        if frame is None:
+            return
+        panel = self.state.panel
+        try:
+            chart = timeline(frame, panel.root_name, run=run.run_id,
+                             tasks=[t.name for t in panel.graph_tasks])
+        except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+            self.timeline.append_display_data(
+                widgets.HTML(error_html(error_line(exc, doing="draw the timeline"))))
+            return
+        self.timeline.append_display_data(chart)
 
     def _render_follow(self, follow: FollowStatus) -> None:
         self.follow_box.render(follow)
