@@ -307,3 +307,27 @@ def test_a_stream_follows_its_source_columns(api: Api) -> None:
     names = [c["name"] for c in submit(api, "SELECT * FROM src_s")["resultSetMetaData"]["rowType"]]
     assert names == ["ID", "QTY", "METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID"]
     assert rows(api, "SELECT count(*) FROM src_s") == [["2"]]
+
+
+def test_streams_go_with_their_schema_and_database(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/sql/drop-schema and create-database: dropping or
+    replacing a schema or database drops the objects in it, streams included; a stream of the
+    same name can then be created again."""
+    _source(api, "(1, 'a')")
+    submit(api, "CREATE STREAM src_s ON TABLE src")
+    replaced = api.http.post(f"/api/v2/databases/{api.database}/schemas",
+                             params={"createMode": "orReplace"}, json={"name": "S"})
+    assert replaced.status_code == 200, replaced.text
+    assert rows(api, "SHOW STREAMS") == []
+    code, _ = error(api, "SELECT SYSTEM$STREAM_HAS_DATA('src_s')")
+    assert code == "002003"
+    _source(api, "(2, 'b')")
+    submit(api, "CREATE STREAM src_s ON TABLE src")
+    submit(api, "INSERT INTO src VALUES (3, 'c')")
+    assert rows(api, "SELECT id FROM src_s") == [["3"]]
+    replaced = api.http.post("/api/v2/databases", params={"createMode": "orReplace"},
+                             json={"name": api.database})
+    assert replaced.status_code == 200, replaced.text
+    assert api.http.post(f"/api/v2/databases/{api.database}/schemas",
+                         json={"name": "S"}).status_code == 200
+    assert api.database not in {row[2] for row in rows(api, "SHOW STREAMS IN ACCOUNT")}
