@@ -17,12 +17,14 @@ NIGHTLY = ["NIGHTLY_ELT", "LOAD_CUSTOMERS", "CLEAN_ORDERS", "AGGREGATE_DAILY", "
 
 
 @pytest.fixture(scope="module")
-def demo_client(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("demo")
-    with (
-        local_server(seed="demo", clock="manual", data_dir=data_dir) as server,
-        local_client(server, database=DEMO_DB, schema=PIPELINES) as client,
-    ):
+def demo_server(tmp_path_factory):
+    with local_server(seed="demo", clock="manual", data_dir=tmp_path_factory.mktemp("demo")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_server):
+    with local_client(demo_server, database=DEMO_DB, schema=PIPELINES) as client:
         yield client
 
 
@@ -72,3 +74,12 @@ def test_an_older_run_and_the_rest_tier_on_request(demo_client):
     assert f"NIGHTLY_ELT: run {oldest}, scheduled " in graph.source
     rest = draw_graph(demo_client, "NIGHTLY_ELT", run=None)
     assert rest.run is None and "Task graph of NIGHTLY_ELT" in rest.source
+
+
+def test_a_qualified_root_from_another_schema_is_drawn_with_its_states(demo_server):
+    with local_client(demo_server, database="OTHER_DB", schema="PUBLIC") as other:
+        graph = draw_graph(other, "DEMO_DB.PIPELINES.MARKETING_METRICS")
+
+    assert graph.notes == []
+    assert graph.run is not None and graph.run.state_of("LOAD_AD_SPEND") == "FAILED"
+    assert "MARKETING_METRICS: run " in graph.source

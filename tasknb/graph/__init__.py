@@ -523,14 +523,14 @@ def draw_graph(
         is_root = bool(tasks) and tasks[0].role == "root"
         if runs is None and is_root:
             try:
-                runs = _fetch_runs(client, tasks[0].name, scope)
+                runs = _fetch_runs(client, name, scope)  # as given: qualified names keep their schema
             except Exception as error:  # noqa: BLE001 - the drawing is still worth showing
                 notes.append(f"graph runs unavailable ({_first_line(error)})")
         heading = f"Task graph of {display_name(name)}"
         # the SQL tier: per-task states of the run; a REST-only client infers from graph runs
         if states is None and run is not None and is_root and hasattr(client, "task_history"):
             try:
-                rows = _history(client, tasks[0].name, run, runs or (), scope)
+                rows = _history(client, name, run, runs or (), scope)
             except Exception as error:  # noqa: BLE001 - fall back to REST colours
                 notes.append(
                     f"per-task states unavailable ({_first_line(error)}): colours "
