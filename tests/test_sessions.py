@@ -251,3 +251,19 @@ def test_a_connection_file_entry_with_externalbrowser_logs_in(server, browser, t
         assert repr(client.auth) == "SessionAuth(EXTERNALBROWSER as alice@example.com, session=***)"
         assert client.list_tasks() == []
     assert json.dumps(client.auth.describe)  # nothing secret is kept in what it shows
+
+
+def test_oauth_client_credentials_flow_logs_in_through_the_fake_token_endpoint(server) -> None:
+    transport = Recording()
+    with _connect(server, transport, authenticator="oauth_client_credentials",
+                  oauth_client_id="tasknb-tests", oauth_client_secret=server.token,
+                  oauth_token_request_url=f"{server.url}/oauth/token-request") as client:
+        assert client.list_tasks() == [] and client.auth.logins == 1
+        assert repr(client.auth) == "SessionAuth(OAUTH_CLIENT_CREDENTIALS as tester, session=***)"
+        assert server.token not in _session_headers(transport)[-1]
+    refused = httpx.post(f"{server.url}/oauth/token-request", auth=("id", "g" * 40),
+                         data={"grant_type": "client_credentials"})
+    assert refused.status_code == 401 and "client secret" in refused.json()["message"]
+    other = httpx.post(f"{server.url}/oauth/token-request", auth=("id", server.token),
+                       data={"grant_type": "password"})
+    assert other.status_code == 400 and "client_credentials" in other.json()["message"]

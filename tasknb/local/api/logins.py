@@ -90,6 +90,7 @@ class SessionStore:
         self._gone: dict[str, None] = {}  # digests of closed or renewed tokens (oldest first)
         self._sso: dict[str, _SsoRequest] = {}  # request id -> request
         self._mfa: dict[str, str] = {}  # MFA-token digest -> user (what a connector caches)
+        self._access: dict[str, None] = {}  # digests of OAuth access tokens issued
 
     def __repr__(self) -> str:
         return f"SessionStore(sessions={len(self._by_session)})"
@@ -170,6 +171,20 @@ class SessionStore:
         """Whether ``token`` is an MFA token this server issued."""
         with self._lock:
             return _digest(token) in self._mfa
+
+    def issue_access_token(self) -> str:
+        """An OAuth access token of the fake token endpoint (good for OAUTH logins)."""
+        token = _new_token()
+        with self._lock:
+            if len(self._access) >= MAX_SESSIONS:
+                del self._access[next(iter(self._access))]
+            self._access[_digest(token)] = None
+        return token
+
+    def valid_access_token(self, token: str) -> bool:
+        """Whether ``token`` is an OAuth access token this server issued."""
+        with self._lock:
+            return _digest(token) in self._access
 
     # -- the fake single sign-on of externalbrowser ---------------------------------------
 

@@ -28,7 +28,7 @@ SCHEMA = f"{API}/databases/{{database}}/schemas/{{schema}}"
 TASK = f"{SCHEMA}/tasks/{{name}}"
 EXT = "/tasknb/v1"
 EXT_TASK = f"{EXT}/databases/{{database}}/schemas/{{schema}}/tasks/{{name}}"
-SESSION_PREFIXES = (("session",), ("queries",), ("telemetry",))
+SESSION_PREFIXES = (("session",), ("queries",), ("telemetry",), ("oauth",))
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,7 @@ ROUTES: tuple[Route, ...] = (
     route(f"{EXT}/sessions:expire", POST=session.expire),
     route(f"{EXT}/sso/{{request}}:confirm", POST=session.confirm_sso),
     route("/session/v1/login-request", public=True, POST=session.login),
+    route("/oauth/token-request", public=True, POST=session.oauth_token),
     route("/session/authenticator-request", public=True, POST=session.authenticator_request),
     # the master token (not a session token) authorizes a renewal; a logout may present an
     # expired session token: both handlers check what they are given

@@ -7,7 +7,9 @@
 (:mod:`tasknb.local.api.logins`). ``POST /session/token-request`` renews the session token with
 the master token (``390114`` once the master token expired: log in again); ``POST
 /session?delete=true`` ends the session. ``POST /tasknb/v1/sessions:expire`` expires every
-session (``{"master": true}``: the master tokens too), for tests of renewal.
+session (``{"master": true}``: the master tokens too), for tests of renewal. ``POST
+/oauth/token-request`` is a fake OAuth token endpoint (client credentials, the server token as
+the client secret) whose access tokens an ``OAUTH`` login accepts.
 
 The fake SSO of ``externalbrowser``: ``POST /session/authenticator-request`` answers an
 ``ssoUrl`` (``https://HOST/tasknb/v1/sso/REQUEST``: the connector accepts only https; the local
@@ -19,8 +21,10 @@ which hands the connector its one-time token.
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from tasknb.local.api.auth import LOGIN_SECRET_FIELDS, SESSION_GONE, presented_token
 from tasknb.local.api.http import Call, Reply
@@ -82,6 +86,8 @@ async def login(call: Call) -> Reply:
             return Reply(MFA_REQUIRED)
         if _session_parameter(data, "CLIENT_REQUEST_MFA_TOKEN"):
             extra["mfaToken"] = sessions.issue_mfa_token(user)
+    elif authenticator == "OAUTH" and sessions.valid_access_token(_text(data, "TOKEN") or ""):
+        pass  # an access token of the fake OAuth token endpoint
     elif not call.gate.login({"data": {k: data.get(k) for k in LOGIN_SECRET_FIELDS}},
                              call.address):
         return Reply(LOGIN_REFUSED)
@@ -117,6 +123,30 @@ async def confirm_sso(call: Call) -> Reply:
         raise ApiError(404, "390404", "No single sign-on request waits under this id (each is "
                                       "confirmed once, within 5 minutes): start the login again.")
     return Reply({"redirect": redirect})
+
+
+async def oauth_token(call: Call) -> Reply:
+    """POST /oauth/token-request: a fake OAuth token endpoint (client credentials grant).
+
+    The client secret (HTTP Basic, or ``client_secret`` in the form) is the server token; the
+    answer is a new access token that an ``OAUTH`` login accepts.
+    """
+    form = dict(parse_qsl((await call.request.body()).decode("utf-8", "replace")))
+    if form.get("grant_type") != "client_credentials":
+        raise ApiError(400, "390400", "The local server's OAuth token endpoint serves the "
+                                      "client_credentials grant only.")
+    secret = form.get("client_secret")
+    header = call.request.headers.get("authorization") or ""
+    if header.lower().startswith("basic "):
+        try:
+            secret = base64.b64decode(header[6:].strip()).decode().partition(":")[2]
+        except (ValueError, UnicodeDecodeError):
+            secret = None
+    if not secret or not call.gate.login({"data": {"PASSWORD": secret}}, call.address):
+        raise ApiError(401, "390100", "invalid_client: use the local server's token as the "
+                                      "client secret.")
+    return Reply({"access_token": call.gate.sessions.issue_access_token(),
+                  "token_type": "Bearer", "expires_in": 600})
 
 
 async def token_request(call: Call) -> Reply:
