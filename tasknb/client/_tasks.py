@@ -655,9 +655,9 @@ class TaskClient:
         root's id from :meth:`fetch_task`); a child or finalizer keeps that task's own runs;
         ``None`` keeps every task of ``database`` (of ``schema`` too when given). ``run`` (a
         run id or a ``TaskRun``) keeps one graph run with all its attempts; ``since`` (``"2
-        days"``, seconds, a timedelta) how far back from the server's now; ``error_only``
-        failed, auto-suspended and cancelled runs. Rows come ordered by run, attempt, then
-        when each task was due.
+        days"``, seconds, a timedelta) how far back from the server's now (a run older than 7
+        days needs a ``since`` that reaches it); ``error_only`` failed, auto-suspended and
+        cancelled runs. Rows come ordered by run, attempt, then when each task was due.
 
         Read through :meth:`sql`: ``<DB>.INFORMATION_SCHEMA.TASK_HISTORY(...)`` (7 days; at
         most ``result_limit``, default and maximum 10,000, newest first), or, when ``since``
