@@ -370,6 +370,9 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+SWITCH_INTERVAL_S = 0.001
+
+
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           data_dir: str | Path | None = None, token: str | None = None,
           seed: str | None = None, clock: str = "real",
@@ -382,6 +385,9 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     source = "as given"
     if token is None:
         token, source = read_token(token_file)
+    # The process is the server's own: hand the GIL over sooner (Python's default is 5 ms), so
+    # a short request is answered while a worker thread builds a long listing.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     server = _start(data_dir=data_dir, host=host, port=port, token=token, seed=seed,
                     clock=clock, start_time=None, complete_window=DEFAULT_COMPLETE_WINDOW,
                     max_workers=DEFAULT_MAX_WORKERS, warn=_to_stderr)
