@@ -108,9 +108,15 @@ def connector_login(params: Mapping[str, Any], describe: str) -> SessionTokens:
     connector, and ``AuthError`` with the connector's message when the login fails.
     """
     require("connector", f"authenticator {describe}")
+    from importlib.metadata import version
+
     import snowflake.connector
     from snowflake.connector.errors import Error as ConnectorError
 
+    params = dict(params)
+    if int(version("snowflake-connector-python").partition(".")[0]) < 5:
+        # connector 3 and 4 do not know it (and would warn about an unknown parameter)
+        params.pop("enable_server_session_keep_alive_auto_detection", None)
     with warnings.catch_warnings():
         # the connector's .rest (token, master_token) is kept for snowflake-core and the CLI
         # and warns that it is; tasknb reads exactly those two values
