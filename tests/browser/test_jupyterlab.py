@@ -216,7 +216,7 @@ def test_investigate_failures_notebook_actions_in_the_panel(tmp_path, lab_factor
         expect(widget_button(panel, "Retry last failed run")).to_be_enabled()
         # the drawing (inline SVG) redrew: the failing task carries its error
         failing_node = panel.locator("svg g.node", has_text=READER)
-        expect(failing_node).to_contain_text("error 2003")
+        expect(failing_node).to_contain_text("error 002003")
         screenshot(panel, "browser-02-investigate-failures-panel-failed.png")
 
         # 2. the source is back; Retry last failed run: the same run succeeds, on screen
