@@ -262,10 +262,14 @@ def _check_statement(tokens: list[Token]) -> None:
                 f"{first} {kind} inside a task is not supported; manage databases and schemas "
                 "through the REST API."
             )
-        if kind in ("PROCEDURE", "FUNCTION"):
+        if kind == "FUNCTION":
             raise UnsupportedSqlError(
-                f"{first} {kind} is not supported locally (user-defined functions; "
-                "CREATE and DROP PROCEDURE are)."
+                f"{first} FUNCTION is not supported locally (user-defined functions)."
+            )
+        if kind == "PROCEDURE":  # CREATE and DROP PROCEDURE run (tasknb.local.sql.scripting)
+            raise UnsupportedSqlError(
+                f"{first} PROCEDURE is not supported locally; CREATE OR REPLACE PROCEDURE "
+                "changes a procedure."
             )
         if kind not in _OBJECT_KINDS:
             raise UnsupportedSqlError(
