@@ -59,6 +59,7 @@ def test_nightly_elt_every_task_coloured_and_the_drawing_fits(demo_client):
     succeeded = NODE_STYLES["task_succeeded"]["fillcolor"]
     assert styles["NIGHTLY_ELT"] == styles["AGGREGATE_DAILY"] == succeeded
     assert styles["EXPORT_TO_PARTNER"] == NODE_STYLES["not_run"]["fillcolor"]  # suspended
+    assert "not run: suspended" in graph.source  # why, in words
     assert all(style != NODE_STYLES["started"]["fillcolor"] for style in styles.values())
     width, _ = svg_size_px(graph.svg())
     assert width <= 1_000  # a JupyterLab output at 1440x900

@@ -206,9 +206,11 @@ def _run_line(run: TaskRun) -> str:
     return f"last run: {run.state}" + (f" {moment}" if moment else "")
 
 
-def _state_line(key: str, view: RunView) -> str:
+def _state_line(key: str, view: RunView, task: Task | None = None) -> str:
     state = view.state_of(key)
     line = STATE_WORDS[state]
+    if state == NOT_RUN and task is not None and (task.state or "").lower() == "suspended":
+        line += ": suspended"
     seconds = view.seconds(key)
     if seconds is not None and state not in ("SKIPPED", NOT_RUN):
         line += f" in {format_duration(seconds)}"
@@ -237,7 +239,7 @@ def _label(
     if task.condition:
         lines.append(f"when {short.get(' '.join(task.condition.split()), task.condition)}")
     if marks.view is not None:
-        lines.append(_state_line(key, marks.view))
+        lines.append(_state_line(key, marks.view, task))
     if key in marks.errors:
         lines.append(elide_middle(marks.errors[key], LABEL_TEXT_MAX))
     return "\n".join(lines)
@@ -259,7 +261,7 @@ def _tooltip(task: Task, role: str, marks: RunMarks, key: str) -> str:
         lines.append(f"suspended since {_when(task.last_suspended_on)}")
     mark = marks.by_task.get(key)
     if marks.view is not None:
-        lines.append(f"in this run: {_state_line(key, marks.view)}")
+        lines.append(f"in this run: {_state_line(key, marks.view, task)}")
     if key in marks.errors:
         lines.append(elide_middle(marks.errors[key], TOOLTIP_TEXT_MAX))
     elif marks.view is not None:
