@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlglot.tokens import TokenType
 
 from tasknb.local.sql.scripting.parser import fold_name, syntax_error, word
-from tasknb.local.sql.scripting.procedures import _group, _span, object_name
+from tasknb.local.sql.scripting.procedures import comma_group, object_name, text_span
 from tasknb.local.sql.statements import tokenize
 
 
@@ -44,15 +44,15 @@ def parse_call(text: str, database: str, schema: str) -> CallSpec:
         into = fold_name(rest[-1])
     name, index = object_name(tokens, 1, database, schema)
     if name[2].upper().startswith("SYSTEM$"):
-        call = _span(text, tokens[1:into_at])
+        call = text_span(text, tokens[1:into_at])
         return CallSpec(name, (), into, call)
     if index >= len(tokens) or tokens[index].token_type != TokenType.L_PAREN:
         raise syntax_error(text, tokens[index] if index < len(tokens) else None, "'('")
-    items, _ = _group(tokens, index, text)
+    items, _ = comma_group(tokens, index, text)
     arguments = []
     for item in items:
         if len(item) > 2 and item[1].token_type == TokenType.FARROW:
-            arguments.append((fold_name(item[0]), _span(text, item[2:])))
+            arguments.append((fold_name(item[0]), text_span(text, item[2:])))
         else:
-            arguments.append((None, _span(text, item)))
+            arguments.append((None, text_span(text, item)))
     return CallSpec(name, tuple(arguments), into)

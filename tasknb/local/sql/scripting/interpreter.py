@@ -40,7 +40,7 @@ from tasknb.local.sql.scripting.binds import (
 )
 from tasknb.local.sql.scripting.calls import CallSpec, parse_call
 from tasknb.local.sql.scripting.kinds import split_into, statement_kind
-from tasknb.local.sql.scripting.parser import parse_block, parse_statement, position_of
+from tasknb.local.sql.scripting.parser import parse_block, parse_statement
 from tasknb.local.sql.scripting.procedures import Procedure, parse_create, parse_drop
 from tasknb.local.sql.scripting.session import MAX_CALL_DEPTH, Session
 from tasknb.local.sql.scripting.values import (
@@ -681,7 +681,3 @@ def _plain_type(declared: str) -> str:
             return text[: -len(suffix)].strip()
     return text
 
-
-def where_of(text: str) -> n.Where:
-    tokens = tokenize(text)
-    return n.Where(*position_of(text, tokens[0])) if tokens else n.Where(1, 0)

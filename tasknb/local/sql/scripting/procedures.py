@@ -101,7 +101,7 @@ def object_name(tokens: list[Token], index: int, database: str,
     return (full[0], full[1], full[2]), index
 
 
-def _group(tokens: list[Token], index: int, text: str) -> tuple[list[list[Token]], int]:
+def comma_group(tokens: list[Token], index: int, text: str) -> tuple[list[list[Token]], int]:
     """The comma-separated token lists of the parenthesised group at ``index``."""
     if index >= len(tokens) or tokens[index].token_type != TokenType.L_PAREN:
         raise syntax_error(text, tokens[index] if index < len(tokens) else None, "'('")
@@ -126,7 +126,7 @@ def _group(tokens: list[Token], index: int, text: str) -> tuple[list[list[Token]
     raise syntax_error(text, None, "')'")
 
 
-def _span(text: str, tokens: list[Token]) -> str:
+def text_span(text: str, tokens: list[Token]) -> str:
     return text[tokens[0].start : tokens[-1].end + 1]
 
 
@@ -141,14 +141,14 @@ def parse_create(text: str, database: str, schema: str) -> Procedure:
     if if_not_exists:
         index += 3
     (db, sch, name), index = object_name(tokens, index, database, schema)
-    items, index = _group(tokens, index, text)
+    items, index = comma_group(tokens, index, text)
     arguments = []
     for item in items:
         default_at = next((i for i, t in enumerate(item) if word(t) == "DEFAULT"), len(item))
         if default_at < 2:
             raise syntax_error(text, item[0], "an argument name and type")
-        arguments.append(Argument(fold_name(item[0]), _span(text, item[1:default_at]),
-                                  _span(text, item[default_at + 1 :])
+        arguments.append(Argument(fold_name(item[0]), text_span(text, item[1:default_at]),
+                                  text_span(text, item[default_at + 1 :])
                                   if default_at < len(item) else None))
     returns, language, execute_as, body = None, "SQL", "OWNER", None
     while index < len(tokens):
@@ -159,10 +159,10 @@ def parse_create(text: str, database: str, schema: str) -> Procedure:
             while index < len(tokens) and not (words[index] in _CLAUSES and not (
                     words[index] == "AS" and words[index - 1] == "EXECUTE")):
                 if tokens[index].token_type == TokenType.L_PAREN:
-                    index = _group(tokens, index, text)[1]
+                    index = comma_group(tokens, index, text)[1]
                     continue
                 index += 1
-            returns = _span(text, tokens[start:index])
+            returns = text_span(text, tokens[start:index])
             continue
         if current == "LANGUAGE" and index + 1 < len(tokens):
             language = words[index + 1]
@@ -181,7 +181,7 @@ def parse_create(text: str, database: str, schema: str) -> Procedure:
             if rest[0].token_type in _STRINGS and len(rest) == 1:
                 body = rest[0].text
             else:
-                body = _span(text, rest)
+                body = text_span(text, rest)
             break
         index += 1
     if body is None:
@@ -203,7 +203,7 @@ def parse_drop(text: str, database: str, schema: str) -> tuple[tuple[str, str, s
     if if_exists:
         index += 2
     name, index = object_name(tokens, index, database, schema)
-    count = len(_group(tokens, index, text)[0]) if index < len(tokens) else 0
+    count = len(comma_group(tokens, index, text)[0]) if index < len(tokens) else 0
     return name, count, if_exists
 
 
