@@ -136,5 +136,10 @@ async def complete_graphs(call: Call) -> Reply:
     """GET .../tasks/{name}/complete-graphs?resultLimit=&errorOnly= (also complete_graphs)."""
     limit = _result_limit(call)
     error_only = parse_bool(call.query.get("errorOnly"), "errorOnly", False)
-    return await call.paged(await call.run(call.service.complete_graphs, *_task(call), limit,
-                                     error_only))
+    service = call.service
+
+    def listing() -> Reply:
+        return call.paged_json(service.history.complete_graphs_json(*_task(call), limit,
+                                                                   error_only))
+
+    return await call.run(listing)

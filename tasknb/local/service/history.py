@@ -6,6 +6,8 @@ Reads only: nothing here takes the service's lock.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +22,7 @@ from tasknb.local.store import RUN_SUMMARY_COLUMNS
 CURRENT_WINDOW = timedelta(days=8)  # CURRENT_TASK_GRAPHS looks 8 days ahead
 DEFAULT_HISTORY_LIMIT = 100
 MAX_HISTORY_LIMIT = 10_000
+MAX_CACHED_RUNS = 20_000  # completed runs whose REST body is kept as JSON text (~0.5 KB each)
 
 
 class RunHistory:
@@ -28,6 +31,7 @@ class RunHistory:
     def __init__(self, state: ServiceState, ticker: Ticker) -> None:
         self.state = state
         self.ticker = ticker
+        self._run_json: OrderedDict[int, str] = OrderedDict()  # completed run id -> its JSON
 
     def current_graphs(self, database: str, schema: str, name: str,
                        result_limit: int = rules.DEFAULT_RESULT_LIMIT) -> list[dict[str, Any]]:
@@ -54,15 +58,38 @@ class RunHistory:
                         result_limit: int = rules.DEFAULT_RESULT_LIMIT,
                         error_only: bool = False) -> list[dict[str, Any]]:
         """GET .../complete-graphs: runs completed within the window, newest first."""
+        return [json.loads(text) for text in self.complete_graphs_json(
+            database, schema, name, result_limit, error_only)]
+
+    def complete_graphs_json(self, database: str, schema: str, name: str,
+                             result_limit: int = rules.DEFAULT_RESULT_LIMIT,
+                             error_only: bool = False) -> list[str]:
+        """:meth:`complete_graphs` with each run as its JSON text. A completed run never
+        changes, so its text is made once (:data:`MAX_CACHED_RUNS` kept, the newest); the
+        query itself reads only ids, through the (root, completed_time) index."""
         db, sc, folded, _ = self.state.task(database, schema, name)
         since = to_db(self.state.clock.now() - self.state.complete_window)
         states = "('FAILED', 'CANCELLED')" if error_only else "('SUCCEEDED', 'FAILED', 'CANCELLED')"
-        rows = self.state.store.graph_runs(
+        store = self.state.store
+        ids = [row["id"] for row in store.graph_runs(
             f"database = ? AND schema = ? AND root_name = ? AND state IN {states} "
             "AND completed_time >= ?", (db, sc, folded, since),
-            order="completed_time DESC, id DESC", limit=result_limit,
-            columns=RUN_SUMMARY_COLUMNS)
-        return [bodies.run_to_api(r) for r in rows]
+            order="completed_time DESC, id DESC", limit=result_limit, columns=("id",))]
+        cache = self._run_json
+        found = {pk: cache.get(pk) for pk in ids}  # one read each: other threads may evict
+        missing = [pk for pk, text in found.items() if text is None]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in store.graph_runs(f"id IN ({marks})", tuple(chunk),
+                                        columns=RUN_SUMMARY_COLUMNS):
+                found[row["id"]] = cache[row["id"]] = bodies.encode_json(bodies.run_to_api(row))
+        while len(cache) > MAX_CACHED_RUNS:
+            try:
+                cache.popitem(last=False)  # the oldest made first
+            except KeyError:  # emptied by another thread meanwhile
+                break
+        return [text for pk in ids if (text := found.get(pk)) is not None]
 
     def graph_runs(self, database: str, schema: str, name: str,
                    limit: int = DEFAULT_HISTORY_LIMIT) -> list[dict[str, Any]]:
