@@ -18,13 +18,14 @@
 #
 # Your Snowflake tasks and their graph runs as pandas DataFrames you can filter, group and plot.
 #
-# * **Default:** the embedded local Task server with the demo data (three graphs and a few days
-#   of history), started for this kernel. Nothing to set up.
+# * **Default:** the embedded local Task server with the demo data (three graphs and a week of
+#   history), started for this kernel. Nothing to set up.
 # * **Your account:** put a connection name from `~/.snowflake/connections.toml` in the first
-#   cell. Nothing else changes.
+#   cell. Nothing else changes. The week of history and the per-task rows are read through SQL,
+#   which on Snowflake needs a warehouse on the connection.
 #
-# Everything here uses the REST API only. On Snowflake, `complete-graphs` returns the runs
-# completed in the **past 60 minutes**: REST history is *recent* history.
+# This notebook only reads: it changes no task and does not move the clock, so the other
+# notebooks find the demo as they expect, in any order.
 
 # %%
 CONNECTION = None  # set to a connection name from ~/.snowflake/connections.toml
@@ -58,49 +59,40 @@ tasks[["name", "role", "state", "schedule", "predecessors", "warehouse", "commen
 tasks.groupby(["role", "state"], observed=False).size().unstack(fill_value=0)
 
 # %% [markdown]
-# ## Graph runs of every root task
+# ## Graph runs of every root task: the recent ones (REST)
 #
 # `runs_df` takes one root or many. For many, it asks concurrently (bounded) and shows a progress
 # bar; a root that fails to answer does not lose the others' rows, it is reported in
 # `runs.attrs["error_summary"]`. The `duration_s` column is ready for plotting, and the error
-# columns are first-class.
+# columns are first-class. Through REST, `complete-graphs` returns only the runs completed in
+# the **past 60 minutes** (on Snowflake as on the local server).
 
 # %%
 roots = tasknb.tasks_df(client, root_only=True)["name"].tolist()
-runs = tasknb.runs_df(client, roots)
-print(runs.attrs["error_summary"] or f"{len(roots)} roots answered, {len(runs)} graph runs")
-assert str(runs["state"].dtype) == "category" and str(runs["duration_s"].dtype) == "Float64"
-runs[["root_task_name", "state", "scheduled_time", "duration_s", "graph_version",
-      "first_error_task_name", "first_error_message"]].head(10)
+recent = tasknb.runs_df(client, roots)
+print(recent.attrs["error_summary"] or f"{len(roots)} roots answered, {len(recent)} graph runs")
+assert str(recent["state"].dtype) == "category" and str(recent["duration_s"].dtype) == "Float64"
+recent[["root_task_name", "state", "scheduled_time", "duration_s", "first_error_task_name",
+        "first_error_message"]].head(10)
 
 # %% [markdown]
-# ### More history: collect it as you go
+# ## A week of history (SQL)
 #
-# REST keeps only the recent past, so a notebook that wants more collects it: read the runs
-# periodically and keep them in one frame (drop the duplicates). On the local server we can
-# fast-forward a day in one-hour steps to see this at work; on an account, the cell keeps what
-# the first read returned (run it again later to add to it).
+# `since="7 days"` reads the complete runs that far back through SQL instead:
+# `COMPLETE_TASK_GRAPHS` for the last hour and `SNOWFLAKE.ACCOUNT_USAGE.COMPLETE_TASK_GRAPHS`
+# before it (a year of history; on Snowflake it lags by up to ~45 minutes). The `source`
+# column says where each row came from.
 
 # %%
-ON_ACCOUNT = notebook.describe(CONNECTION).startswith("Snowflake account")
-collected = [runs[runs["source"] == "complete"]]
-if not ON_ACCOUNT:
-    for hour in range(24):
-        notebook.advance("1 hour")
-        collected.append(tasknb.runs_df(client, roots, include_current=False, progress=False))
-collected = [frame for frame in collected if len(frame)]
-runs = (
-    pd.concat(collected, ignore_index=True)
-    .drop_duplicates(["root_task_name", "run_id", "completed_time"])
-    .sort_values("scheduled_time", ignore_index=True)
-) if collected else runs
-print(f"{len(runs)} graph runs collected")
+runs = tasknb.runs_df(client, roots, since="7 days", include_current=False)
+print(runs.attrs["error_summary"] or f"{len(runs)} graph runs in the past 7 days")
+print(runs["source"].value_counts().to_dict())
 runs["root_task_name"].value_counts()
 
 # %% [markdown]
 # ## Outcomes
 #
-# One row per root: a square per run (oldest left, hover for the time and the first error) and
+# One row per root: a square per run (newest first, hover for the time and the first error) and
 # the counts per state. The same counts as a table follow.
 
 # %%
@@ -130,6 +122,31 @@ for root in sorted(runs["root_task_name"].dropna().unique()):
 seconds = runs["duration_s"].astype("float64")  # NaN while a run is still going
 p95 = seconds.groupby(runs["root_task_name"], observed=True).transform(lambda s: s.quantile(0.95))
 runs.loc[seconds > p95, ["root_task_name", "scheduled_time", "duration_s", "state"]]
+
+# %% [markdown]
+# ## The slowest run, task by task
+#
+# A graph run's duration is the sum of its path: which task took the time? `task_runs_df`
+# gives one row per task of a run (from `TASK_HISTORY`, through SQL) and `timeline` draws them
+# as bars from start to end, coloured by state; tasks that did not run are hollow marks.
+
+# %%
+finished = runs.dropna(subset=["duration_s"]).sort_values("duration_s")
+slowest = finished.iloc[-1] if len(finished) else None
+steps = None
+if slowest is not None:
+    SLOW_ROOT, SLOW_RUN = slowest["root_task_name"], int(slowest["run_id"])
+    print(f"slowest: {SLOW_ROOT} run {SLOW_RUN}, {slowest['duration_s']:.3f} s, "
+          f"{slowest['state']}, scheduled {slowest['scheduled_time']:%Y-%m-%d %H:%M}")
+    steps = tasknb.task_runs_df(client, SLOW_ROOT, run=SLOW_RUN)
+    assert set(steps["run_id"]) == {SLOW_RUN}
+    display(steps[["name", "state", "attempt_number", "query_start_time", "duration_s",
+                   "error_code"]])
+else:
+    print("No finished graph run in the past 7 days.")
+
+# %%
+tasknb.timeline(client, SLOW_ROOT, run=SLOW_RUN) if slowest is not None else None
 
 # %% [markdown]
 # ## One graph, as rows and as a drawing

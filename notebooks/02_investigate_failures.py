@@ -18,15 +18,17 @@
 #
 # The path a data engineer takes the morning after:
 #
-# 1. find the failed graph runs,
-# 2. drill down to the failing task, its error and its definition,
+# 1. find the failed graph runs of the past week,
+# 2. drill down into one run: **every** task that failed in it, its error and its definition,
+#    and the run's timeline,
 # 3. fix the cause and **retry last** (re-run only what failed),
 # 4. make the fix last by changing the task's definition,
 # 5. keep an eye on the graph in a control panel.
 #
-# On the embedded local server the demo graph `MARKETING_METRICS` fails for real reasons. On your
-# account (set `CONNECTION`), steps 1, 2 and 5 work on your own failures; steps 3 and 4 are the
-# demo's fix and are skipped.
+# On the local server (the default) the demo graph `MARKETING_METRICS` fails for real
+# reasons, in two tasks of the same run. On your account (set `CONNECTION`), steps 1, 2 and 5
+# work on your own failures; steps 3 and 4 are the demo's fix and are skipped. Steps 1 and 2
+# read history through SQL: on Snowflake the connection needs a warehouse.
 
 # %%
 CONNECTION = None  # set to a connection name from ~/.snowflake/connections.toml
@@ -44,8 +46,18 @@ from tasknb.models import Task
 from tasknb.widgets import execute_and_wait
 
 roots = tasknb.tasks_df(client, root_only=True)["name"].tolist()
-DEMO = "MARKETING_METRICS" in roots  # the demo's failing graph is here
-print("roots:", ", ".join(roots))
+# the demo's edits (steps 3 and 4) run only on tasknb's local server, never on an account
+DEMO = notebook.on_local_server(client) and "MARKETING_METRICS" in roots
+print("roots:", ", ".join(roots), "| demo fixes:", "on" if DEMO else "off (not the local demo)")
+
+
+def describe_run(run):
+    """One line for a graph run (instead of its full repr)."""
+    attempt = run.extra.get("attempt_number")
+    took = f"{run.duration.total_seconds():.3f} s" if run.duration is not None else "running"
+    line = f"{run.root_task_name} run {run.run_id}"
+    line += f" attempt {attempt}" if attempt is not None else ""
+    return f"{line}: {run.state} in {took}, graph version {run.graph_version}"
 
 
 # %% [markdown]
@@ -60,12 +72,15 @@ def restore_demo_bugs():
     original = {t["name"]: t["definition"] for t in demo_tasks()}
     fixed = [t for t in (client.fetch_task("LOAD_AD_SPEND"), client.fetch_task("COMPUTE_CONVERSION"))
              if t.definition != original[t.name]]
+    root = client.fetch_task("MARKETING_METRICS")
     if fixed:
-        client.suspend_task("MARKETING_METRICS")
+        if root.state == "started":
+            client.suspend_task("MARKETING_METRICS")
         for task in fixed:
             task.definition = original[task.name]
             client.create_or_alter_task(task)
-        client.resume_task("MARKETING_METRICS")
+    if client.fetch_task("MARKETING_METRICS").state != "started":
+        client.resume_task("MARKETING_METRICS")  # the demo's graph runs on its schedule
     client.create_or_alter_task(Task("DEMO_RESET", "DROP VIEW IF EXISTS DEMO_DB.RAW.AD_SPEND",
                                      warehouse="DEMO_WH"))
     execute_and_wait(client, "DEMO_RESET")
@@ -77,69 +92,97 @@ if DEMO:
     print("restored:", restore_demo_bugs() or "nothing to restore")
 
 # %% [markdown]
-# ## 1 · Which runs failed?
+# ## 1 · Which runs failed this week?
 #
-# `error_only=True` asks `complete-graphs` for FAILED and CANCELLED runs only. The first error is
-# all REST knows about a graph run: the first task that failed, its error code and message.
+# `error_only=True` keeps the FAILED and CANCELLED runs; `since="7 days"` reads them through
+# SQL (REST alone keeps only the past hour). The first error is all a graph run records: the
+# first task that failed, its error code and message.
 
 # %%
-failures = tasknb.runs_df(client, roots, error_only=True)
+failures = tasknb.runs_df(client, roots, error_only=True, since="7 days", include_current=False)
+print(f"{len(failures)} failed graph runs in the past 7 days")
 failures[["root_task_name", "scheduled_time", "first_error_task_name", "first_error_code",
-          "first_error_message"]]
+          "first_error_message"]].head(10)
 
 # %% [markdown]
-# REST history is recent history (the past hour on Snowflake), so a failure from last night may
-# be out of sight. On the demo we run the graph once now, to see whether it still fails:
-# `execute_and_wait` starts one graph run and returns it when it has finished.
+# Did it fail again this morning? On the demo we run the graph once now: `execute_and_wait`
+# starts one graph run and returns it when it has finished. On an account we take the latest
+# failed run.
 
 # %%
 if DEMO:
     ROOT = "MARKETING_METRICS"
     failed = execute_and_wait(client, ROOT)
-    assert failed.state == "FAILED", failed
+    assert failed.state == "FAILED", describe_run(failed)
 elif len(failures):
     latest = failures.sort_values("completed_time").iloc[-1]
     ROOT = latest["root_task_name"]
-    failed = next(iter(client.get_complete_graphs(ROOT, error_only=True)))
+    failed = next(r for r in client.complete_graph_history(ROOT, since="7 days", error_only=True)
+                  if r.run_id == int(latest["run_id"]))
 else:
     ROOT, failed = None, None
-    print("No failed graph run in the recent history: nothing to investigate.")
+    print("No failed graph run in the past 7 days: nothing to investigate.")
 if failed is not None:
-    display(failed)
+    print(describe_run(failed))
+    print(f"first error: {failed.first_error_task_name} ({failed.first_error_code})")
 
 # %% [markdown]
-# ## 2 · Drill down: the failing task, its error and its definition
+# ## 2 · Every task of that run
+#
+# The first error is only the first. `task_runs_df` reads one row per task of the run from
+# `TASK_HISTORY`: its state, attempt, duration, query id and error. Here **two** tasks failed
+# in the same run, for different reasons.
 
 # %%
 if failed is not None:
-    culprit = client.fetch_task(failed.first_error_task_name.split(".")[-1])
-    print(f"{culprit.name} failed with {failed.first_error_code}:")
-    print("   ", failed.first_error_message.replace("\n", "\n    "))
-    print(f"\n-- definition of {culprit.name} --\n{culprit.definition}")
-    print(f"\n-- comment --\n{culprit.comment}")
+    steps = tasknb.task_runs_df(client, ROOT, run=failed)
+    errors = steps[steps["state"].isin(["FAILED", "FAILED_AND_AUTO_SUSPENDED"])]
+    display(steps[["name", "state", "attempt_number", "duration_s", "error_code",
+                   "error_message", "query_id"]])
+    if DEMO:
+        assert set(errors["name"]) == {"LOAD_AD_SPEND", "COMPUTE_CONVERSION"}, errors
+        assert set(errors["error_code"]) == {"002003", "100051"}, errors
 
 # %% [markdown]
-# The same in a panel: filter the runs by state and time, pick a failed run, and see the failing
-# task with its error and definition. **Retry this run** is offered only for the latest run, and
-# only when it failed (that is what RETRY LAST can do).
+# The run as a timeline: one bar per task from its start to its end, the failing tasks marked,
+# and `BUILD_FUNNEL`, which waited on both, never ran.
+
+# %%
+tasknb.timeline(client, ROOT, run=failed) if failed is not None else None
+
+# %% [markdown]
+# Each failing task's definition says what went wrong:
+
+# %%
+if failed is not None:
+    for _, row in errors.iterrows():
+        culprit = client.fetch_task(row["name"])
+        print(f"== {culprit.name} failed with {row['error_code']}: "
+              f"{' '.join(str(row['error_message']).split())}")
+        print(f"-- comment: {culprit.comment}")
+        print(f"{culprit.definition}\n")
+
+# %% [markdown]
+# The same in a panel: filter the runs by state and time, pick a failed run, and see its tasks
+# with their errors and definitions. **Retry this run** is offered only for the latest run,
+# and only when it failed (that is what RETRY LAST can do).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 explorer = tasknb.RunExplorer(client, ROOT) if ROOT else None
 if explorer is not None:
-    explorer.state_filter.value = ("FAILED",)
-    explorer.picker.value = explorer.picker.options[0][1]
     display(explorer)
 
 # %% [markdown]
-# ## 3 · Fix the cause, then retry last
+# ## 3 · Fix the first cause, then retry last
 #
-# The demo's `LOAD_AD_SPEND` reads `RAW.AD_SPEND`, but the source was renamed to
-# `RAW.MARKETING_SPEND` (error 002003). RETRY LAST (`execute_task(..., retry_last=True)`) re-runs
-# only the failed tasks and what depends on them, in a new attempt of the same run, **provided
-# the graph has not been modified since that run**. So the quick fix restores what the task
-# expects without touching the graph: a compatibility view. We run that one statement through a
-# one-off standalone task (on Snowflake you could also run it in a worksheet).
+# `LOAD_AD_SPEND` reads `RAW.AD_SPEND`, but the source team renamed it to
+# `RAW.MARKETING_SPEND` two days ago (error 002003). RETRY LAST
+# (`execute_task(..., retry_last=True)`) re-runs only the failed tasks and what depends on
+# them, in a new attempt of the same run, **provided the graph has not been modified since
+# that run**. So the quick fix restores what the task expects without touching the graph: a
+# compatibility view. We run that one statement through a one-off standalone task (on
+# Snowflake you could also run it in a worksheet).
 
 # %%
 if DEMO:
@@ -149,31 +192,30 @@ if DEMO:
         warehouse="DEMO_WH",
         comment="one-off: compatibility view for the renamed source",
     ))
-    fixed = execute_and_wait(client, "RESTORE_AD_SPEND")
+    view = execute_and_wait(client, "RESTORE_AD_SPEND")
     client.delete_task("RESTORE_AD_SPEND")
-    print("compatibility view:", fixed.state)
+    print("compatibility view:", view.state)
 
 # %%
 if DEMO:
     retried = execute_and_wait(client, ROOT, retry_last=True)
-    print(f"run {retried.run_id}: {retried.state} (attempt {retried.extra.get('attempt_number')})")
+    print(describe_run(retried))
     assert retried.run_id == failed.run_id  # a retry is a new attempt of the same run
-    if retried.state == "FAILED":  # the second bug: see step 4
-        print(f"now failing at {retried.first_error_task_name}: {retried.first_error_message}")
-        assert retried.first_error_task_name.endswith("COMPUTE_CONVERSION"), retried
-    else:
-        assert retried.state == "SUCCEEDED", retried
+    attempts = tasknb.task_runs_df(client, ROOT, run=failed)
+    display(attempts[["name", "state", "attempt_number", "error_code", "error_message"]])
+    again = attempts[(attempts["attempt_number"] == 2) & (attempts["state"] == "FAILED")]
+    assert set(again["name"]) == {"COMPUTE_CONVERSION"}, attempts
 
 # %% [markdown]
-# The root did not run again: only the tasks that had failed, and what waited on them
-# (`BUILD_FUNNEL`). Usually that is enough. But on days when a channel had no sessions,
-# `COMPUTE_CONVERSION` had failed in the same run with a division by zero, and fails again: that
-# is a bug in its definition, not in the data.
+# Attempt 2 ran only the tasks that had failed, and what waited on them: `LOAD_AD_SPEND` now
+# succeeds, but `COMPUTE_CONVERSION` fails again. That is a bug in its definition, not in the
+# data: the affiliate channel has had no sessions since its tracking pixel went down, and the
+# task divides by the number of sessions.
 #
-# ## 4 · Make the fix last: change the definition
+# ## 4 · Make the fix last: change the definitions
 #
-# The view is a patch. The real fix points the task at the new source, and guards the division
-# in `COMPUTE_CONVERSION`, which fails on days without sessions (100051).
+# The view is a patch. The real fix points `LOAD_AD_SPEND` at the new source, and guards the
+# division in `COMPUTE_CONVERSION` (100051).
 #
 # Changing any task of a graph needs its **root suspended** (Snowflake answers 091421 otherwise).
 # The change makes a new graph version; RETRY LAST never retries across versions, so the next
@@ -197,10 +239,13 @@ if DEMO:
 # %%
 if DEMO:
     fresh = execute_and_wait(client, ROOT)
-    print(f"run {fresh.run_id}: {fresh.state}, graph version {fresh.graph_version}")
+    print(describe_run(fresh))
     assert fresh.state == "SUCCEEDED" and fresh.graph_version > failed.graph_version
     display(tasknb.runs_df(client, ROOT)[["state", "scheduled_time", "duration_s",
                                           "graph_version", "first_error_task_name"]])
+
+# %%
+tasknb.timeline(client, ROOT, run=fresh) if DEMO else None
 
 # %% [markdown]
 # ## 5 · The control panel

@@ -20,14 +20,23 @@
 # watch schedules and conditions play out. The rules you will meet are Snowflake's own.
 #
 # On the embedded local server the clock is **manual**: `notebook.advance("3 minutes")` jumps
-# ahead and runs whatever was scheduled in between, at once. On your account (set `CONNECTION`)
-# the same cells wait for real (about ten minutes in all) and create `TEACH_*` tasks in your
-# connection's schema; the last cell drops them.
+# ahead and runs whatever was scheduled in between, at once. Everything here works on its own
+# `TEACH_*` tasks (the first cell drops any left from an earlier run), so the other notebooks
+# and a second run are not disturbed.
+#
+# **On your account** (set `CONNECTION`) the same cells create five `TEACH_*` tasks in your
+# connection's schema and wait for real, with a progress bar (about ten minutes in all; any
+# wait can be interrupted). The next cell says what that needs and costs before anything is
+# created: `CREATE TASK` on the schema and `EXECUTE TASK`, plus `USAGE` on the connection's
+# warehouse, or, when the connection names none, the `EXECUTE MANAGED TASK` privilege for
+# serverless tasks.
 
 # %%
 CONNECTION = None  # set to a connection name from ~/.snowflake/connections.toml
 
 # %%
+import atexit
+
 import pandas as pd
 from IPython.display import display
 
@@ -41,8 +50,23 @@ from tasknb import MinutesSchedule, Task, TasknbError
 from tasknb.widgets import execute_and_wait
 
 PREFIX = "TEACH_"
-ON_ACCOUNT = notebook.describe(CONNECTION).startswith("Snowflake account")
-EXPECTED_RUNS = 1 if ON_ACCOUNT else 3  # Snowflake only promises "not earlier than" the interval
+ACCOUNT = notebook.on_account(CONNECTION)  # a connection: treat it as someone's account
+REAL_TIME = notebook.local_clock(client) != "manual"  # an account, or a local real clock
+EXPECTED_RUNS = 1 if REAL_TIME else 3  # Snowflake only promises "not earlier than" the interval
+# tasks run in the connection's warehouse when it has one; else serverless (managed compute)
+WAREHOUSE = notebook.warehouse_of(client)
+if ACCOUNT:
+    compute = (f"in warehouse {WAREHOUSE} (from the connection): needs USAGE on it, and it "
+               "resumes for the runs (warehouse credits)" if WAREHOUSE else
+               "serverless (the connection names no warehouse): needs the EXECUTE MANAGED TASK "
+               "account privilege, billed as serverless task compute")
+    print(f"""On this account the notebook will, in {client.database}.{client.schema}:
+  * create 5 tasks named {PREFIX}*: needs CREATE TASK on the schema (and EXECUTE TASK to run
+    them); they run {compute};
+  * run them by hand and on a 1-minute schedule for about 6 minutes: about 20 graph runs of
+    trivial SELECTs (a few seconds of compute each);
+  * suspend the schedule at step 7 and drop every {PREFIX}* task at the end, also when the
+    kernel stops after a failed cell.""")
 
 
 def drop_teaching_tasks():
@@ -53,9 +77,12 @@ def drop_teaching_tasks():
             client.suspend_task(task.name)
     for task in sorted(existing, key=lambda t: t.role == "root"):
         client.delete_task(task.name, if_exists=True)
+    return [task.name for task in existing]
 
 
-drop_teaching_tasks()  # start clean, also when the notebook is run twice
+print("dropped from an earlier run:", drop_teaching_tasks() or "nothing")  # start clean
+if ACCOUNT:
+    atexit.register(drop_teaching_tasks)  # finally: cleaned up when the kernel stops, too
 
 # %% [markdown]
 # ## 1 · A root task
@@ -71,9 +98,10 @@ client.create_task(Task(
     "TEACH_EXTRACT",
     "SELECT SYSTEM$SET_RETURN_VALUE('0')",
     schedule=MinutesSchedule(1),
+    warehouse=WAREHOUSE,
     comment="extract: returns the number of new rows",
 ))
-tasknb.tasks_df(client, starts_with=PREFIX)[["name", "role", "state", "schedule"]]
+tasknb.tasks_df(client, starts_with=PREFIX)[["name", "role", "state", "schedule", "warehouse"]]
 
 # %% [markdown]
 # ## 2 · Children, conditions and a finalizer
@@ -87,12 +115,14 @@ tasknb.tasks_df(client, starts_with=PREFIX)[["name", "role", "state", "schedule"
 # %%
 rows = "SYSTEM$GET_PREDECESSOR_RETURN_VALUE('TEACH_EXTRACT')::INT"
 client.create_task(Task("TEACH_TRANSFORM", "SELECT 1", predecessors=["TEACH_EXTRACT"],
-                        condition=f"{rows} > 0"))
+                        condition=f"{rows} > 0", warehouse=WAREHOUSE))
 client.create_task(Task("TEACH_ALERT", "SELECT TO_NUMBER('no new rows')",
                         predecessors=["TEACH_EXTRACT"], condition=f"{rows} = 0",
-                        comment="fails on purpose when nothing was extracted"))
-client.create_task(Task("TEACH_LOAD", "SELECT 2", predecessors=["TEACH_TRANSFORM"]))
-client.create_task(Task("TEACH_CLEANUP", "SELECT 3", finalize="TEACH_EXTRACT"))
+                        warehouse=WAREHOUSE, comment="fails on purpose when nothing was extracted"))
+client.create_task(Task("TEACH_LOAD", "SELECT 2", predecessors=["TEACH_TRANSFORM"],
+                        warehouse=WAREHOUSE))
+client.create_task(Task("TEACH_CLEANUP", "SELECT 3", finalize="TEACH_EXTRACT",
+                        warehouse=WAREHOUSE))
 tasknb.dependents_df(client, "TEACH_EXTRACT")[["task", "depth", "role", "state", "condition"]]
 
 # %%
@@ -151,6 +181,23 @@ assert len(scheduled) >= EXPECTED_RUNS and set(scheduled["state"]) == {"FAILED"}
 assert set(scheduled["first_error_task_name"].str.split(".").str[-1]) == {"TEACH_ALERT"}
 
 # %% [markdown]
+# A graph run records only its first error. The per-task rows (`task_runs_df`, from
+# `TASK_HISTORY`) show what each task did in the latest run: the condition **skipped**
+# `TEACH_TRANSFORM`, `TEACH_ALERT` ran and failed, `TEACH_LOAD` has no row at all (it never
+# ran: its predecessor was skipped), and the finalizer ran anyway.
+
+# %%
+latest_run = int(scheduled.sort_values("scheduled_time")["run_id"].iloc[-1])
+steps = tasknb.task_runs_df(client, "TEACH_EXTRACT", run=latest_run)
+by_task = dict(zip(steps["name"], steps["state"]))
+assert by_task["TEACH_TRANSFORM"] == "SKIPPED" and by_task["TEACH_ALERT"] == "FAILED", by_task
+assert "TEACH_LOAD" not in by_task and by_task["TEACH_CLEANUP"] == "SUCCEEDED", by_task
+steps[["name", "state", "condition_text", "return_value", "error_message"]]
+
+# %%
+tasknb.timeline(client, "TEACH_EXTRACT", run=latest_run)
+
+# %% [markdown]
 # ## 6 · Change the graph: suspend, alter, resume
 #
 # New rows arrive: the extract now returns 42. Changing a task of a started graph is refused, so
@@ -174,8 +221,15 @@ assert newest["graph_version"].min() > scheduled["graph_version"].max()
 display(tasknb.run_history(runs))
 
 # %% [markdown]
-# Now the alert is skipped and the transform and load run: the failures stop and the version
-# went up by one.
+# Now the condition skips the alert instead, and the transform and load run: the failures stop
+# and the version went up by one. Per task, in the latest run:
+
+# %%
+latest_run = int(newest.sort_values("scheduled_time")["run_id"].iloc[-1])
+steps = tasknb.task_runs_df(client, "TEACH_EXTRACT", run=latest_run)
+by_task = dict(zip(steps["name"], steps["state"]))
+assert by_task["TEACH_ALERT"] == "SKIPPED" and by_task["TEACH_LOAD"] == "SUCCEEDED", by_task
+steps[["name", "state", "condition_text", "return_value"]]
 #
 # ## 7 · Suspend: the schedule stops
 #
@@ -206,8 +260,16 @@ assert panel.buttons["suspend"].disabled and not panel.buttons["resume"].disable
 print(panel.buttons["suspend"].tooltip)
 
 # %% [markdown]
-# When you are done, drop the teaching tasks:
+# ## Clean up
+#
+# On the local server the teaching tasks stay, so that the panel above keeps working; the first
+# cell drops them the next time this notebook runs. Through a connection (an account) this cell
+# drops them now (the panel then has nothing left to act on), and the same clean-up runs when
+# the kernel stops, whichever cell it stopped at.
 
 # %%
-drop_teaching_tasks()
-assert client.list_tasks(starts_with=PREFIX) == []
+if not ACCOUNT:
+    print("kept for the panel:", ", ".join(t.name for t in client.list_tasks(starts_with=PREFIX)))
+else:
+    print("dropped:", ", ".join(drop_teaching_tasks()))
+    assert client.list_tasks(starts_with=PREFIX) == []

@@ -212,12 +212,34 @@ def _emit(args: argparse.Namespace, out: TextIO, value: Any, show: Callable[[], 
 # -- commands -----------------------------------------------------------------------------
 
 
+WIDE_TASK_COLUMNS = ("database_name", "schema_name", *TASK_COLUMNS)
+
+
 def _cmd_tasks(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.all or (args.database and not args.schema):
+        return _wide_tasks(client, args, out)
     tasks = client.list_tasks(
         root_only=True if args.root_only else None, like=args.like, show_limit=args.limit
     )
     _emit(args, out, tasks, lambda: render_table(tasks, TASK_COLUMNS, out))
     return EXIT_OK
+
+
+def _wide_tasks(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
+    """``--database X`` alone: every schema of X; ``--all``: every database the role sees."""
+    from .frames import tasks_df  # lazy: pandas loads only here
+
+    scope: dict[str, Any] = {"account": True} if args.all else {"database": args.database}
+    frame = tasks_df(client, like=args.like, root_only=bool(args.root_only), progress=False,
+                     **scope)
+    if args.limit:
+        frame = frame.head(args.limit)
+    rows = [{k: v for k, v in row.items() if not _is_missing(v)}
+            for row in frame.to_dict("records")]
+    _emit(args, out, rows, lambda: render_table(rows, WIDE_TASK_COLUMNS, out))
+    for where, problem in sorted(frame.attrs.get("errors", {}).items()):
+        print(f"tasknb: {where}: {problem}", file=args.err)  # the others' rows are above
+    return EXIT_ERROR if frame.attrs.get("errors") else EXIT_OK
 
 
 def _cmd_show(client: TaskClient, args: argparse.Namespace, out: TextIO) -> int:
@@ -404,7 +426,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("tasks", parents=[common], help="list the tasks of a schema")
+    p = sub.add_parser(
+        "tasks", parents=[common], help="list the tasks of a schema, a database or the account",
+        description="The tasks of the connection's schema; --database X alone: of every "
+        "schema of X; --all: of every database the role can see.",
+    )
+    p.add_argument("--all", action="store_true",
+                   help="every schema of every database (the whole account)")
     p.add_argument("--like", help="case-insensitive name pattern with %% and _")
     p.add_argument("--root-only", action="store_true", help="only root tasks")
     p.add_argument("--limit", type=int, help="at most this many (1-10000)")
@@ -540,7 +568,9 @@ def _local_server_from_env(
                           "source the env file `tasknb demo` printed, or unset "
                           f"{notebook.URL_ENV} to use your connections")
     overrides = {**overrides, "base_url": url, "token": token}
-    return overrides, database or notebook.DEMO_DATABASE, schema or notebook.DEMO_SCHEMA
+    if database or schema:  # a place given on the command line is taken as given
+        return overrides, database, schema
+    return overrides, notebook.DEMO_DATABASE, notebook.DEMO_SCHEMA
 
 
 # the library speaks of keyword arguments; on the command line they are flags

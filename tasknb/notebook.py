@@ -43,6 +43,7 @@ __all__ = [
     "client",
     "describe",
     "local_clock",
+    "on_account",
     "on_local_server",
     "server",
     "warehouse_of",
@@ -254,6 +255,15 @@ def local_clock(task_client: TaskClient) -> str | None:
     except (ValueError, AttributeError):
         return None
     return mode if mode in ("manual", "real") else None
+
+
+def on_account(connection: str | None = None) -> bool:
+    """Whether `client(connection)` goes through a connection entry (someone's account).
+
+        >>> on_account("prod")
+        True
+    """
+    return _target(connection).kind == "account"
 
 
 def on_local_server(task_client: TaskClient) -> bool:

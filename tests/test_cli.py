@@ -340,7 +340,8 @@ def test_base_url_without_a_schema_speaks_of_flags(demo_server, snowflake_home, 
     monkeypatch.setenv("SNOWFLAKE_TOKEN", demo_server.token)
     code, _, err = run(validating, "tasks", "--base-url", demo_server.url)
     assert code == 1 and "pass --database" in err and "database=" not in err
-    code, _, err = run(validating, "tasks", "--base-url", demo_server.url, "--database", "DEMO_DB")
+    code, _, err = run(validating, "show", "NIGHTLY_ELT", "--base-url", demo_server.url,
+                       "--database", "DEMO_DB")  # fmt: skip
     assert code == 1 and "pass --schema" in err
 
 
@@ -374,3 +375,19 @@ def test_server_on_a_port_in_use_is_one_line(tmp_path) -> None:
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "--port 0" in result.stderr and "port=0" not in result.stderr
+
+
+def test_tasks_of_every_schema_of_a_database_and_of_the_whole_account(
+    server, env, validating
+) -> None:
+    with local_client(server, database="cli", schema="other") as other:
+        other.create_task(Task("elsewhere", "select 3"), create_mode="orReplace")
+    code, out, err = run(validating, "tasks", "--base-url", env, "--database", "cli", "--json")
+    assert code == 0, err
+    places = {(r["schema_name"], r["name"]) for r in json.loads(out)}
+    assert {("ELT", "ROOT"), ("ELT", "LOAD"), ("OTHER", "ELSEWHERE")} <= places
+    code, out, err = run(validating, "tasks", "--base-url", env, "--all")
+    assert code == 0, err
+    header, *rows = out.splitlines()
+    assert header.split()[:3] == ["DATABASE_NAME", "SCHEMA_NAME", "NAME"]
+    assert any(row.split()[:3] == ["CLI", "OTHER", "ELSEWHERE"] for row in rows)

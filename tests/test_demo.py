@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -88,48 +89,94 @@ def test_lab_hides_build_files_and_the_news_prompt(tmp_path):
     assert '"fetchNews": "false"' in overrides
 
 
-NOTEBOOK_ORDER = (
-    "01_explore.ipynb",
-    "02_investigate_failures.ipynb",
-    "03_teaching_task_graphs.ipynb",
-    "02_investigate_failures.ipynb",  # Run All again: the demo server keeps what 02 changed
-)
+FORWARD = ("01_explore.ipynb", "02_investigate_failures.ipynb", "03_teaching_task_graphs.ipynb")
+# 01 -> 02 -> 03, then 03 -> 02 -> 01 on the same server: each notebook from a fresh server,
+# after every other one, and twice (the demo server keeps what each changed)
+NOTEBOOK_ORDER = FORWARD + tuple(reversed(FORWARD))
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def test_notebooks_replay_on_one_demo_server(tmp_path, monkeypatch):
-    """The newcomer's path: under ./dev.sh demo every kernel attaches to one shared server."""
+def _run_notebook(name: str, step: int, where: str) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    runner = NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    )
+    try:
+        runner.execute()
+    except CellExecutionError as exc:  # the cell's error in one line, with the step
+        last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])[:400]
+        pytest.fail(f"step {step}: {name} failed {where}: {last}")
+    return nb
+
+
+def _printed(nb: nbformat.NotebookNode) -> str:
+    return "".join(
+        out.get("text", "")
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream"
+    )
+
+
+def test_notebooks_run_in_both_orders_on_one_demo_server(tmp_path, monkeypatch):
+    """The newcomer's path: under ./dev.sh demo every kernel attaches to one shared server."""
     from tasknb import local
 
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
     with local.start(seed="demo", clock="manual", data_dir=tmp_path / "server") as server:
         for name, value in demo.kernel_environment(server.url, server.token).items():
             if name.startswith("TASKNB_"):
                 monkeypatch.setenv(name, value)
         monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
         for step, name in enumerate(NOTEBOOK_ORDER, 1):
-            nb = nbformat.read(notebooks / name, as_version=4)
-            runner = NotebookClient(
-                nb,
-                timeout=180,
-                kernel_name="python3",
-                resources={"metadata": {"path": str(notebooks)}},
-            )
-            try:
-                runner.execute()
-            except CellExecutionError as exc:  # the cell's error in one line, with the step
-                last = re.sub(r"\x1b\[[0-9;]*m", "", str(exc).strip().splitlines()[-1])[:400]
-                pytest.fail(f"step {step}: {name} failed on the shared demo server: {last}")
-            printed = "".join(
-                out.get("text", "")
-                for cell in nb.cells
-                for out in cell.get("outputs", [])
-                if out.get("output_type") == "stream"
-            )
+            nb = _run_notebook(name, step, "on the shared demo server")
+            printed = _printed(nb)
             assert f"local server at {server.url} (from $TASKNB_URL)" in printed, name
             assert server.token not in printed
+            assert "TaskRun(" not in json.dumps([c.get("outputs", []) for c in nb.cells]), name
+
+
+def test_notebook_03_in_account_mode_finishes_without_sleeping_silently(
+    tmp_path, monkeypatch, snowflake_home
+):
+    """A connection entry pointing at a local server: 03 treats it as an account."""
+    import time
+
+    from client_support import write_private
+
+    from tasknb import local
+
+    with local.start(clock="manual", data_dir=tmp_path / "server") as server:
+        server.service.ensure_schema("TEACH", "PUBLIC")
+        host, port = server.url.removeprefix("http://").split(":")
+        write_private(
+            snowflake_home / "connections.toml",
+            f'[teach]\nhost = "{host}"\nport = {port}\nprotocol = "http"\n'
+            f'token = "{server.token}"\ndatabase = "TEACH"\nschema = "PUBLIC"\n'
+            'warehouse = "TEACH_WH"\n',
+        )
+        for name in (notebook.URL_ENV, notebook.TOKEN_ENV):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(notebook.CONNECTION_ENV, "teach")
+        monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+        began = time.monotonic()
+        nb = _run_notebook("03_teaching_task_graphs.ipynb", 1, "in account mode")
+        took = time.monotonic() - began
+        left = server.service.list_tasks("TEACH", "PUBLIC")
+    printed = _printed(nb)
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
+    created = printed.index("On this account the notebook will")
+    assert created < outputs.index("TEACH_EXTRACT")  # said before anything was created
+    assert "in warehouse TEACH_WH (from the connection): needs USAGE on it" in printed
+    assert "CREATE TASK" in printed and "EXECUTE TASK" in printed
+    assert "TEACH_WH" in outputs.split("On this account", 1)[1]  # the tasks use that warehouse
+    # every advance() said what it did instead of sleeping: three 3-minute steps, fast-forwarded
+    assert printed.count("tasknb local server with a manual clock: fast-forwarded 3 min") == 3
+    assert took < 150, f"03 took {took:.0f} s in account mode"
+    assert left == [] and "dropped: " in printed  # cleaned up at the end
+    assert server.token not in outputs
 
 
 def _port_open(port: int) -> bool:
