@@ -596,3 +596,11 @@ def test_history_time_columns_are_typed_timestamp_ltz_as_on_snowflake(sql: Sql) 
         row_type = sql.submit(f"SELECT * FROM {table}")["resultSetMetaData"]["rowType"]
         types = {column["name"]: column["type"] for column in row_type}
         assert {types[c] for c in columns} == {"timestamp_ltz"}, (table, types)
+
+
+def test_a_cast_to_timestamp_tz_is_typed_timestamp_tz(sql: Sql) -> None:
+    body = sql.submit("SELECT '2026-01-05 08:00:00+00:00'::TIMESTAMP_TZ AS tz, "
+                      "'2026-01-05 08:00:00+00:00'::TIMESTAMP_LTZ AS ltz")
+    types = [column["type"] for column in body["resultSetMetaData"]["rowType"]]
+    assert types == ["timestamp_tz", "timestamp_ltz"]
+    assert body["data"] == [["1767600000.000000000 1440", "1767600000.000000000"]]

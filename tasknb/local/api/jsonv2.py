@@ -17,7 +17,8 @@ request asked for ``nullable=false``).
 
 DuckDB cannot tell Snowflake's TIMESTAMP_LTZ from TIMESTAMP_TZ (both are TIMESTAMPTZ there):
 such columns are typed ``timestamp_ltz``, the type of CURRENT_TIMESTAMP and of the time
-columns of TASK_HISTORY. Column names that read as unquoted identifiers are upper-cased, as
+columns of TASK_HISTORY, unless the query casts them to TIMESTAMP_TZ (:data:`DECLARED_TZ`,
+set by the SQL API; the offset is then the UTC one, DuckDB keeps no other). Column names that read as unquoted identifiers are upper-cased, as
 Snowflake folds them.
 """
 
@@ -35,6 +36,7 @@ FIXED_PRECISION = 38
 TIME_SCALE = 9  # fraction digits of TIME and TIMESTAMP values
 TZ_OFFSET_BIAS = 1440  # Snowflake adds this to a TIMESTAMP_TZ offset in minutes
 NULL_TEXT = "null"  # what NULL becomes with nullable=false
+DECLARED_TZ = "TIMESTAMP_TZ"  # a TIMESTAMPTZ column the statement casts to TIMESTAMP_TZ
 
 _EPOCH_DATE = date(1970, 1, 1)
 _EPOCH = datetime(1970, 1, 1)
@@ -70,6 +72,8 @@ def snowflake_type(duck_type: str) -> tuple[str, int, int, int]:
         return "timestamp_ntz", 0, TIME_SCALE, 0
     if text == "TIMESTAMP WITH TIME ZONE":
         return "timestamp_ltz", 0, TIME_SCALE, 0
+    if text == DECLARED_TZ:
+        return "timestamp_tz", 0, TIME_SCALE, 0
     if text == "JSON":
         return "variant", 0, 0, 0
     if text.endswith("]"):

@@ -253,6 +253,31 @@ def _convert(kind: str, text: str) -> Any:
     return text
 
 
+def declared_tz(sql: str, columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Columns the query casts to TIMESTAMP_TZ typed so (DuckDB has one TIMESTAMPTZ for
+    Snowflake's LTZ and TZ, typed ``timestamp_ltz`` unless the statement says otherwise).
+
+        >>> declared_tz("SELECT a::TIMESTAMP_TZ AS t, b FROM x",
+        ...             [("T", "TIMESTAMP WITH TIME ZONE"), ("B", "TIMESTAMP WITH TIME ZONE")])
+        [('T', 'TIMESTAMP_TZ'), ('B', 'TIMESTAMP WITH TIME ZONE')]
+    """
+    if "TIMESTAMP_TZ" not in sql.upper() and "TIMESTAMPTZ" not in sql.upper():
+        return columns
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except (ParseError, TokenError):
+        return columns
+    if not isinstance(tree, exp.Select) or len(tree.expressions) != len(columns):
+        return columns
+    out = list(columns)
+    for index, projection in enumerate(tree.expressions):
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if (isinstance(inner, exp.Cast) and inner.to.this == exp.DataType.Type.TIMESTAMPTZ
+                and columns[index][1].upper() == "TIMESTAMP WITH TIME ZONE"):
+            out[index] = (columns[index][0], jsonv2.DECLARED_TZ)
+    return out
+
+
 def placeholder_casts(sql: str, tokens: list[Any]) -> str:
     """``?::INT`` as ``? ::INT``: sqlglot reads ``?::`` as one operator, Snowflake as a binding
     and a cast (only outside strings and comments: those are not tokens).
@@ -505,6 +530,8 @@ class StatementRegistry:
             return
         last = parts[-1].text.split(None, 1)[0].upper()
         if last in _QUERY_WORDS or last.startswith("("):
+            if len(parts) == 1:
+                columns = declared_tz(request.statement, columns)
             statement.succeed(columns, rows, None)
         elif last in _DML_COLUMNS:
             column, stat = _DML_COLUMNS[last]
