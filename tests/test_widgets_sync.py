@@ -97,6 +97,7 @@ def test_a_retry_from_the_panel_refreshes_the_explorer_and_calls_it_an_attempt(c
     assert explorer.retry_button.disabled
     tooltip = explorer.retry_button.tooltip
     assert "attempt 2 of run" in tooltip and "newer run" not in tooltip, tooltip
+    assert "· attempt 2</td>" in panel.runs_html.value  # the table names the retry too
     labels = [label for label, _run in explorer.picker.options]
     assert any("attempt 2" in label and label.startswith("SUCCEEDED") for label in labels), labels
 

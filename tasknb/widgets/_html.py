@@ -85,7 +85,8 @@ def _sorted_runs(runs: Iterable[TaskRun]) -> list[TaskRun]:
     )
 
 
-def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
+def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS,
+                    attempts: Sequence[object] = ()) -> str:
     """A runs frame (``tasknb.frames.runs_frame``/``runs_df``) as a compact HTML table.
 
         >>> from tasknb.frames import runs_frame
@@ -93,6 +94,8 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
         True
 
     Newest first (by scheduled time), state as a coloured badge, the first error in full.
+    ``attempts`` (the attempt number of each row of ``frame``, in its order) marks retries:
+    ``run 7 · attempt 2``.
     """
     if frame.empty:
         return '<div class="tasknb-runs"><i>no graph runs in the recent history</i></div>'
@@ -103,7 +106,10 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
         "<th>duration</th><th>version</th><th>run id</th><th>first error</th></tr>"
     )
     rows = []
-    for row in shown.itertuples(index=False):
+    positions = {label: i for i, label in enumerate(frame.index)}
+    for label, row in zip(shown.index, shown.itertuples(index=False)):
+        attempt = attempts[positions[label]] if len(attempts) == len(frame) else None
+        retry = f" · attempt {_e(attempt)}" if attempt and int(attempt) > 1 else ""  # type: ignore[call-overload]
         error = ""
         if _present(row.first_error_task_name):
             full = str(row.first_error_message) if _present(row.first_error_message) else ""
@@ -120,7 +126,7 @@ def runs_table_html(frame: pd.DataFrame, *, limit: int = TABLE_ROWS) -> str:
             f"<td>{_time(row.completed_time)}</td>"
             f"<td>{_seconds(row.duration_s)}</td>"
             f"<td>{_e(row.graph_version) if _present(row.graph_version) else ''}</td>"
-            f"<td>{_e(row.run_id) if _present(row.run_id) else ''}</td>"
+            f"<td>{_e(row.run_id) if _present(row.run_id) else ''}{retry}</td>"
             f"<td>{error}</td>"
             "</tr>"
         )

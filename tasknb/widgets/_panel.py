@@ -289,7 +289,8 @@ class TaskPanel(widgets.VBox):
             self.notice.value = message_html(state.notice)
             self._render_task_runs()
             self.strip.value = run_strip_svg(state.runs)
-            self.runs_html.value = runs_table_html(runs_frame(state.runs))
+            self.runs_html.value = runs_table_html(
+                runs_frame(state.runs), attempts=[r.extra.get(ATTEMPT_FIELD) for r in state.runs])
             self._render_picker()
             if self._drawing.update(state):
                 drawing = self._drawing

@@ -138,6 +138,12 @@ class RunExplorer(widgets.VBox):
         self.state.refresh()
         self.render()
 
+    def close(self) -> None:
+        """Stop following any run, leave the graph's group, then close the widgets."""
+        self.state.panel.stop_following()
+        self.state.panel.leave()
+        super().close()
+
     # -- events -----------------------------------------------------------------------------
     def refresh(self) -> None:
         self.state.refresh()
