@@ -43,6 +43,13 @@ _FIRST_WORDS = {
     "VALUES",
     "(",
 }
+#: Snowflake's other statement words (refused locally as unsupported, 000002); any other first
+#: word is a syntax error on Snowflake too (001003).
+_SNOWFLAKE_COMMANDS = {
+    "ABORT", "ADD", "COMMENT", "EXECUTE", "EXPLAIN", "GET", "GRANT", "LIST", "LS", "PUT",
+    "REMOVE", "RM", "REVOKE", "SHOW", "UNDROP", "UNSET", "USE", "DESCRIBE", "DESC", "COPY",
+    "SET", "CALL", "TRUNCATE", "BEGIN", "DECLARE",
+}
 _OBJECT_KINDS = {"TABLE", "VIEW", "SEQUENCE", "STREAM"}
 _CREATE_MODIFIERS = {
     "OR",
@@ -253,10 +260,17 @@ def _check_statement(tokens: list[Token]) -> None:
     if first in _REFUSALS:
         raise UnsupportedSqlError(_REFUSALS[first])
     if first not in _FIRST_WORDS:
+        if first not in _SNOWFLAKE_COMMANDS:  # not a statement on Snowflake either: a typo
+            token = tokens[0]
+            raise TaskSqlError(CODE_SYNTAX, f"SQL compilation error:\nsyntax error line "
+                               f"{token.line} at position {token.col - len(token.text)} "
+                               f"unexpected '{token.text}'.", "42000")
         raise UnsupportedSqlError(f"statements starting with {first!r} are not supported.")
     if first in ("CREATE", "DROP", "ALTER"):
         words = [_word(t) for t in tokens[1:8]]
         kind = next((w for w in words if w not in _CREATE_MODIFIERS), "")
+        if first == "ALTER" and kind == "SESSION" and words[1:2] in (["SET"], ["UNSET"]):
+            return  # session parameters (tasknb.local.sql.translate)
         if kind in ("DATABASE", "SCHEMA"):
             raise UnsupportedSqlError(
                 f"{first} {kind} inside a task is not supported; manage databases and schemas "

@@ -147,14 +147,67 @@ def _check_identifier(node: exp.DynamicIdentifier) -> None:
         ) from error
 
 
+_STAGE_REFUSAL = ("stages (@stage, staged files and their positional $1 columns) are not "
+                  "supported locally; load rows with INSERT instead.")
+_LOCAL_TIME_ZONE = "UTC"
+
+
+def _refuse_by_name(node: exp.Expression) -> None:
+    """Constructs the local engine lacks, refused with their name (not as DuckDB's parse error)."""
+    if isinstance(node, exp.HistoricalData):
+        raise UnsupportedSqlError(
+            f"time travel ({node.this} ({node.args.get('kind')} => ...)) is not supported: the "
+            "local engine keeps no table history."
+        )
+    if (isinstance(node, exp.Table) and isinstance(node.this, exp.Var)
+            and str(node.this.this).startswith("@")) or (
+            isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal)
+            and not node.this.is_string):
+        raise UnsupportedSqlError(_STAGE_REFUSAL)
+    if isinstance(node, (exp.CurrentWarehouse, exp.CurrentRole)):
+        name = "CURRENT_WAREHOUSE" if isinstance(node, exp.CurrentWarehouse) else "CURRENT_ROLE"
+        raise UnsupportedSqlError(f"{name}() is not available: the local server has no "
+                                  "warehouses or roles.")
+
+
+def _to_timestamp_ntz(node: exp.Expression) -> exp.Expression:
+    """TO_TIMESTAMP_NTZ(<expr>) (a string or a VARIANT holding one) is a cast to TIMESTAMP."""
+    if isinstance(node, exp.Anonymous) and str(node.name).upper() == "TO_TIMESTAMP_NTZ":
+        if len(node.expressions) != 1:
+            raise UnsupportedSqlError("TO_TIMESTAMP_NTZ with a format or scale argument is not "
+                                      "supported locally; cast the value (::TIMESTAMP_NTZ).")
+        return exp.cast(node.expressions[0].copy(), exp.DataType.build("TIMESTAMP"))
+    return node
+
+
+def _session_settings(tree: exp.Alter) -> list[exp.Expression]:
+    """ALTER SESSION SET: accepted (a task run is its own session); a TIMEZONE other than the
+    engine's UTC would change results and is refused by name."""
+    for action in tree.args.get("actions") or []:
+        for item in action.expressions if isinstance(action, exp.AlterSession) else []:
+            pair = item.this if isinstance(item, exp.SetItem) else item
+            if not isinstance(pair, exp.EQ):
+                continue
+            name = pair.this.name.upper()
+            value = pair.expression.name if isinstance(pair.expression, exp.Literal) else ""
+            if name == "TIMEZONE" and value.upper() not in (_LOCAL_TIME_ZONE, "ETC/UTC"):
+                raise UnsupportedSqlError(
+                    f"ALTER SESSION SET TIMEZONE = '{value}': the local engine runs in UTC only."
+                )
+    return []
+
+
 def _normalise(tree: exp.Expression) -> list[exp.Expression]:
     """Context-free rewrites Snowflake -> DuckDB that sqlglot does not do on its own."""
+    if isinstance(tree, exp.Alter) and str(tree.args.get("kind") or "").upper() == "SESSION":
+        return _session_settings(tree)
     for node in tree.walk():
+        _refuse_by_name(node)
         if isinstance(node, exp.Explode) and isinstance(node.parent, exp.Lateral):
             raise UnsupportedSqlError("LATERAL FLATTEN is not supported by the local engine.")
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
-    tree = guard_sizes(tree.transform(_semi_structured_as_json))
+    tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz))
     if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
         # INSERT OVERWRITE = empty the table and insert, in one transaction
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this

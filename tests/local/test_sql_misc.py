@@ -1,0 +1,85 @@
+"""Errors in the user's SQL and the smaller constructs of real task SQL, over REST (issue 10).
+
+Each test asserts the outcome Snowflake documents (the page is named in the docstring) on the
+local server, through the SQL API and through task runs; what the local engine lacks is
+refused with 000002 and a message naming the construct.
+"""
+
+from __future__ import annotations
+
+import pytest
+from _scripting_support import run_task
+from _sql import error, rows, submit
+from local_api import Api
+
+
+@pytest.mark.parametrize("statement", ["selec 1", "SELECT FROM WHERE", "SELECT * FRM t"])
+def test_a_syntax_error_is_001003_not_unsupported(api: Api, statement: str) -> None:
+    """docs.snowflake.com/en/developer-guide/sql-api/handling-responses: a failed statement
+    answers 422 with Snowflake's error code; 001003 is "SQL compilation error: syntax error
+    line <n> at position <m> unexpected '<token>'"."""
+    code, message = error(api, statement)
+    assert code == "001003", message
+    assert "syntax error line 1 at position" in message
+    assert "Unsupported" not in message
+
+
+def test_a_task_with_a_typo_fails_with_001003(api: Api) -> None:
+    """docs.snowflake.com/en/user-guide/tasks-monitor: a failed run records ERROR_CODE and
+    ERROR_MESSAGE of the statement that failed (here Snowflake's syntax-error code)."""
+    run = run_task(api, "typo", "selec 1")
+    assert run["state"] == "FAILED"
+    assert run["error_code"] == 1003
+
+
+def test_a_missing_table_is_002003(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/sql/select: a name that does not resolve fails with
+    002003 "Object '<db>.<schema>.<name>' does not exist or not authorized"."""
+    code, message = error(api, "SELECT * FROM no_such_table")
+    assert code == "002003"
+    assert "NO_SUCH_TABLE' does not exist or not authorized" in message
+
+
+def test_to_timestamp_ntz_reads_a_variant_and_a_string(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/functions/to_timestamp: "TO_TIMESTAMP_NTZ( <variant_expr> )"
+    — "If the variant contains a string, a string conversion is performed"."""
+    assert rows(api, "SELECT TO_TIMESTAMP_NTZ(PARSE_JSON('{\"at\": \"2024-03-01 10:30:00\"}'):at)"
+                     ", TO_TIMESTAMP_NTZ('2024-03-02 08:00:00')") == [
+        ["1709289000.000000000", "1709366400.000000000"]]
+
+
+def test_alter_session_set_is_accepted(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/sql/alter-session: "ALTER SESSION SET
+    sessionParams"; a task run is a session of its own, so a task may set its parameters."""
+    api.create("tagged", "ALTER SESSION SET QUERY_TAG = 'nightly'; "
+                         "CREATE TABLE tag_done AS SELECT 1 AS ok")
+    assert api.execute("tagged")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT ok FROM tag_done") == [["1"]]
+
+
+def test_a_time_zone_other_than_utc_is_refused_by_name(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/parameters#timezone: TIMEZONE changes what
+    timestamp functions return; the local engine runs in UTC, so it refuses another zone
+    instead of giving different results."""
+    code, message = error(api, "ALTER SESSION SET TIMEZONE = 'America/New_York'")
+    assert code == "000002"
+    assert "TIMEZONE = 'America/New_York'" in message and "UTC" in message
+
+
+@pytest.mark.parametrize(("statement", "named"), [
+    ("SELECT * FROM t AT(OFFSET => -60)", "time travel (AT (OFFSET"),
+    ("SELECT * FROM t BEFORE(STATEMENT => '01a2')", "time travel (BEFORE (STATEMENT"),
+    ("SELECT $1, $2 FROM @my_stage", "stages"),
+    ("COPY INTO t FROM @my_stage", "COPY INTO (stages"),
+    ("PUT file:///tmp/x.csv @my_stage", "PUT (stages"),
+    ("SELECT CURRENT_WAREHOUSE()", "CURRENT_WAREHOUSE()"),
+    ("SELECT CURRENT_ROLE()", "CURRENT_ROLE()"),
+])
+def test_what_the_engine_lacks_is_refused_by_name(api: Api, statement: str, named: str) -> None:
+    """docs.snowflake.com/en/user-guide/data-time-travel (AT | BEFORE), docs.snowflake.com/en/
+    sql-reference/sql/copy-into-table and /put (stages), /functions/current_warehouse: these
+    run on Snowflake; locally they answer 000002 with a message naming the construct."""
+    submit(api, "CREATE TABLE t (id INT)")
+    code, message = error(api, statement)
+    assert code == "000002", message
+    assert named in message
