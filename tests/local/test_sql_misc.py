@@ -83,3 +83,20 @@ def test_what_the_engine_lacks_is_refused_by_name(api: Api, statement: str, name
     code, message = error(api, statement)
     assert code == "000002", message
     assert named in message
+
+
+def test_lateral_flatten_gives_value_index_path_and_key(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/functions/flatten: "FLATTEN( INPUT => <expr> ...)"
+    returns SEQ, KEY ("For maps or objects, this column contains the key ... NULL" for arrays),
+    PATH, INDEX ("The index of the element, if it is an array; otherwise NULL"), VALUE, THIS."""
+    submit(api, "CREATE TABLE docs (id INT, doc VARIANT)")
+    submit(api, "INSERT INTO docs SELECT 1, PARSE_JSON('{\"tags\": [10, 20], "
+                "\"attrs\": {\"size\": 3}}')")
+    api.create("explode", "CREATE TABLE tags AS SELECT d.id, f.index AS i, f.path AS p, "
+                          "f.key AS k, f.value::INT AS tag FROM docs d, "
+                          "LATERAL FLATTEN(input => d.doc:tags) f")
+    assert api.execute("explode")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT id, i, p, k, tag FROM tags ORDER BY i") == [
+        ["1", "0", "[0]", None, "10"], ["1", "1", "[1]", None, "20"]]
+    assert rows(api, "SELECT key, index, value::INT FROM docs, LATERAL FLATTEN(doc:attrs)") == [
+        ["size", None, "3"]]

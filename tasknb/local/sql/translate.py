@@ -164,10 +164,42 @@ def _refuse_by_name(node: exp.Expression) -> None:
             isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal)
             and not node.this.is_string):
         raise UnsupportedSqlError(_STAGE_REFUSAL)
+    if isinstance(node, exp.Explode) and not isinstance(node.parent, exp.Lateral):
+        raise UnsupportedSqlError("FLATTEN is supported locally only as LATERAL FLATTEN(...).")
     if isinstance(node, (exp.CurrentWarehouse, exp.CurrentRole)):
         name = "CURRENT_WAREHOUSE" if isinstance(node, exp.CurrentWarehouse) else "CURRENT_ROLE"
         raise UnsupportedSqlError(f"{name}() is not available: the local server has no "
                                   "warehouses or roles.")
+
+
+_FLATTEN_ROWS = (
+    "(SELECT 1 AS seq, CASE WHEN json_type(__in) = 'ARRAY' THEN NULL ELSE key END AS key, "
+    "substr(fullkey, CASE WHEN json_type(__in) = 'ARRAY' THEN 2 ELSE 3 END) AS path, "
+    "CASE WHEN json_type(__in) = 'ARRAY' THEN CAST(key AS INT) END AS index, value, "
+    "__in AS this FROM json_each(__in) ORDER BY id)"
+)
+
+
+def _lateral_flatten(node: exp.Expression) -> exp.Expression:
+    """LATERAL FLATTEN([INPUT =>] <array or object>) [alias]: one row per element, with
+    Snowflake's SEQ, KEY, PATH, INDEX, VALUE and THIS columns (DuckDB's json_each)."""
+    if not (isinstance(node, exp.Lateral) and isinstance(node.this, exp.Explode)):
+        return node
+    argument = node.this.this
+    if isinstance(argument, exp.Kwarg):
+        if argument.this.name.upper() != "INPUT":
+            raise UnsupportedSqlError(f"FLATTEN's {argument.this.name.upper()} argument is not "
+                                      "supported locally (only INPUT).")
+        argument = argument.expression
+    if node.this.expressions or node.args.get("outer"):
+        raise UnsupportedSqlError("FLATTEN with PATH, OUTER, RECURSIVE or MODE is not "
+                                  "supported locally (only INPUT).")
+    source = exp.cast(argument.copy(), exp.DataType.build("JSON"))
+    rows = sqlglot.parse_one(_FLATTEN_ROWS, read="duckdb").transform(
+        lambda n: source.copy() if isinstance(n, exp.Column) and n.name == "__in" else n)
+    alias = node.args.get("alias")
+    name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier("F")
+    return exp.Lateral(this=rows, alias=exp.TableAlias(this=name))
 
 
 def _to_timestamp_ntz(node: exp.Expression) -> exp.Expression:
@@ -203,11 +235,10 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         return _session_settings(tree)
     for node in tree.walk():
         _refuse_by_name(node)
-        if isinstance(node, exp.Explode) and isinstance(node.parent, exp.Lateral):
-            raise UnsupportedSqlError("LATERAL FLATTEN is not supported by the local engine.")
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
-    tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz))
+    tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
+                       .transform(_lateral_flatten))
     if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
         # INSERT OVERWRITE = empty the table and insert, in one transaction
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
