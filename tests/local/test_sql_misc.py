@@ -100,3 +100,17 @@ def test_lateral_flatten_gives_value_index_path_and_key(api: Api) -> None:
         ["1", "0", "[0]", None, "10"], ["1", "1", "[1]", None, "20"]]
     assert rows(api, "SELECT key, index, value::INT FROM docs, LATERAL FLATTEN(doc:attrs)") == [
         ["size", None, "3"]]
+
+
+def test_system_send_email_is_accepted_and_recorded_never_sent(
+        api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    """docs.snowflake.com/en/sql-reference/stored-procedures/system_send_email:
+    "SYSTEM$SEND_EMAIL('<integration_name>', '<email_address_1>[, ...]', '<email_subject>',
+    '<email_content>')" returns TRUE "if the email message was sent"; the local server
+    records the message in its log (logger tasknb.local.sql.email) and sends nothing."""
+    with caplog.at_level("INFO", logger="tasknb.local.sql.email"):
+        answer = rows(api, "SELECT SYSTEM$SEND_EMAIL('my_int', 'ops@example.com', "
+                           "'Load failed', 'see the task history')")
+    assert answer == [["true"]]
+    assert "recipients=ops@example.com subject='Load failed'" in caplog.text
+    assert "not sent" in caplog.text

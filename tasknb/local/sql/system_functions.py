@@ -15,6 +15,7 @@ SYSTEM$WAIT and SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS (each carries the run
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from datetime import timezone
@@ -32,6 +33,9 @@ SET_RETURN_UDF = "tasknb_set_return_value"
 WAIT_UDF = "tasknb_wait"
 CANCEL_UDF = "tasknb_cancel_ongoing"
 CANCEL_FUNCTION = "SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS"
+SEND_EMAIL_FUNCTION = "SYSTEM$SEND_EMAIL"
+#: where SYSTEM$SEND_EMAIL's messages are recorded (the local server never sends them)
+email_log = logging.getLogger("tasknb.local.sql.email")
 
 #: Snowflake's logging and tracing calls: accepted (their text is the value), recorded nowhere.
 LOGGING_FUNCTIONS = frozenset({
@@ -214,6 +218,15 @@ class Rewriter:
             parts = [exp.cast(arg.copy().transform(self), exp.DataType.Type.VARCHAR)
                      for arg in node.expressions]
             return exp.Anonymous(this="CONCAT_WS", expressions=[exp.Literal.string(" "), *parts])
+        if name == SEND_EMAIL_FUNCTION:  # accepted and recorded in the log, never sent
+            args = _string_args(node, name, len(node.expressions)) or []
+            if len(args) < 4:
+                raise TaskSqlError(CODE_FUNCTION_ARGUMENT, f"SQL compilation error:\n{name} "
+                                   "needs integration, recipients, subject and body strings.")
+            email_log.info("%s not sent by the local server (task %s.%s.%s): integration=%s "
+                           "recipients=%s subject=%r", name, ctx.database, ctx.schema,
+                           ctx.task_name, args[0], args[1], args[2])
+            return exp.true()
         raise UnsupportedSqlError(f"{name} is not available.")
 
     def predecessor_value(self, args: list[str]) -> str | None:
