@@ -46,6 +46,20 @@ TASK_FAILED_STATES = frozenset({"FAILED", "FAILED_AND_AUTO_SUSPENDED"})
 #: Extension fields some servers add to a graph run (the local server does; REST does not).
 GROUP_FIELD = "graph_run_group_id"
 ATTEMPT_FIELD = "attempt_number"
+#: The colour each run or task-run state is shown in (panels, run strips, timelines).
+STATE_COLOURS = {
+    "SUCCEEDED": "#2e7d32",
+    "FAILED": "#c62828",
+    "FAILED_AND_AUTO_SUSPENDED": "#8e0000",
+    "CANCELLED": "#6d4c41",
+    "SKIPPED": "#9e9e9e",
+    "EXECUTING": "#1565c0",
+    "SCHEDULED": "#90caf9",
+}
+#: Snowflake writes error codes zero-padded to this many digits: ``002003``.
+ERROR_CODE_DIGITS = 6
+#: What a missing error code reads as once it went through pandas or ``str()``.
+_MISSING_TEXT = frozenset({"", "<NA>", "nan", "NaN", "NaT", "None"})
 
 #: How long ``execute_and_wait`` waits for a graph run to finish (seconds).
 WAIT_TIMEOUT_S = 300.0
@@ -55,6 +69,19 @@ WAIT_POLL_S = 0.5
 WAIT_RUN_LIMIT = 10
 
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def error_code_text(code: object) -> str | None:
+    """An error code as Snowflake writes it, six digits zero-padded; ``None`` when there is none.
+
+        >>> error_code_text(2003), error_code_text("091456"), error_code_text(None)
+        ('002003', '091456', None)
+    """
+    text = "" if code is None else str(code).strip()
+    if text in _MISSING_TEXT:
+        return None
+    text = text.removesuffix(".0")
+    return text.zfill(ERROR_CODE_DIGITS) if text.isdigit() else text
 
 
 def _start(run: TaskRun) -> datetime:

@@ -38,6 +38,7 @@ from tasknb._extras import needs
 with needs("tasknb.timeline"):  # the notebook extra (pandas, altair)
     import pandas as pd
 
+from tasknb import runs
 from tasknb.durations import format_duration
 from tasknb.identifiers import display_name, name_key
 from tasknb.models import Task, TaskRun
@@ -47,17 +48,8 @@ __all__ = ["NOT_RUN", "STATE_COLOURS", "Timeline", "timeline"]
 
 #: The state of a task of the graph with no run in this graph run.
 NOT_RUN = "NOT_RUN"
-#: One colour per task-run state (the run panels' colours, tasknb.widgets).
-STATE_COLOURS = {
-    "SUCCEEDED": "#2e7d32",
-    "FAILED": "#c62828",
-    "FAILED_AND_AUTO_SUSPENDED": "#8e0000",
-    "CANCELLED": "#6d4c41",
-    "SKIPPED": "#9e9e9e",
-    "EXECUTING": "#1565c0",
-    "SCHEDULED": "#90caf9",
-    NOT_RUN: "#bdbdbd",
-}
+#: One colour per task-run state (the panels' colours, tasknb.runs), and one for tasks not run.
+STATE_COLOURS = {**runs.STATE_COLOURS, NOT_RUN: "#bdbdbd"}
 #: States drawn as a hollow mark at their scheduled time instead of a bar, and the mark.
 MARK_SHAPES = {"SKIPPED": "diamond", "SCHEDULED": "triangle-right", NOT_RUN: "circle"}
 MARKED_STATES = frozenset(MARK_SHAPES)

@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "config": {"errors", "_secret", "_extras", "auth", "sessions"},
     "sessions": {"errors", "_secret", "_extras"},
     "client": {"errors", "_secret", "_version", "_extras", "auth", "config", "identifiers",
-               "models", "durations"},
+               "models", "runs", "durations"},
     "frames": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",
                "texts"},
     "graph": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations", "texts"},

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidResponse
 from ..identifiers import normalize
 from ..models import TASK_HISTORY_FIELDS, TaskHistoryRow, TaskRun, task_history_source
+from ..runs import error_code_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +37,6 @@ DEFAULT_FUNCTION_LIMIT = 10_000
 DEFAULT_VIEW_LIMIT = 100_000
 #: States ``error_only`` keeps (Snowflake's ERROR_ONLY: failed or cancelled).
 ERROR_STATES = ("FAILED", "FAILED_AND_AUTO_SUSPENDED", "CANCELLED")
-ERROR_CODE_DIGITS = 6  # Snowflake writes error codes zero-padded: 002003
 
 _COLUMNS = tuple(name.upper() for name in TASK_HISTORY_FIELDS)
 _TIMESTAMPS = frozenset(
@@ -123,20 +123,6 @@ def _unquoted(name: str) -> str:
     if len(name) >= 2 and name.startswith('"') and name.endswith('"'):
         return name[1:-1].replace('""', '"')
     return name
-
-
-def error_code_text(value: Any) -> str | None:
-    """Snowflake's error code as text, zero-padded to six digits.
-
-        >>> error_code_text(2003), error_code_text("100038"), error_code_text(None)
-        ('002003', '100038', None)
-    """
-    if value is None:
-        return None
-    text = str(value).strip()
-    if text.isdigit():
-        return text.zfill(ERROR_CODE_DIGITS)
-    return text or None
 
 
 def _kind(field: str) -> str:

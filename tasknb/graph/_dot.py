@@ -10,6 +10,8 @@ user-provided string goes through ``quote`` so names with quotes, backslashes, s
 
 from __future__ import annotations
 
+import re
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +21,8 @@ from tasknb.durations import format_duration
 from tasknb.graph._states import NOT_RUN, STATE_STYLES, STATE_WORDS, TASK_STATES, RunView
 from tasknb.identifiers import display_name, name_key
 from tasknb.models import CronSchedule, Task, TaskRun
-from tasknb.runs import latest_runs
-from tasknb.texts import elide_distinct, elide_middle
+from tasknb.runs import error_code_text, latest_runs
+from tasknb.texts import elide_distinct, elide_middle, flatten
 
 COMPACT_ABOVE = 150
 """Above this many tasks, labels show the name only (details stay in the tooltips)."""
@@ -29,6 +31,7 @@ LABEL_TEXT_MAX = 40
 """Longest condition or error line in a label; elided in the middle (see ``tasknb.texts``)."""
 TOOLTIP_TEXT_MAX = 4000
 """Longest text in a tooltip of the static SVG (the interactive view's details keep all)."""
+_BOILERPLATE = re.compile(r"SQL compilation error:\s*", re.IGNORECASE)
 LEGEND_ID = "__tasknb_legend__"
 NODE_ID_PREFIX = "tasknb_task_"
 """SVG ``id`` of a task's node: this prefix and the hex of its UTF-8 name key (see ``node_id``)."""
@@ -194,7 +197,8 @@ def mark_runs(model: GraphModel, runs: Iterable[TaskRun]) -> RunMarks:
             for key in model.downstream(failing) - {failing} - finalizers:
                 marks.by_task[key] = "not_run"
             marks.by_task[failing] = "failed"
-            code = "" if run.first_error_code is None else f" {run.first_error_code}"
+            code = error_code_text(run.first_error_code)
+            code = f" {code}" if code else ""
             marks.errors[failing] = f"error{code}: {run.first_error_message or 'no message'}"
         if root_mark and marks.by_task.get(root_key) != "failed":
             marks.by_task[root_key] = root_mark
@@ -241,8 +245,23 @@ def _label(
     if marks.view is not None:
         lines.append(_state_line(key, marks.view, task))
     if key in marks.errors:
-        lines.append(elide_middle(marks.errors[key], LABEL_TEXT_MAX))
+        lines.extend(_error_lines(marks.errors[key]))
     return "\n".join(lines)
+
+
+def _error_lines(error: str) -> list[str]:
+    """An error in a label: Snowflake's "SQL compilation error:" boilerplate dropped, then at
+    most two lines of ``LABEL_TEXT_MAX``, the second cut in the middle (the tooltip has it all).
+
+        >>> _error_lines("error 002003: SQL compilation error: Object 'DB.RAW.AD_SPEND' "
+        ...              "does not exist or not authorized.")
+        ["error 002003: Object 'DB.RAW.AD_SPEND'", 'does not exist or not authorized.']
+    """
+    text = _BOILERPLATE.sub("", flatten(error), count=1)
+    first, *rest = textwrap.wrap(text, LABEL_TEXT_MAX, break_long_words=True) or [""]
+    if not rest:
+        return [first]
+    return [first, elide_middle(" ".join(rest), LABEL_TEXT_MAX)]
 
 
 def _tooltip(task: Task, role: str, marks: RunMarks, key: str) -> str:

@@ -16,22 +16,14 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from tasknb import runs
 from tasknb.durations import format_duration
 from tasknb.models import Task, TaskRun
 from tasknb.runs import ATTEMPT_FIELD
 from tasknb.widgets._text import error_code_text, one_line
 
-#: One colour per run or task state (shared with the legend of the drawings where possible).
-STATE_COLOURS = {
-    "SUCCEEDED": "#2e7d32",
-    "FAILED": "#c62828",
-    "CANCELLED": "#6d4c41",
-    "SKIPPED": "#9e9e9e",
-    "EXECUTING": "#1565c0",
-    "SCHEDULED": "#90caf9",
-    "started": "#2e7d32",
-    "suspended": "#757575",
-}
+#: One colour per run or task state, and per task state of a listing.
+STATE_COLOURS = {**runs.STATE_COLOURS, "started": "#2e7d32", "suspended": "#757575"}
 _FALLBACK_COLOUR = "#616161"
 _TABLE_CSS = (
     ".tasknb-runs th,.tasknb-runs td{padding:2px 10px 2px 0;text-align:left;"

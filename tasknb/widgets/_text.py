@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from tasknb import runs
 from tasknb.errors import TasknbError
 from tasknb.identifiers import split_parts
 
@@ -45,16 +46,12 @@ def sentence(text: str) -> str:
 
 
 def error_code_text(code: object) -> str:
-    """An error code as Snowflake writes it: six digits, zero-padded (``2003`` -> ``'002003'``).
+    """An error code as Snowflake writes it (``2003`` -> ``'002003'``), blank when there is none.
 
-        >>> error_code_text(2003), error_code_text("091456"), error_code_text(None)
-        ('002003', '091456', '')
+        >>> error_code_text(2003), error_code_text(None)
+        ('002003', '')
     """
-    text = "" if code is None else str(code).strip()
-    if text in {"", "<NA>", "nan", "NaN", "NaT", "None"}:  # missing values of pandas too
-        return ""
-    text = text.removesuffix(".0")
-    return text.zfill(6) if text.isdigit() else text
+    return runs.error_code_text(code) or ""
 
 
 def error_line(error: BaseException, *, doing: str = "") -> str:
