@@ -34,7 +34,7 @@ from .client import AsyncResult, TaskClient, connect
 from .durations import format_duration
 from .errors import TasknbError
 from .models import CronSchedule, MinutesSchedule, Task, TaskRun
-from .runs import ATTEMPT_FIELD, RETRYABLE_STATES, WAIT_TIMEOUT_S
+from .runs import ATTEMPT_FIELD, RETRYABLE_STATES, WAIT_TIMEOUT_S, error_code_text
 
 __all__ = ["main"]
 
@@ -281,8 +281,7 @@ def _print_finished_run(run: TaskRun, out: TextIO) -> None:
     line += f", attempt {attempt})" if attempt is not None else ")"
     print(line, file=out)
     if run.first_error_task_name:
-        code = run.first_error_code
-        code_text = f"{code:06d}" if isinstance(code, int) else str(code)  # as Snowflake writes it
+        code_text = error_code_text(run.first_error_code) or "no code"
         message = " ".join(str(run.first_error_message).split())
         print(f"first error: {run.first_error_task_name} ({code_text}): {message}", file=out)
         print(f"every task's run: tasknb runs {run.root_task_name} --tasks --run {run.run_id}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import sys
 import time
 import uuid
@@ -353,6 +354,20 @@ def test_task_history_answers_from_the_run_records(sql: Sql) -> None:
     assert bad["DATABASE_NAME"] == sql.api.database and bad["QUERY_TEXT"].startswith("SELECT")
     assert bad["ATTEMPT_NUMBER"] == "1" and bad["QUERY_ID"]
     assert rows[0]["RUN_ID"] == rows[1]["RUN_ID"]  # one graph run
+
+
+QUERY_ID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def test_each_task_run_has_its_own_query_id_in_snowflakes_form(sql: Sql) -> None:
+    """QUERY_ID is "ID of the SQL statement executed by the task" (TASK_HISTORY docs): a
+    36-character id like ``01b2c3d4-0000-…``, one per task run, the same after a restart."""
+    _failing_graph(sql.api)
+    sql.api.execute("root")
+    ids = [row[0] for row in sql.rows("SELECT query_id FROM " + HISTORY.format("")
+                                      + " WHERE state <> 'SCHEDULED'")]
+    assert len(ids) == 4 and len(set(ids)) == 4  # two graph runs of two tasks
+    assert all(QUERY_ID_SHAPE.fullmatch(query_id) for query_id in ids), ids
 
 
 def test_task_history_arguments(sql: Sql) -> None:

@@ -1,7 +1,7 @@
 """SQL stored procedures on the local server, over REST: CREATE/CALL/DROP PROCEDURE in tasks.
 
 References: Snowflake's documentation pages named in each test (the search tool's stored
-Snowflake docs) and ../shared/docs/task-semantics.md §7.2 (return values).
+Snowflake docs) and the task semantics notes, §7.2 (return values).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Snowflake Scripting in task bodies on the local server, over REST.
 
 References: Snowflake's documentation pages named in each test (the search tool's stored
-Snowflake docs) and ../shared/docs/task-semantics.md.
+Snowflake docs) and the task semantics notes.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ A statement that reads them is rewritten before the engine runs it: each call or
 a subquery of one ``CAST(UNNEST(?) AS <type>)`` per column, each ``?`` bound to that column of
 the matching records as a list (names and messages are parameters, never SQL text), so
 ``WHERE``, ``ORDER BY`` and joins with the tables tasks wrote run in the engine as usual.
-``QUERY_ID`` is the run record's id (the ids SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS
+``QUERY_ID`` is the run record's id in Snowflake's query-id form (the ids SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS
 reports); ``BACKFILL_INFO`` is always NULL.
 """
 
@@ -40,6 +40,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from tasknb.local import rules
+from tasknb.local.query_ids import task_query_id
 from tasknb.local.rules import ApiError
 from tasknb.local.service import Service
 from tasknb.local.store import RUN_SUMMARY_COLUMNS
@@ -282,7 +283,7 @@ def _db_time(moment: datetime) -> str:
 def _row(run: dict[str, Any], graph: dict[str, Any]) -> tuple[Any, ...]:
     render = rules.render_identifier
     return (render(run["name"]), render(run["database"]), render(run["schema"]),
-            str(run["id"]) if run.get("query_start_time") else None, run.get("query_text"),
+            task_query_id(run["id"]) if run.get("query_start_time") else None, run.get("query_text"),
             run.get("condition_text"), run.get("state"), run.get("error_code"),
             run.get("error_message"), run.get("scheduled_time"), run.get("query_start_time"),
             run.get("completed_time"), graph.get("next_scheduled_time"), graph.get("root_id"),

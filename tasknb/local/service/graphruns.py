@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tasknb.local import rules
+from tasknb.local.query_ids import task_query_id
 from tasknb.local.rules import ApiError, qualified, rule_error
 from tasknb.local.schedule.ticker import Ticker
 from tasknb.local.service import bodies, triggers
@@ -126,7 +127,7 @@ class GraphRuns:
                     "started, use SYSTEM$CANCEL_QUERY along with the query id to cancel the run.")
         return (f"Marked {len(marked)} task runs for cancellation. It may take a few seconds for "
                 "cancellation to complete. Query ids canceled: "
-                f"[{', '.join(str(pk) for pk in marked)}]")
+                f"[{', '.join(task_query_id(pk) for pk in marked)}]")
 
     def cancel_ongoing_from_sql(self, database: str, schema: str, task: str) -> str:
         """The engine's ``cancel_ongoing`` hook: the names arrive folded (a quoted
