@@ -619,3 +619,20 @@ def test_a_cast_to_timestamp_tz_is_typed_timestamp_tz(sql: Sql) -> None:
     types = [column["type"] for column in body["resultSetMetaData"]["rowType"]]
     assert types == ["timestamp_tz", "timestamp_ltz"]
     assert body["data"] == [["1767600000.000000000 1440", "1767600000.000000000"]]
+
+
+def test_call_and_blocks_answer_their_result(sql: Sql) -> None:
+    """CALL answers one column named after the procedure holding its return value; an
+    anonymous block answers "anonymous block", and ``RETURN TABLE(...)`` the table (Snowflake's
+    CALL and "Snowflake Scripting: returning a table" pages)."""
+    sql.submit("CREATE OR REPLACE PROCEDURE add_one(x NUMBER) RETURNS NUMBER LANGUAGE SQL "
+               "AS $$ BEGIN RETURN x + 1; END; $$")
+    called = sql.submit("CALL add_one(?)", bindings={"1": {"type": "FIXED", "value": "41"}})
+    assert [c["name"] for c in called["resultSetMetaData"]["rowType"]] == ["ADD_ONE"]
+    assert called["data"] == [["42"]]
+    block = sql.submit("EXECUTE IMMEDIATE $$ DECLARE r RESULTSET DEFAULT (SELECT 1 AS a UNION "
+                       "ALL SELECT 2 ORDER BY a); BEGIN RETURN TABLE(r); END; $$")
+    assert block["data"] == [["1"], ["2"]]
+    anonymous = sql.submit("BEGIN RETURN 'done'; END")
+    assert anonymous["resultSetMetaData"]["rowType"][0]["name"] == "anonymous block"
+    assert anonymous["data"] == [["done"]]

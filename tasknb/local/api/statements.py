@@ -105,7 +105,8 @@ _DML_COLUMNS = {"INSERT": ("number of rows inserted", "numRowsInserted"),
                 "UPDATE": ("number of rows updated", "numRowsUpdated"),
                 "DELETE": ("number of rows deleted", "numRowsDeleted"),
                 "MERGE": ("number of rows affected", "numRowsUpdated")}
-_QUERY_WORDS = {"SELECT", "WITH", "VALUES", "(", "SHOW", "DESCRIBE", "DESC", "TABLE"}
+_QUERY_WORDS = {"SELECT", "WITH", "VALUES", "(", "SHOW", "DESCRIBE", "DESC", "TABLE",
+                "CALL", "DECLARE", "BEGIN", "EXECUTE"}  # scripts and CALL answer their result
 
 
 # --- the request -------------------------------------------------------------------------------
