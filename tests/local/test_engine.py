@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tasknb.local.sql.engine import (
@@ -472,6 +472,7 @@ _SOUP = [
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(_SOUP), min_size=1, max_size=12))
+@example(["CALL", ":=", "SYSTEM$SET_RETURN_VALUE", "0"])  # read as an assignment once
 def test_any_input_fails_cleanly_or_runs(words: list[str]) -> None:
     # the server must never see anything but TaskSqlError from the engine
     sql = " ".join(words)

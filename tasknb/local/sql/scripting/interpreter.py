@@ -163,7 +163,10 @@ class Interpreter:
         try:
             if isinstance(node, n.ExecuteImmediate):
                 return self.execute_immediate(node, Frame(None))
-            assert isinstance(node, n.Statement)
+            if not isinstance(node, n.Statement):  # `CALL := 0` reads as an assignment
+                token = tokenize(text)[0]
+                raise TaskSqlError(CODE_SYNTAX, f"SQL compilation error:\nsyntax error line "
+                                   f"{line} at position 0 unexpected '{token.text}'.", "42000")
             return self.run_sql(node.sql, Frame(None))
         except ScriptError as error:  # an uncaught exception inside a procedure it called
             raise error.uncaught() from error
