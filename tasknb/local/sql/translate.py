@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -131,6 +131,33 @@ def _semi_structured_as_json(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_TEXT_TYPES = (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR,
+               exp.DataType.Type.NVARCHAR, exp.DataType.Type.NCHAR)
+
+
+def _flatten_aliases(tree: exp.Expression) -> set[str]:
+    """The aliases of the LATERAL FLATTENs in a tree (their VALUE column is a VARIANT)."""
+    return {node.alias.upper() for node in tree.find_all(exp.Lateral)
+            if isinstance(node.this, exp.Explode) and node.alias}
+
+
+def _variant_as_text(aliases: set[str]) -> Callable[[exp.Expression], exp.Expression]:
+    """``<variant>::VARCHAR`` is the string itself, not its JSON text (``'"a"'``), for what is
+    surely a VARIANT: a path (``v:a``), PARSE_JSON(...) and a FLATTEN alias's VALUE."""
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if not (isinstance(node, exp.Cast) and node.to.this in _TEXT_TYPES):
+            return node
+        inner = node.this
+        variant = isinstance(inner, (exp.JSONExtract, exp.ParseJSON)) or (
+            isinstance(inner, exp.Column) and inner.name.upper() == "VALUE"
+            and inner.table.upper() in aliases)
+        if not variant:
+            return node
+        return exp.Anonymous(this="json_extract_string",
+                             expressions=[inner.copy(), exp.Literal.string("$")])
+    return rewrite
+
+
 def _check_identifier(node: exp.DynamicIdentifier) -> None:
     """IDENTIFIER('<name>') must hold an object name (001003 would point inside the string)."""
     literal = node.this
@@ -237,6 +264,7 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         _refuse_by_name(node)
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
+    tree = tree.transform(_variant_as_text(_flatten_aliases(tree)))
     tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
                        .transform(_lateral_flatten))
     if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
