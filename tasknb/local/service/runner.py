@@ -52,7 +52,7 @@ from functools import partial
 from typing import Any
 
 from tasknb.local import rules
-from tasknb.local.service.bodies import to_db
+from tasknb.local.service.bodies import OWNER, to_db
 from tasknb.local.service.workers import FairPool
 from tasknb.local.store import Store
 
@@ -495,6 +495,8 @@ class Runner:
                 "CURRENT_TASK_GRAPH_ATTEMPT_NUMBER": plan.attempt,
             },
             now=start,
+            warehouse=rec.get("warehouse") or None,
+            role=OWNER,  # a task runs with its owner's privileges
         )
         state, code, message, value = "SUCCEEDED", None, None, None
         try:

@@ -22,7 +22,9 @@ class TaskContext:
     SYSTEM$TASK_COMPLETION_STATE. ``now`` (the server clock) is what CURRENT_TIMESTAMP and
     CURRENT_DATE return, so history made with a manual clock carries its virtual dates.
     ``runtime_info`` answers SYSTEM$TASK_RUNTIME_INFO (keys such as
-    CURRENT_TASK_GRAPH_RUN_GROUP_ID).
+    CURRENT_TASK_GRAPH_RUN_GROUP_ID). A task run's ``warehouse`` (None: serverless) and ``role``
+    (its owner) are what CURRENT_WAREHOUSE() and CURRENT_ROLE() return; without a ``role`` (SQL
+    API statements) both are refused by name.
 
     Limits: ``timeout_ms`` is the task's configured USER_TASK_TIMEOUT_MS (0 or None: none),
     the value a timeout error reports; ``deadline`` (a ``time.monotonic()`` instant), when
@@ -50,6 +52,8 @@ class TaskContext:
     predecessor_states: dict[str, str] = field(default_factory=dict)
     runtime_info: dict[str, Any] = field(default_factory=dict)
     now: datetime | None = None
+    warehouse: str | None = None
+    role: str | None = None
     deadline: float | None = None
     interrupt_key: Hashable | None = None
     bindings: list[Any] | None = None

@@ -117,6 +117,8 @@ class Rewriter:
     def __call__(self, node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Anonymous) and str(node.name).upper().startswith("SYSTEM$"):
             return self.system_function(node, str(node.name).upper())
+        if isinstance(node, (exp.CurrentWarehouse, exp.CurrentRole)):
+            return self.session_name(node)
         if self.ctx.now is not None:
             now = self.ctx.now.astimezone(timezone.utc)
             if isinstance(node, exp.CurrentTimestamp):
@@ -124,6 +126,17 @@ class Rewriter:
             if isinstance(node, exp.CurrentDate):
                 return exp.cast(exp.Literal.string(now.date().isoformat()), exp.DataType.Type.DATE)
         return node
+
+    def session_name(self, node: exp.Expression) -> exp.Expression:
+        """CURRENT_WAREHOUSE() (the task's warehouse, NULL when serverless), CURRENT_ROLE()
+        (the role the task runs as: its owner); refused by name outside a task run."""
+        warehouse = isinstance(node, exp.CurrentWarehouse)
+        if self.ctx.role is None:
+            name = "CURRENT_WAREHOUSE" if warehouse else "CURRENT_ROLE"
+            raise UnsupportedSqlError(f"{name}() is not available in a statement: the local "
+                                      "server has a warehouse and a role only in a task run.")
+        value = self.ctx.warehouse if warehouse else self.ctx.role
+        return exp.Null() if value is None else exp.Literal.string(value)
 
     def system_function(self, node: exp.Anonymous, name: str) -> exp.Expression:
         ctx = self.ctx

@@ -112,9 +112,11 @@ def to_duckdb(tree: exp.Expression) -> str:
 
 
 def needs_context(tree: exp.Expression) -> bool:
-    """Whether the tree calls a SYSTEM$ function or a clock function (rewritten per run)."""
+    """Whether the tree calls a SYSTEM$ function, a clock function or CURRENT_WAREHOUSE() /
+    CURRENT_ROLE() (rewritten per run)."""
     for node in tree.walk():
-        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate)):
+        if isinstance(node, (exp.CurrentTimestamp, exp.CurrentDate, exp.CurrentWarehouse,
+                             exp.CurrentRole)):
             return True
         if isinstance(node, exp.Anonymous) and str(node.name).upper().startswith("SYSTEM$"):
             return True
@@ -193,10 +195,6 @@ def _refuse_by_name(node: exp.Expression) -> None:
         raise UnsupportedSqlError(_STAGE_REFUSAL)
     if isinstance(node, exp.Explode) and not isinstance(node.parent, exp.Lateral):
         raise UnsupportedSqlError("FLATTEN is supported locally only as LATERAL FLATTEN(...).")
-    if isinstance(node, (exp.CurrentWarehouse, exp.CurrentRole)):
-        name = "CURRENT_WAREHOUSE" if isinstance(node, exp.CurrentWarehouse) else "CURRENT_ROLE"
-        raise UnsupportedSqlError(f"{name}() is not available: the local server has no "
-                                  "warehouses or roles.")
 
 
 _FLATTEN_ROWS = (
