@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,16 @@ def run_body(root: str = "ROOT", **extra: Any) -> dict[str, Any]:
     }
     body.update(extra)
     return body
+
+
+#: Where the shared manual-clock server of a test module starts (the ``server`` fixture).
+START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
+_schema_numbers = itertools.count(1)
+
+
+def fresh_schema() -> str:
+    """A schema name no other test of this session uses (``s1``, ``s2``, ...)."""
+    return f"s{next(_schema_numbers)}"
 
 
 @dataclass

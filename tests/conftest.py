@@ -4,6 +4,8 @@
   transport, with no real sleeping (waits are recorded in ``api.sleeps``).
 * ``rsa_key``: an RSA key pair generated at runtime.
 * ``snowflake_home``: an isolated ``SNOWFLAKE_HOME`` with no SNOWFLAKE_* variables leaking in.
+* ``server``: a local server on a manual clock at ``client_support.START``, one per test
+  module (a module that needs another server defines its own ``server``).
 * ``validating``: a real HTTP transport (loopback) that checks every request and response
   against the official specs and fails the test on a violation.
 """
@@ -17,8 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-from client_support import Api
+from client_support import START, Api
 from spec_validation import SpecValidatingTransport
+
+from tasknb.local import LocalServer
+from tasknb.testing import local_server
 
 pytest_plugins = ["pytester"]  # for the test of the tasknb.testing pytest plugin
 
@@ -29,6 +34,12 @@ def api() -> Iterator[Api]:
     yield state
     if state.transport is not None:
         state.transport.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with local_server(clock="manual", start_time=START) as srv:
+        yield srv
 
 
 @pytest.fixture

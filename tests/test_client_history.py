@@ -9,25 +9,17 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import httpx
 import pytest
+from client_support import fresh_schema
 from spec_validation import SpecValidatingTransport
 
 from tasknb import SqlError, Task, TaskClient, TasknbError
 from tasknb.models import TaskHistoryRow
 from tasknb.runs import execute_and_wait
-from tasknb.testing import local_client, local_server
-
-START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-_schemas = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[object]:
-    with local_server(clock="manual", start_time=START) as srv:
-        yield srv
+from tasknb.testing import local_client
 
 
 class Recording(SpecValidatingTransport):
@@ -52,7 +44,7 @@ def transport() -> Iterator[Recording]:
 
 @pytest.fixture
 def client(server, transport) -> Iterator[TaskClient]:
-    c = local_client(server, database="hist", schema=f"s{next(_schemas)}", transport=transport)
+    c = local_client(server, database="hist", schema=fresh_schema(), transport=transport)
     yield c
     c.close()
 
@@ -170,7 +162,7 @@ def test_a_child_a_schema_or_a_whole_database(server, client) -> None:
     assert [(r.name, r.state) for r in child] == [("LOAD_A", "FAILED")]
     qualified = client.task_history(f"HIST.{client.schema}.ROOT")
     assert len(qualified) == 4
-    with local_client(server, database="hist", schema=f"s{next(_schemas)}") as other:
+    with local_client(server, database="hist", schema=fresh_schema()) as other:
         other.create_task(Task("ROOT", "SELECT 1"))
         _run(other)
         mine = client.task_history(schema=client.schema)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
+from client_support import fresh_schema
 
 import tasknb
 from tasknb import (
@@ -25,18 +26,8 @@ from tasknb import (
     TaskNotFound,
     Unauthorized,
 )
-from tasknb.testing import local_client, local_server
+from tasknb.testing import local_client
 
-START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[object]:
-    with local_server(clock="manual", start_time=START) as srv:
-        yield srv
-
-
-_schemas = iter(range(1, 10_000))
 _close_later: list[TaskClient] = []
 
 
@@ -49,7 +40,7 @@ def _close_clients() -> Iterator[None]:
 
 @pytest.fixture
 def client(server, validating) -> Iterator[TaskClient]:
-    c = local_client(server, database="itest", schema=f"s{next(_schemas)}", transport=validating)
+    c = local_client(server, database="itest", schema=fresh_schema(), transport=validating)
     yield c
     c.close()
 
@@ -266,7 +257,7 @@ def test_pytest_plugin_fixtures(pytester) -> None:
 def test_five_thousand_tasks_list_whole_through_the_local_server(server, validating) -> None:
     """The local server pages like Snowflake (Link on the first answer only, 1,000 rows a page):
     every one of 5,000 tasks comes back, from list_tasks and from tasks_df."""
-    schema = f"s{next(_schemas)}"
+    schema = fresh_schema()
     server.service.ensure_schema("itest", schema)
     for i in range(5000):
         server.service.create_task("itest", schema, {"name": f"T{i:04d}", "definition": "select 1"})

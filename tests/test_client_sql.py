@@ -17,26 +17,18 @@ from decimal import Decimal
 import httpx
 import pandas as pd
 import pytest
+from client_support import fresh_schema
 from spec_validation import SpecValidatingTransport
 
 from tasknb import ApiError, BadRequest, ResultTimeout, SqlError, TaskClient
 from tasknb.client._sql import decode_column, to_bindings, to_frame
 from tasknb.local.api import statements as server_statements
-from tasknb.testing import local_client, local_server
-
-START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-_schemas = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[object]:
-    with local_server(clock="manual", start_time=START) as srv:
-        yield srv
+from tasknb.testing import local_client
 
 
 @pytest.fixture
 def client(server, validating) -> Iterator[TaskClient]:
-    c = local_client(server, database="sqltest", schema=f"s{next(_schemas)}",
+    c = local_client(server, database="sqltest", schema=fresh_schema(),
                      transport=validating)
     yield c
     c.close()
@@ -138,7 +130,7 @@ def test_keyboard_interrupt_cancels_the_statement(server, validating, monkeypatc
         if len(calls) == 2:
             raise KeyboardInterrupt
 
-    c = local_client(server, database="sqltest", schema=f"s{next(_schemas)}",
+    c = local_client(server, database="sqltest", schema=fresh_schema(),
                      transport=validating, sleep=interrupting_sleep)
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -156,7 +148,7 @@ def test_keyboard_interrupt_cancels_the_statement(server, validating, monkeypatc
 def test_client_deadline_cancels_and_raises(server, validating, monkeypatch) -> None:
     monkeypatch.setattr(server_statements, "SYNC_WAIT_SECONDS", 0.05)
     monkeypatch.setattr("tasknb.client._sql.CANCEL_GRACE_SECONDS", -0.5)
-    c = local_client(server, database="sqltest", schema=f"s{next(_schemas)}",
+    c = local_client(server, database="sqltest", schema=fresh_schema(),
                      transport=validating)
     try:
         with pytest.raises(ResultTimeout, match="cancelled"):
@@ -302,7 +294,7 @@ def test_cancel_graph_runs_sends_the_names_as_bindings(server) -> None:
     from tasknb import Task
 
     transport = _RecordingTransport()
-    schema = f"s{next(_schemas)}"
+    schema = fresh_schema()
     with local_client(server, database="sqltest", schema=schema, transport=transport) as c:
         c.create_task(Task("lone", "SELECT 1"))
         c.create_task(Task('"o\'brien"', "SELECT 1", predecessors=["lone"]))

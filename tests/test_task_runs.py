@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
+from client_support import fresh_schema
 
 import tasknb
 from tasknb import Task, TaskClient
@@ -22,21 +23,12 @@ from tasknb.frames import (
 )
 from tasknb.models import TaskHistoryRow
 from tasknb.runs import execute_and_wait
-from tasknb.testing import local_client, local_server
-
-START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-_schemas = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[object]:
-    with local_server(clock="manual", start_time=START) as srv:
-        yield srv
+from tasknb.testing import local_client
 
 
 @pytest.fixture
 def client(server, validating) -> Iterator[TaskClient]:
-    c = local_client(server, database="runsdb", schema=f"s{next(_schemas)}", transport=validating)
+    c = local_client(server, database="runsdb", schema=fresh_schema(), transport=validating)
     yield c
     c.close()
 

@@ -8,32 +8,24 @@ Vega-Lite 5 schema, which is what JupyterLab renders.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pandas as pd
 import pytest
+from client_support import START, fresh_schema
 
 import tasknb
 from tasknb import Task, TaskClient
 from tasknb.frames import task_runs_frame
 from tasknb.models import TaskHistoryRow
 from tasknb.runs import execute_and_wait
-from tasknb.testing import local_client, local_server
+from tasknb.testing import local_client
 from tasknb.timeline import NOT_RUN, ROW_HEIGHT, STATE_COLOURS, VEGA_LITE_MIME, Timeline, timeline
-
-START = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-_schemas = iter(range(1, 10_000))
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[object]:
-    with local_server(clock="manual", start_time=START) as srv:
-        yield srv
 
 
 @pytest.fixture
 def client(server, validating) -> Iterator[TaskClient]:
-    c = local_client(server, database="tl", schema=f"s{next(_schemas)}", transport=validating)
+    c = local_client(server, database="tl", schema=fresh_schema(), transport=validating)
     yield c
     c.close()
 
