@@ -198,6 +198,20 @@ def test_invalid_json_is_400(sql: Sql) -> None:
     assert response.status_code == 400
 
 
+def test_a_request_without_user_agent_is_400_and_runs_nothing(sql: Sql) -> None:
+    """sqlapi.yaml: the User-Agent header is required (``allowEmptyValue: false``)."""
+    sql.submit("CREATE TABLE ua_kept (n INT)")
+    anonymous = httpx.Client(base_url=sql.api.server.url, timeout=30.0,
+                             headers={"Authorization": f"Bearer {sql.api.server.token}"})
+    del anonymous.headers["User-Agent"]
+    with anonymous:
+        refused = anonymous.post(STATEMENTS, json={
+            "statement": "INSERT INTO ua_kept VALUES (1)", "database": sql.api.database,
+            "schema": sql.api.schema})
+    assert refused.status_code == 400 and "User-Agent" in refused.json()["message"]
+    assert sql.rows("SELECT COUNT(*) FROM ua_kept") == [["0"]]
+
+
 @pytest.mark.parametrize("statement, code", [
     ("SELECT * FROM no_such_table", "002003"),
     ("SELECT 1 +* FROM", "001003"),

@@ -648,8 +648,16 @@ async def _wait(statement: Statement, seconds: float) -> None:
         pause = min(pause * 2, 0.05)
 
 
+def _check_user_agent(call: Call) -> None:
+    """sqlapi.yaml makes ``User-Agent`` a required, non-empty header of every operation."""
+    if not call.request.headers.get("user-agent", "").strip():
+        raise bad_request("The SQL API needs a User-Agent header naming your application "
+                          "and its version, such as 'myApplication/1.0'.")
+
+
 async def submit_statement(call: Call) -> Reply:
     """POST /api/v2/statements?async=&nullable=&requestId=."""
+    _check_user_agent(call)
     request_id = _request_id(call)
     run_async = parse_bool(call.query.get("async"), "async", False)
     nullable = parse_bool(call.query.get("nullable"), "nullable", True)
@@ -666,6 +674,7 @@ async def submit_statement(call: Call) -> Reply:
 
 async def get_statement_status(call: Call) -> Reply:
     """GET /api/v2/statements/{statementHandle}?partition=N."""
+    _check_user_agent(call)
     _request_id(call)
     partition = parse_int(call.query.get("partition"), "partition", 0, 0, 2**31) or 0
     return _result_reply(_statement_of(call), partition, on_post=False)
@@ -673,6 +682,7 @@ async def get_statement_status(call: Call) -> Reply:
 
 async def cancel_statement(call: Call) -> Reply:
     """POST /api/v2/statements/{statementHandle}/cancel."""
+    _check_user_agent(call)
     _request_id(call)
     statement = _statement_of(call)
     registry = registry_of(call.service)
