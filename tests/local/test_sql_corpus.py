@@ -277,13 +277,14 @@ INSERT INTO dates_patterns (date) VALUES (CURRENT_DATE);
 INSERT INTO dates_patterns (date) VALUES (CURRENT_DATE - 1);
 INSERT INTO dates_patterns (date) SELECT (LAST_DAY(CURRENT_DATE, 'WEEK'))
   WHERE NOT EXISTS (SELECT * FROM dates_patterns WHERE date = LAST_DAY(CURRENT_DATE, 'WEEK'));
+INSERT INTO dates_patterns (date) VALUES (CURRENT_DATE - 150);
 INSERT INTO dates_patterns (date) VALUES ('2021-04-09');
 END;
 $$""",
         props={**WH, "schedule": {"schedule_type": "CRON_TYPE",
                                   "cron_expr": "0 2 * * *", "timezone": "Europe/Kiev"}},
         check="SELECT count(*), TO_VARCHAR(min(date)), count(DISTINCT date) FROM dates_patterns",
-        expect=(("4", "2021-04-09", "4"),)),
+        expect=(("5", "2021-04-09", "5"),)),  # the server clock is a Monday: LAST_DAY is new
     "gdpr_delete_older_than_30_days": Entry(
         source="mallibiswas/Snowflake zenprod/gdpr/lib/gdpr_presence_30day_sightings_deletes.sql",
         setup=("CREATE TABLE sightings (id INT, seen_at TIMESTAMP_NTZ)",
@@ -330,7 +331,8 @@ $$"""),
         definition="CALL my_procedure()", props=_when("my_stream"),
         check="SELECT json_data:v::VARCHAR FROM my_table", expect=(("first",),)),
     "iceberg_triggered_serverless_clear_stream": Entry(
-        source="public iceberg/glue demo (orchestrate_update_glue_metadata_location, triggered)",
+        source="public iceberg/glue demo (orchestrate_update_glue_metadata_location): its"
+               " stream-clearing statement; the body calls an external function",
         setup=("CREATE TABLE simple_schema_smi2 (id INT)",
                "CREATE STREAM simple_schema_smi2_stream ON TABLE simple_schema_smi2",
                "CREATE TABLE dummy_clear_stream (x INT)",
