@@ -59,6 +59,7 @@ MIN_SUCCESSES_PER_OPERATION = 3  # steering reaches real objects, not only 400/4
 WRONG_TOKEN_EVERY = 25          # every 25th case goes with a wrong token and must get a 401
 SAMPLES_KEPT = 10               # refusals kept per operation, for the failure messages
 DERANDOMIZE = True              # fixed inputs in CI; exploratory runs may flip it
+STATEMENTS_PATH = "/api/v2/statements"  # sqlapi.yaml: every operation needs a User-Agent
 CHECKS = [
     not_a_server_error,
     openapi_checks.status_code_conformance,
@@ -247,6 +248,11 @@ def _fuzz_operation(ctx: _Context, operation_id: str, operation: Any, mode: Gene
         sent_headers = {"Authorization": "Bearer not-the-token"} if wrong_token else http.headers
         if not wrong_token and ctx.cases % 3 == 1:  # the form snowflake-core sends (§12.1)
             sent_headers = {"Authorization": f'Snowflake Token="{server.token}"'}
+        if case.path.startswith(STATEMENTS_PATH) and not any(
+                key.lower() == "user-agent" for key in case.headers or {}):
+            # a negative case without sqlapi.yaml's required User-Agent: requests would add its
+            # own, so send it empty (the server refuses both as missing)
+            sent_headers = {**sent_headers, "User-Agent": ""}
         sample_http = ctx.cases % HTTP_SAMPLE_EVERY == 0
         assert svc.wait_idle(30), "a graph run did not finish within 30 s"
         before = state_snapshot(svc)
