@@ -44,6 +44,11 @@ from tasknb.local.service import DEFAULT_COMPLETE_WINDOW, Service
 from tasknb.local.service.bodies import from_db
 from tasknb.local.service.runner import DEFAULT_MAX_WORKERS
 
+try:  # DuckDB imports numpy from whichever thread first converts a result, and the server's
+    import numpy  # noqa: F401  # threads may be importing it while another thread reads it
+except ImportError:  # half-made: so it is imported here, in the importing thread, once
+    pass  # (the [local] extra does not need numpy)
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765  # for `tasknb server`; start() picks a free port by default
 STARTUP_TIMEOUT_SECONDS = 20.0

@@ -87,11 +87,6 @@ from tasknb.local.sql.system_functions import (
 from tasknb.local.sql.translate import compile_definition, parse_statement, to_duckdb
 from tasknb.local.sql.watchdog import Watchdog
 
-try:  # DuckDB imports numpy from whichever thread first converts a result; two threads doing it
-    import numpy  # noqa: F401  # at once can see it half-imported, so it is imported here, once
-except ImportError:  # the [local] extra does not need numpy
-    pass
-
 __all__ = [
     "DEFAULT_STATEMENT_TIMEOUT_SECONDS",
     "MAX_RETURN_VALUE_BYTES",
