@@ -29,7 +29,8 @@ import fnmatch
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -241,10 +242,23 @@ def _refresh(info: StreamInfo) -> list[str]:
             f"INSERT INTO {info.snapshot} SELECT rowid, * FROM {_q(*info.source)}"]
 
 
-def _begin(cursor: duckdb.DuckDBPyConnection) -> bool:
-    """Start a transaction (the caller knows none is open)."""
+@contextmanager
+def _own_transaction(cursor: duckdb.DuckDBPyConnection, in_transaction: bool) -> Iterator[None]:
+    """Run the block in a transaction of its own, unless the task's own is already open (then
+    its COMMIT or ROLLBACK decides); rolled back when the block raises."""
+    if in_transaction:
+        yield
+        return
     cursor.execute("BEGIN TRANSACTION")
-    return True
+    try:
+        yield
+    except BaseException:
+        try:
+            cursor.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    cursor.execute("COMMIT")
 
 
 class Streams:
@@ -390,8 +404,7 @@ class Streams:
             return
         infos = [info for info in (self.find(key) for key in sql.consumes) if info is not None]
         reshaped = [info for info in (self.find(key) for key in sql.reshapes) if info is not None]
-        began = not sql.in_transaction and _begin(cursor)
-        try:
+        with _own_transaction(cursor, sql.in_transaction):
             execute()
             for info in reshaped:
                 self._reshape(info, cursor)
@@ -400,15 +413,6 @@ class Streams:
             for info in infos:
                 for statement in _refresh(info):
                     cursor.execute(statement)
-            if began:
-                cursor.execute("COMMIT")
-        except BaseException:
-            if began:
-                try:
-                    cursor.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-            raise
         if columns:  # the statement's own answer stays the cursor's result
             cells = ", ".join("?" for _ in columns)
             values = ", ".join(f"({cells})" for _ in rows) or f"({cells})"
@@ -454,23 +458,13 @@ class Streams:
         created = (ctx.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         info = StreamInfo(key, source, command.append_only,
                           created.isoformat(timespec="milliseconds"), command.comment)
-        began = not in_transaction and _begin(cursor)
-        try:
+        with _own_transaction(cursor, in_transaction):
             where = " WHERE FALSE" if command.show_initial_rows else ""
             cursor.execute(f"CREATE OR REPLACE TABLE {info.snapshot} AS SELECT rowid AS "
                            f"{quote_identifier(ROWID)}, * FROM {_q(*source)}{where}")
             cursor.execute(f"COMMENT ON TABLE {info.snapshot} IS {sql_string(info.meta())}")
             cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
             cursor.execute(f"CREATE OR REPLACE VIEW {_q(*info.check)} AS {_has_data(info)}")
-            if began:
-                cursor.execute("COMMIT")
-        except BaseException:
-            if began:
-                try:
-                    cursor.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-            raise
         with self._lock:
             if existing is not None:
                 self._streams.pop(existing.key, None)
@@ -485,20 +479,10 @@ class Streams:
             if command.if_exists:
                 return "Drop statement executed successfully (stream already dropped)."
             raise _missing("Stream", key)
-        began = not in_transaction and _begin(cursor)
-        try:
+        with _own_transaction(cursor, in_transaction):
             cursor.execute(f"DROP VIEW IF EXISTS {info.view}")
             cursor.execute(f"DROP VIEW IF EXISTS {_q(*info.check)}")
             cursor.execute(f"DROP TABLE IF EXISTS {info.snapshot}")
-            if began:
-                cursor.execute("COMMIT")
-        except BaseException:
-            if began:
-                try:
-                    cursor.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-            raise
         with self._lock:
             self._streams.pop(info.key, None)
         return f"{info.key[2]} successfully dropped."
