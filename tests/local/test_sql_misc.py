@@ -7,6 +7,8 @@ refused with 000002 and a message naming the construct.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from _scripting_support import run_task
 from _sql import error, rows, submit
@@ -57,13 +59,71 @@ def test_alter_session_set_is_accepted(api: Api) -> None:
     assert rows(api, "SELECT ok FROM tag_done") == [["1"]]
 
 
-def test_a_time_zone_other_than_utc_is_refused_by_name(api: Api) -> None:
-    """docs.snowflake.com/en/sql-reference/parameters#timezone: TIMEZONE changes what
-    timestamp functions return; the local engine runs in UTC, so it refuses another zone
-    instead of giving different results."""
-    code, message = error(api, "ALTER SESSION SET TIMEZONE = 'America/New_York'")
-    assert code == "000002"
-    assert "TIMEZONE = 'America/New_York'" in message and "UTC" in message
+def _statements(api: Api, text: str, **parameters: object) -> dict[str, Any]:
+    """A request of any number of statements with session parameters (sqlapi.yaml
+    ``parameters``); the JSON answer (the last statement's result, as on Snowflake)."""
+    response = api.http.post("/api/v2/statements", json={
+        "statement": text, "database": api.database, "schema": api.schema,
+        "parameters": {"multi_statement_count": 0, **parameters}})
+    assert response.status_code in (200, 422), response.text
+    return response.json()
+
+
+_ZONED = ("SELECT '2024-01-15 12:00:00+00:00'::TIMESTAMP_TZ::TIMESTAMP_LTZ::TIMESTAMP_NTZ, "
+          "'2024-01-15 12:00:00'::TIMESTAMP_LTZ, '2024-01-15 12:00:00'::TIMESTAMP_NTZ")
+
+
+def test_alter_session_set_timezone_applies_to_the_rest_of_the_session(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/parameters#timezone: TIMEZONE "specifies the time
+    zone for the session"; TIMESTAMP_LTZ values are shown and converted in it, a string read
+    as TIMESTAMP_LTZ is a time there, and TIMESTAMP_NTZ "is not affected". Noon UTC is 07:00 in
+    New York; noon in New York is 17:00 UTC (epoch 1705338000)."""
+    body = _statements(api, f"ALTER SESSION SET TIMEZONE = 'America/New_York'; {_ZONED}")
+    assert body["data"] == [["1705302000.000000000", "1705338000.000000000",
+                                 "1705320000.000000000"]]
+    # a new session (request) starts in the local default, UTC
+    assert rows(api, _ZONED) == [["1705320000.000000000", "1705320000.000000000",
+                                  "1705320000.000000000"]]
+
+
+def test_the_sql_api_timezone_parameter_sets_the_session_zone(api: Api) -> None:
+    """sqlapi.yaml: ``parameters.timezone`` is the "Time zone to use when executing the
+    statement"; CURRENT_DATE is the date in that zone (the manual clock stands at
+    2026-01-05 08:00 UTC, still 2026-01-04 in Honolulu)."""
+    body = _statements(api, "SELECT CURRENT_DATE::VARCHAR, '2024-01-15 12:00:00'::TIMESTAMP_LTZ",
+                       timezone="Pacific/Honolulu")
+    assert body["data"] == [["2026-01-04", "1705356000.000000000"]]  # noon there = 22:00 UTC
+
+
+def test_a_task_run_is_a_session_of_its_own_for_timezone(api: Api) -> None:
+    """docs.snowflake.com/en/user-guide/tasks-intro: a task's session parameters
+    (``session_parameters``) set up each run's session; ALTER SESSION in one run does not
+    carry over to the next run or to other sessions."""
+    submit(api, "CREATE TABLE zones (label VARCHAR, local_day DATE, zone VARCHAR)")
+    api.create("honolulu", "ALTER SESSION SET TIMEZONE = 'Pacific/Honolulu'; INSERT INTO zones "
+                        "SELECT 'altered', CURRENT_DATE, NULL")
+    api.create("paris", "INSERT INTO zones SELECT 'param', "
+                        "'2024-06-01 12:00:00+00:00'::TIMESTAMP_TZ::TIMESTAMP_LTZ::DATE, "
+                        "TO_VARCHAR('2024-06-01 12:00:00+00:00'::TIMESTAMP_TZ::TIMESTAMP_LTZ"
+                        "::TIMESTAMP_NTZ)", session_parameters={"TIMEZONE": "Europe/Paris"})
+    api.create("plain", "INSERT INTO zones SELECT 'plain', CURRENT_DATE, NULL")
+    for task in ("honolulu", "paris", "plain"):
+        assert api.execute(task)["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT label, local_day, zone FROM zones ORDER BY label") == [
+        ["altered", "20457", None], ["param", "19875", "2024-06-01 14:00:00"],
+        ["plain", "20458", None]]
+
+
+@pytest.mark.parametrize("zone", ["Nowhere/Special", "utc"])
+def test_an_unknown_time_zone_is_snowflakes_error(api: Api, zone: str) -> None:
+    """docs.snowflake.com/en/sql-reference/parameters#timezone: the value is a time zone name
+    of the IANA database, spelled as there; anything else fails "invalid value [<value>] for
+    parameter 'TIMEZONE'"."""
+    code, message = error(api, f"ALTER SESSION SET TIMEZONE = '{zone}'")
+    assert message == f"SQL compilation error:\ninvalid value [{zone}] for parameter 'TIMEZONE'"
+    assert code == "001422"
+    body = _statements(api, "SELECT 1", timezone=zone)
+    assert body["message"] == message
 
 
 @pytest.mark.parametrize(("statement", "named"), [

@@ -120,6 +120,7 @@ class StatementRequest:
     timeout: int | None = None
     bindings: list[Any] | None = None
     multi_statement_count: int = 1
+    time_zone: str | None = None  # parameters.timezone: the session's TIMEZONE
 
 
 def _optional_text(body: dict[str, Any], key: str) -> str | None:
@@ -172,7 +173,8 @@ def parse_request(body: Any) -> StatementRequest:
         schema=_optional_text(body, "schema"),
         timeout=MAX_TIMEOUT_SECONDS if timeout == 0 else timeout,
         bindings=None if bindings is None else parse_bindings(bindings),
-        multi_statement_count=count)
+        multi_statement_count=count,
+        time_zone=(parameters or {}).get("timezone"))
 
 
 def parse_bindings(bindings: Any) -> list[Any]:
@@ -509,6 +511,8 @@ class StatementRegistry:
                               now=self._service.now(), interrupt_key=statement.handle)
             if request.timeout is not None:
                 ctx.session_parameters["STATEMENT_TIMEOUT_IN_SECONDS"] = request.timeout
+            if request.time_zone is not None:  # checked by the engine (Snowflake's error)
+                ctx.session_parameters["TIMEZONE"] = request.time_zone
             ctx.bindings = bindings[:placeholders] or None
             ctx.keep_result = True
             ctx.max_result_rows = MAX_RESULT_ROWS

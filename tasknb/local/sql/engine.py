@@ -19,8 +19,8 @@ The jobs live in modules beside this one: :mod:`.statements` (splitting, refusal
 :mod:`.engine_functions` (what DuckDB calls back while a statement runs).
 
 Safety: DuckDB's file and network access is switched off (only the engine's own directory is
-reachable, and only through this module), extensions cannot be loaded, the configuration is
-locked, and statements that would reach outside (ATTACH, COPY, INSTALL, PRAGMA, SET, ...) are
+reachable, and only through this module, which DuckDB does not let widen again), extensions
+are not installed or loaded automatically, and statements that would reach outside (ATTACH, COPY, INSTALL, PRAGMA, SET, ...) are
 refused before they reach the engine. One task cannot take the server down: DuckDB's memory is
 capped, functions that build values of a chosen size are checked first, every statement has a
 timeout (``STATEMENT_TIMEOUT_IN_SECONDS``, default :data:`DEFAULT_STATEMENT_TIMEOUT_SECONDS`),
@@ -35,8 +35,8 @@ Snowflake account.
 
 Known differences from Snowflake: identifiers are matched case-insensitively by DuckDB (two
 tables named ``"orders"`` and ``ORDERS`` collide); VARIANT, OBJECT and ARRAY columns are
-DuckDB JSON; session parameters other than STATEMENT_TIMEOUT_IN_SECONDS are not applied (the
-engine's time zone is UTC); a task timeout is reported with the statement-timeout code 000630
+DuckDB JSON; session parameters other than STATEMENT_TIMEOUT_IN_SECONDS and TIMEZONE are not
+applied (:mod:`.timezones`: a run's zone, UTC by default); a task timeout is reported with the statement-timeout code 000630
 (Snowflake's exact code for USER_TASK_TIMEOUT_MS is not documented).
 """
 
@@ -56,7 +56,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from tasknb.local.sql import catalogs, interrupts, streams
+from tasknb.local.sql import catalogs, interrupts, streams, timezones
 from tasknb.local.sql.conditions import condition_query
 from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.cursors import CursorPool
@@ -191,8 +191,12 @@ class SqlEngine:
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET enable_external_access = false")
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET lock_configuration = true")
+        # every cursor's session starts in UTC whatever the machine's zone; a run's TIMEZONE
+        # is its cursor's SET SESSION (timezones). The configuration is not locked, since that
+        # would refuse the session's time zone too: user SQL never reaches DuckDB as SET
+        # (statements.py refuses it), and DuckDB itself refuses to widen file access again
+        # (enable_external_access, allowed_directories) while the database runs.
+        con.execute(f"SET GLOBAL TimeZone = {sql_string(timezones.DEFAULT_TIME_ZONE)}")
         self._functions.register(con)
 
     # -------------------------------------------------------------------------- containers
@@ -381,6 +385,10 @@ class SqlEngine:
         state.cursor = cursor
         clean = False
         try:
+            zone = timezones.session_time_zone(ctx.session_parameters)
+            if zone != timezones.DEFAULT_TIME_ZONE:
+                self._run_statement(call_id, state, cursor, Statement(zone, 1),
+                                    timezones.set_time_zone_sql(zone), ctx)
             scripted: Result | None = None
             for statement, duck_sql in statements:
                 if duck_sql is None:  # Snowflake Scripting, CALL, procedures
@@ -412,7 +420,8 @@ class SqlEngine:
             clean = not any(
                 _TRANSACTION_WORDS.match(st.text) or _TEMPORARY.search(st.text)
                 for st, _ in statements
-            ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements if duck)
+            ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements if duck) and (
+                not state.time_zone_set)  # the next run starts in UTC
         finally:
             self.finished_runs += 1  # after its commits: a stream may have data now
             self._calls.remove(call_id)
@@ -482,6 +491,7 @@ class SqlEngine:
         if state.deadline is not None:
             deadline = min(deadline, state.deadline)
         ticket = self._watchdog.watch(deadline, call_id)
+        state.time_zone_set = state.time_zone_set or timezones.is_time_zone_change(duck_sql)
         try:
             cursor.execute(duck_sql, (ctx.bindings or None) if bindings is None else
                            (bindings or None))

@@ -54,6 +54,7 @@ class RunState:
     deadline: float | None = None  # time.monotonic() of the task timeout
     statement_deadline: float | None = None
     hook_error: TaskSqlError | None = None  # raised by an engine function inside DuckDB
+    time_zone_set: bool = False  # its cursor's session time zone was changed (not pooled)
 
     @property
     def stopped(self) -> bool:

@@ -121,10 +121,15 @@ class Rewriter:
             return self.session_name(node)
         if self.ctx.now is not None:
             now = self.ctx.now.astimezone(timezone.utc)
+            instant = exp.cast(exp.Literal.string(now.isoformat()), exp.DataType.Type.TIMESTAMPTZ)
+            if isinstance(node, exp.CurrentTimestamp) and node.args.get("sysdate"):
+                # SYSDATE(): the UTC wall clock as TIMESTAMP_NTZ, whatever the session's zone
+                return exp.cast(exp.Literal.string(now.replace(tzinfo=None).isoformat()),
+                                exp.DataType.Type.TIMESTAMP)
             if isinstance(node, exp.CurrentTimestamp):
-                return exp.cast(exp.Literal.string(now.isoformat()), exp.DataType.Type.TIMESTAMPTZ)
-            if isinstance(node, exp.CurrentDate):
-                return exp.cast(exp.Literal.string(now.date().isoformat()), exp.DataType.Type.DATE)
+                return instant
+            if isinstance(node, exp.CurrentDate):  # the date in the session's time zone
+                return exp.cast(instant, exp.DataType.Type.DATE)
         return node
 
     def session_name(self, node: exp.Expression) -> exp.Expression:

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml, streams
+from tasknb.local.sql import dml, streams, timezones
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -178,7 +178,6 @@ def _check_identifier(node: exp.DynamicIdentifier) -> None:
 
 _STAGE_REFUSAL = ("stages (@stage, staged files and their positional $1 columns) are not "
                   "supported locally; load rows with INSERT instead.")
-_LOCAL_TIME_ZONE = "UTC"
 
 
 def _refuse_by_name(node: exp.Expression) -> None:
@@ -238,20 +237,29 @@ def _to_timestamp_ntz(node: exp.Expression) -> exp.Expression:
 
 
 def _session_settings(tree: exp.Alter) -> list[exp.Expression]:
-    """ALTER SESSION SET: accepted (a task run is its own session); a TIMEZONE other than the
-    engine's UTC would change results and is refused by name."""
+    """ALTER SESSION SET / UNSET: accepted (a task run is its own session); TIMEZONE becomes
+    the run cursor's DuckDB session time zone (:mod:`.timezones`), other parameters change
+    nothing the local engine does."""
+    changes: list[exp.Expression] = []
     for action in tree.args.get("actions") or []:
-        for item in action.expressions if isinstance(action, exp.AlterSession) else []:
+        if not isinstance(action, exp.AlterSession):
+            continue
+        for item in action.expressions:
             pair = item.this if isinstance(item, exp.SetItem) else item
-            if not isinstance(pair, exp.EQ):
+            if action.args.get("unset"):
+                if pair.name.upper() == timezones.TIMEZONE_PARAMETER:
+                    changes.append(_time_zone_statement(timezones.DEFAULT_TIME_ZONE))
                 continue
-            name = pair.this.name.upper()
-            value = pair.expression.name if isinstance(pair.expression, exp.Literal) else ""
-            if name == "TIMEZONE" and value.upper() not in (_LOCAL_TIME_ZONE, "ETC/UTC"):
-                raise UnsupportedSqlError(
-                    f"ALTER SESSION SET TIMEZONE = '{value}': the local engine runs in UTC only."
-                )
-    return []
+            if not isinstance(pair, exp.EQ) or pair.this.name.upper() != timezones.TIMEZONE_PARAMETER:
+                continue
+            value = pair.expression
+            name = value.this if isinstance(value, exp.Literal) else value.sql("snowflake")
+            changes.append(_time_zone_statement(timezones.check_time_zone(name)))
+    return changes
+
+
+def _time_zone_statement(zone: str) -> exp.Expression:
+    return sqlglot.parse_one(timezones.set_time_zone_sql(zone), read="duckdb")
 
 
 def _normalise(tree: exp.Expression) -> list[exp.Expression]:
