@@ -17,25 +17,29 @@
 # # 03 · Task graphs, step by step
 #
 # We build a small task graph, run it by hand, put it on a schedule and fast-forward the clock to
-# watch schedules and conditions play out. The rules you will meet are Snowflake's own.
+# watch schedules and conditions play out, then build a change-data-capture pipeline: a stream on a
+# table, a stored procedure that merges it, and a task that runs only when the stream has data.
+# The rules you will meet are Snowflake's own.
 #
 # On the embedded local server the clock is **manual**: `notebook.advance("3 minutes")` jumps
 # ahead and runs whatever was scheduled in between, at once. Everything here works on its own
 # `TEACH_*` tasks (the first cell drops any left from an earlier run), so the other notebooks
 # and a second run are not disturbed.
 #
-# **On your account** (set `CONNECTION`) the same cells create five `TEACH_*` tasks in your
-# connection's schema and wait for real, with a progress bar (about ten minutes in all; any
-# wait can be interrupted). The next cell says what that needs and costs before anything is
-# created: `CREATE TASK` on the schema and `EXECUTE TASK`, plus `USAGE` on the connection's
-# warehouse, or, when the connection names none, the `EXECUTE MANAGED TASK` privilege for
-# serverless tasks.
+# **On your account** (set `CONNECTION`) the same cells create seven `TEACH_*` tasks, two
+# tables, a stream and a procedure in your connection's schema and wait for real, with a progress
+# bar (about ten minutes in all; any wait can be interrupted). The next cell says what that needs
+# and costs before anything is created: `CREATE TASK`, `CREATE TABLE`, `CREATE STREAM` and
+# `CREATE PROCEDURE` on the schema and `EXECUTE TASK`, plus `USAGE` on the connection's
+# warehouse (the SQL statements run in it), or, for the tasks, when the connection names none,
+# the `EXECUTE MANAGED TASK` privilege for serverless tasks.
 
 # %%
 CONNECTION = None  # set to a connection name from ~/.snowflake/connections.toml
 
 # %%
 import atexit
+import time
 
 import pandas as pd
 from IPython.display import display
@@ -60,29 +64,40 @@ if ACCOUNT:
                "resumes for the runs (warehouse credits)" if WAREHOUSE else
                "serverless (the connection names no warehouse): needs the EXECUTE MANAGED TASK "
                "account privilege, billed as serverless task compute")
+    sql_compute = (f"in the connection's warehouse {WAREHOUSE}" if WAREHOUSE else
+                   "in a warehouse: set warehouse = ... on the connection first")
     print(f"""On this account the notebook will, in {client.database}.{client.schema}:
-  * create 5 tasks named {PREFIX}*: needs CREATE TASK on the schema (and EXECUTE TASK to run
+  * create 7 tasks named {PREFIX}*: needs CREATE TASK on the schema (and EXECUTE TASK to run
     them); they run {compute};
+  * create 2 tables, a stream and a SQL procedure named {PREFIX}* at step 8: needs CREATE
+    TABLE, CREATE STREAM and CREATE PROCEDURE on the schema; its SQL statements (a few small
+    INSERTs, UPDATEs and SELECTs) run {sql_compute};
   * run them by hand and on a 1-minute schedule for about 6 minutes: about 20 graph runs of
-    trivial SELECTs (a few seconds of compute each);
-  * suspend the schedule at step 7 and drop every {PREFIX}* task at the end, also when the
-    kernel stops after a failed cell.""")
+    trivial SELECTs, and 3 runs of a small MERGE (the last one skipped, without compute);
+  * suspend the schedule at step 7 and drop every {PREFIX}* task, table, stream and procedure
+    at the end, also when the kernel stops after a failed cell.""")
+
+# the change-data-capture objects of step 8, dropped after the tasks that use them
+CDC_OBJECTS = [("PROCEDURE", "TEACH_MERGE_ORDERS(VARCHAR)"), ("STREAM", "TEACH_ORDERS_STREAM"),
+               ("TABLE", "TEACH_ORDERS_MART"), ("TABLE", "TEACH_ORDERS")]
 
 
-def drop_teaching_tasks():
-    """Remove the TEACH_* tasks (the root is suspended first, as Snowflake requires)."""
+def drop_teaching_objects():
+    """Drop the TEACH_* tasks (a started root is suspended first), then step 8's objects."""
     existing = client.list_tasks(starts_with=PREFIX)
     for task in existing:
         if task.role == "root" and task.state == "started":
             client.suspend_task(task.name)
     for task in sorted(existing, key=lambda t: t.role == "root"):
         client.delete_task(task.name, if_exists=True)
+    for kind, name in CDC_OBJECTS:
+        client.sql(f"DROP {kind} IF EXISTS {name}")
     return [task.name for task in existing]
 
 
-print("dropped from an earlier run:", drop_teaching_tasks() or "nothing")  # start clean
+print("dropped from an earlier run:", drop_teaching_objects() or "no tasks")  # start clean
 if ACCOUNT:
-    atexit.register(drop_teaching_tasks)  # finally: cleaned up when the kernel stops, too
+    atexit.register(drop_teaching_objects)  # finally: cleaned up when the kernel stops, too
 
 # %% [markdown]
 # ## 1 · A root task
@@ -230,7 +245,8 @@ steps = tasknb.task_runs_df(client, "TEACH_EXTRACT", run=latest_run)
 by_task = dict(zip(steps["name"], steps["state"]))
 assert by_task["TEACH_ALERT"] == "SKIPPED" and by_task["TEACH_LOAD"] == "SUCCEEDED", by_task
 steps[["name", "state", "condition_text", "return_value"]]
-#
+
+# %% [markdown]
 # ## 7 · Suspend: the schedule stops
 #
 # Suspending the root cancels its future runs (a run already executing would finish). Fast
@@ -245,7 +261,157 @@ print(f"runs before: {before}, after three more minutes: {after}")
 assert after <= before  # no new runs (older ones may leave the recent-history window)
 
 # %% [markdown]
-# ## 8 · Play with it
+# ## 8 · Change data capture: a stream, a procedure, a task that waits for data
+#
+# The pipeline Snowflake's documentation builds again and again:
+#
+# * a source table `TEACH_ORDERS` and a **stream** on it, `TEACH_ORDERS_STREAM`. A stream
+#   records the changes to its table since its *offset*: each changed row, with
+#   `METADATA$ACTION` (`INSERT` or `DELETE`) and `METADATA$ISUPDATE` (an update is a
+#   `DELETE` and an `INSERT` of the same row). Reading it does not empty it; the offset moves
+#   only when a DML statement that reads it (here a `MERGE`) commits;
+# * a SQL **stored procedure** `TEACH_MERGE_ORDERS(loaded_by)` that merges the stream into a
+#   target table `TEACH_ORDERS_MART`, sets the task's return value to the number of rows it
+#   changed (`SYSTEM$SET_RETURN_VALUE`, what child tasks read) and `RETURN`s a sentence (what
+#   a `CALL` answers);
+# * a root task `TEACH_CDC_MERGE` that `CALL`s the procedure, **`WHEN
+#   SYSTEM$STREAM_HAS_DATA('TEACH_ORDERS_STREAM')`**, and has no schedule: a **triggered
+#   task**, which Snowflake, once it is resumed, runs by itself when the stream has data
+#   (looking at most every 30 seconds). Here it stays suspended and we run it by hand. And a
+#   child `TEACH_CDC_REPORT` that reads the root's return value with
+#   `SYSTEM$GET_PREDECESSOR_RETURN_VALUE()`.
+#
+# Tables, stream and procedure are made with SQL (`client.sql`, the SQL API), the tasks with
+# the client as before.
+
+# %%
+client.sql("CREATE OR REPLACE TABLE TEACH_ORDERS (id INT, item VARCHAR, qty INT)")
+client.sql("CREATE OR REPLACE TABLE TEACH_ORDERS_MART "
+           "(id INT, item VARCHAR, qty INT, loaded_by VARCHAR)")
+client.sql("CREATE OR REPLACE STREAM TEACH_ORDERS_STREAM ON TABLE TEACH_ORDERS")
+client.sql("""
+CREATE OR REPLACE PROCEDURE TEACH_MERGE_ORDERS(loaded_by VARCHAR)
+RETURNS VARCHAR
+LANGUAGE SQL
+AS
+$$
+BEGIN
+  MERGE INTO TEACH_ORDERS_MART m USING TEACH_ORDERS_STREAM s ON m.id = s.id
+    WHEN MATCHED AND s.METADATA$ACTION = 'DELETE' AND NOT s.METADATA$ISUPDATE THEN DELETE
+    WHEN MATCHED AND s.METADATA$ACTION = 'INSERT' THEN
+      UPDATE SET m.item = s.item, m.qty = s.qty, m.loaded_by = :loaded_by
+    WHEN NOT MATCHED AND s.METADATA$ACTION = 'INSERT' THEN
+      INSERT (id, item, qty, loaded_by) VALUES (s.id, s.item, s.qty, :loaded_by);
+  LET merged VARCHAR := SQLROWCOUNT;
+  CALL SYSTEM$SET_RETURN_VALUE(:merged);
+  RETURN merged || ' rows merged into TEACH_ORDERS_MART';
+END;
+$$
+""")
+print("created:", ", ".join(f"{kind} {name}" for kind, name in reversed(CDC_OBJECTS)))
+
+# %% [markdown]
+# The two tasks: the root's condition is its `WHEN`; the drawing shows it under the name.
+
+# %%
+client.create_task(Task(
+    "TEACH_CDC_MERGE",
+    "CALL TEACH_MERGE_ORDERS('TEACH_CDC_MERGE')",
+    condition="SYSTEM$STREAM_HAS_DATA('TEACH_ORDERS_STREAM')",
+    warehouse=WAREHOUSE,
+    # a serverless triggered task must say how soon a run should finish
+    target_completion_interval=None if WAREHOUSE else MinutesSchedule(5),
+    comment="triggered: runs when the stream has data",
+))
+client.create_task(Task(
+    "TEACH_CDC_REPORT",
+    "SELECT SYSTEM$SET_RETURN_VALUE("
+    "'the merge changed ' || SYSTEM$GET_PREDECESSOR_RETURN_VALUE() || ' rows')",
+    predecessors=["TEACH_CDC_MERGE"],
+    warehouse=WAREHOUSE,
+))
+client.resume_task("TEACH_CDC_REPORT")  # the root stays suspended: we execute it by hand
+tasknb.draw_graph(client, "TEACH_CDC_MERGE")
+
+# %% [markdown]
+# New orders arrive in the source. The stream now holds three `INSERT` rows, and
+# `SYSTEM$STREAM_HAS_DATA` is true.
+
+# %%
+client.sql("INSERT INTO TEACH_ORDERS VALUES (1, 'pen', 1), (2, 'ink', 2), (3, 'pad', 3)")
+client.sql("SELECT id, item, qty, METADATA$ACTION, METADATA$ISUPDATE "
+           "FROM TEACH_ORDERS_STREAM ORDER BY id")
+
+# %% [markdown]
+# Run the graph by hand. The condition is true, so the root calls the procedure, which merges
+# the three rows; the child reads the count the root returned.
+
+# %%
+first_merge = execute_and_wait(client, "TEACH_CDC_MERGE")
+assert first_merge.state == "SUCCEEDED", first_merge
+mart = client.sql("SELECT id, item, qty, loaded_by FROM TEACH_ORDERS_MART ORDER BY id")
+assert mart["ITEM"].tolist() == ["pen", "ink", "pad"], mart
+display(mart)
+
+# %% [markdown]
+# Change the source: one order's quantity goes up, another order is deleted. The stream shows
+# the update as a `DELETE` and an `INSERT` of one row (`METADATA$ISUPDATE` true), and the
+# deletion as a lone `DELETE`: it holds only the changes since the merge moved its offset.
+
+# %%
+client.sql("UPDATE TEACH_ORDERS SET qty = 5 WHERE item = 'pen'")
+client.sql("DELETE FROM TEACH_ORDERS WHERE item = 'pad'")
+client.sql("SELECT id, item, qty, METADATA$ACTION, METADATA$ISUPDATE "
+           "FROM TEACH_ORDERS_STREAM ORDER BY id, METADATA$ACTION")
+
+# %% [markdown]
+# The second run merges those changes: the `MATCHED` branches of the `MERGE` update the pen
+# and delete the pad. Per task: the root returned `2` (two rows changed), and the child read it.
+
+# %%
+second_merge = execute_and_wait(client, "TEACH_CDC_MERGE")
+mart = client.sql("SELECT id, item, qty, loaded_by FROM TEACH_ORDERS_MART ORDER BY id")
+assert second_merge.state == "SUCCEEDED", second_merge
+assert list(zip(mart["ITEM"], mart["QTY"])) == [("pen", 5), ("ink", 2)], mart
+display(mart)
+steps = tasknb.task_runs_df(client, "TEACH_CDC_MERGE", run=second_merge)
+by_task = dict(zip(steps["name"], steps["return_value"]))
+assert by_task == {"TEACH_CDC_MERGE": "2", "TEACH_CDC_REPORT": "the merge changed 2 rows"}, steps
+steps[["name", "state", "condition_text", "return_value"]]
+
+# %% [markdown]
+# ### The stream is empty now: the next run is skipped
+#
+# The merge consumed the stream, so `SYSTEM$STREAM_HAS_DATA` is false. Execute once more and
+# look at the per-task rows. What to notice:
+#
+# * **the root is `SKIPPED`**, not failed: Snowflake evaluates the `WHEN` condition without a
+#   warehouse (in its cloud services) and, when it is false, runs none of the task's SQL. No
+#   warehouse resumes, and the procedure is not called;
+# * the child has **no row**: a skipped task's children do not run;
+# * the mart still holds its two rows, and a skipped root leaves no graph run in
+#   `complete-graphs` (so we wait for its row in the task history instead).
+#
+# That is why `WHEN SYSTEM$STREAM_HAS_DATA(...)` goes on tasks that read a stream: an empty
+# stream costs no warehouse time, whether the task is on a schedule or triggered.
+
+# %%
+print("stream has data:",
+      client.sql("SELECT SYSTEM$STREAM_HAS_DATA('TEACH_ORDERS_STREAM') AS has_data")["HAS_DATA"][0])
+client.execute_task("TEACH_CDC_MERGE")
+for _ in range(60):  # the task history shows the run within seconds
+    history = tasknb.task_runs_df(client, "TEACH_CDC_MERGE")
+    skipped = history[history["run_id"] > second_merge.run_id]  # run ids grow with the start time
+    if skipped["state"].isin(["SKIPPED", "SUCCEEDED", "FAILED", "CANCELLED"]).any():
+        break
+    time.sleep(1)
+assert skipped["name"].tolist() == ["TEACH_CDC_MERGE"], skipped  # no row for the child
+assert skipped["state"].tolist() == ["SKIPPED"], skipped
+assert len(client.sql("SELECT id FROM TEACH_ORDERS_MART")) == 2  # nothing merged
+skipped[["name", "state", "condition_text", "scheduled_from", "return_value"]]
+
+# %% [markdown]
+# ## 9 · Play with it
 #
 # The control panel offers the same actions with their rules built in: Resume is enabled (the
 # root is suspended), Suspend is not, and Execute asks for confirmation, then follows the run.
@@ -262,14 +428,16 @@ print(panel.buttons["suspend"].tooltip)
 # %% [markdown]
 # ## Clean up
 #
-# On the local server the teaching tasks stay, so that the panel above keeps working; the first
-# cell drops them the next time this notebook runs. Through a connection (an account) this cell
-# drops them now (the panel then has nothing left to act on), and the same clean-up runs when
-# the kernel stops, whichever cell it stopped at.
+# On the local server the teaching tasks (and step 8's tables, stream and procedure) stay, so
+# that the panel above keeps working; the first cell drops them the next time this notebook
+# runs. Through a connection (an account) this cell drops them now (the panel then has nothing
+# left to act on), and the same clean-up runs when the kernel stops, whichever cell it stopped
+# at.
 
 # %%
 if not ACCOUNT:
     print("kept for the panel:", ", ".join(t.name for t in client.list_tasks(starts_with=PREFIX)))
 else:
-    print("dropped:", ", ".join(drop_teaching_tasks()))
+    print("dropped:", ", ".join(drop_teaching_objects()),
+          "and", ", ".join(f"{kind} {name}" for kind, name in CDC_OBJECTS))
     assert client.list_tasks(starts_with=PREFIX) == []

@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from tasknb import demo, notebook
+from tasknb.errors import SqlError
 
 
 def test_lab_command_is_loopback_headless_and_root_safe(tmp_path):
@@ -121,8 +122,35 @@ def _printed(nb: nbformat.NotebookNode) -> str:
     )
 
 
+CDC_NOTEBOOK = "03_teaching_task_graphs.ipynb"
+MERGED_MART = [(1, "pen", 5), (2, "ink", 2)]  # 3 orders merged, then pen updated, pad deleted
+
+
+def _cdc_outcome(client) -> tuple[list[tuple], list[str]]:
+    """Notebook 03's change-data-capture step: the mart's rows, the root's last three runs.
+
+    Read through SQL on the server the notebook used (TASK_HISTORY by task name keeps a
+    dropped task's runs), so that it holds after the notebook dropped its objects too.
+    """
+    history = client.sql(
+        "SELECT state FROM TABLE(INFORMATION_SCHEMA.TASK_HISTORY(TASK_NAME => 'TEACH_CDC_MERGE'))"
+        " ORDER BY run_id DESC LIMIT 3"
+    )
+    try:
+        mart = client.sql("SELECT id, item, qty FROM TEACH_ORDERS_MART ORDER BY id")
+    except SqlError as error:  # dropped (account mode): only the history is left
+        assert error.code == "002003", error
+        return [], list(reversed(history["STATE"]))
+    return list(mart.itertuples(index=False, name=None)), list(reversed(history["STATE"]))
+
+
 def test_notebooks_run_in_both_orders_on_one_demo_server(tmp_path, monkeypatch):
-    """The newcomer's path: under ./dev.sh demo every kernel attaches to one shared server."""
+    """The newcomer's path: under ./dev.sh demo every kernel attaches to one shared server.
+
+    Each run of 03 merges a stream into its mart with a procedure called by a task, then the
+    next run is skipped: "If the specified stream contains no change data, the task skips the
+    current run" (Snowflake, SYSTEM$STREAM_HAS_DATA).
+    """
     from tasknb import local
 
     with local.start(seed="demo", clock="manual", data_dir=tmp_path / "server") as server:
@@ -136,6 +164,12 @@ def test_notebooks_run_in_both_orders_on_one_demo_server(tmp_path, monkeypatch):
             assert f"local server at {server.url} (from $TASKNB_URL)" in printed, name
             assert server.token not in printed
             assert "TaskRun(" not in json.dumps([c.get("outputs", []) for c in nb.cells]), name
+            if name == CDC_NOTEBOOK:
+                with server.connect(database=notebook.DEMO_DATABASE,
+                                    schema=notebook.DEMO_SCHEMA) as client:
+                    mart, states = _cdc_outcome(client)
+                assert mart == MERGED_MART, f"step {step}"
+                assert states == ["SUCCEEDED", "SUCCEEDED", "SKIPPED"], f"step {step}"
 
 
 def test_notebook_03_in_account_mode_finishes_without_sleeping_silently(
@@ -162,20 +196,31 @@ def test_notebook_03_in_account_mode_finishes_without_sleeping_silently(
         monkeypatch.setenv(notebook.CONNECTION_ENV, "teach")
         monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
         began = time.monotonic()
-        nb = _run_notebook("03_teaching_task_graphs.ipynb", 1, "in account mode")
+        nb = _run_notebook(CDC_NOTEBOOK, 1, "in account mode")
         took = time.monotonic() - began
         left = server.service.list_tasks("TEACH", "PUBLIC")
+        with server.connect(database="TEACH", schema="PUBLIC") as client:
+            mart, states = _cdc_outcome(client)
+            tables_left = client.sql(
+                "SELECT table_name FROM INFORMATION_SCHEMA.TABLES WHERE table_name LIKE 'TEACH%'"
+            )
+            with pytest.raises(SqlError, match="TEACH_MERGE_ORDERS"):
+                client.sql("CALL TEACH_MERGE_ORDERS('gone?')")
     printed = _printed(nb)
     outputs = json.dumps([c.get("outputs", []) for c in nb.cells])
     created = printed.index("On this account the notebook will")
     assert created < outputs.index("TEACH_EXTRACT")  # said before anything was created
     assert "in warehouse TEACH_WH (from the connection): needs USAGE on it" in printed
     assert "CREATE TASK" in printed and "EXECUTE TASK" in printed
+    assert "CREATE TABLE, CREATE STREAM and CREATE PROCEDURE" in " ".join(printed.split())
     assert "TEACH_WH" in outputs.split("On this account", 1)[1]  # the tasks use that warehouse
     # every advance() said what it did instead of sleeping: three 3-minute steps, fast-forwarded
     assert printed.count("tasknb local server with a manual clock: fast-forwarded 3 min") == 3
     assert took < 150, f"03 took {took:.0f} s in account mode"
     assert left == [] and "dropped: " in printed  # cleaned up at the end
+    # the stream-and-procedure step ran (merged, then skipped) and its objects are gone
+    assert states == ["SUCCEEDED", "SUCCEEDED", "SKIPPED"] and mart == []
+    assert tables_left.empty and "STREAM TEACH_ORDERS_STREAM" in printed.split("dropped: ")[-1]
     assert server.token not in outputs
 
 
