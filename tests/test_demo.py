@@ -175,7 +175,12 @@ def test_notebooks_run_in_both_orders_on_one_demo_server(tmp_path, monkeypatch):
 def test_notebook_03_in_account_mode_finishes_without_sleeping_silently(
     tmp_path, monkeypatch, snowflake_home
 ):
-    """A connection entry pointing at a local server: 03 treats it as an account."""
+    """A connection entry pointing at a local server: 03 treats it as an account.
+
+    It states the privileges first, runs its stream-and-procedure step (a merge, then a run
+    skipped: "If the specified stream contains no change data, the task skips the current
+    run", Snowflake, SYSTEM$STREAM_HAS_DATA) and drops everything it made.
+    """
     import time
 
     from client_support import write_private
