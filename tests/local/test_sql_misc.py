@@ -174,3 +174,47 @@ def test_system_send_email_is_accepted_and_recorded_never_sent(
     assert answer == [["true"]]
     assert "recipients=ops@example.com subject='Load failed'" in caplog.text
     assert "not sent" in caplog.text
+
+
+def test_a_variant_column_holding_a_string_casts_to_the_string(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/data-types-semistructured ("Using values in a
+    VARIANT"): a VARIANT holding a string cast to VARCHAR gives the string without its JSON
+    quotes; a VARCHAR column holding quotes keeps them; numbers give their digits."""
+    submit(api, "CREATE TABLE vc (v VARIANT, s VARCHAR, n INT)")
+    submit(api, """INSERT INTO vc SELECT PARSE_JSON('"a"'), '"kept"', 5""")
+    assert rows(api, "SELECT v::VARCHAR, TO_VARCHAR(v), CAST(v AS STRING), s::VARCHAR, "
+                     "n::VARCHAR, PARSE_JSON('\"b\"')::VARCHAR FROM vc") == [
+        ["a", "a", "a", '"kept"', "5", "b"]]
+
+
+def test_to_varchar_and_to_date_take_snowflake_format_elements(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/functions-conversion#date-and-time-formats-in-
+    conversion-functions: YYYY, YY, MM, MON, MMMM, DD, DY, HH24, HH12, AM/PM, MI, SS, FF0-FF9,
+    TZH:TZM, and "text in double quotes" kept as it is, in TO_VARCHAR / TO_CHAR, TO_DATE and
+    TO_TIMESTAMP[_NTZ]."""
+    submit(api, "CREATE TABLE fmt (ts TIMESTAMP_NTZ, d DATE)")
+    submit(api, "INSERT INTO fmt VALUES ('2024-03-05 14:07:09.123', '2024-03-05')")
+    assert rows(api, """SELECT TO_VARCHAR(ts, 'YYYY-MM-DD HH24:MI:SS'), TO_CHAR(d, 'DD/MM/YY'),
+        TO_CHAR(ts, 'DY DD MON YYYY HH12:MI:SS.FF3 AM'), TO_VARCHAR(ts, 'MMMM "the" DD')
+        FROM fmt""") == [["2024-03-05 14:07:09", "05/03/24", "Tue 05 Mar 2024 02:07:09.123 PM",
+                          "March the 05"]]
+    assert rows(api, """SELECT TO_DATE('05/03/2024', 'DD/MM/YYYY')::VARCHAR,
+        TO_TIMESTAMP_NTZ('2024-03-05 at 14', 'YYYY-MM-DD "at" HH24')::VARCHAR,
+        TO_TIMESTAMP('05-Mar-2024 02:07:09 PM', 'DD-MON-YYYY HH12:MI:SS AM')::VARCHAR,
+        TO_TIMESTAMP('2024-03-05T14:07:09.5+01:00', 'YYYY-MM-DD"T"HH24:MI:SS.FF1TZH:TZM')
+            ::TIMESTAMP_NTZ::VARCHAR""") == [
+        ["2024-03-05", "2024-03-05 14:00:00", "2024-03-05 14:07:09", "2024-03-05 13:07:09.5"]]
+
+
+@pytest.mark.parametrize(("statement", "named"), [
+    ("SELECT TO_VARCHAR(1234.5, '999,999.00')", "number format '999,999.00'"),
+    ("SELECT TO_VARCHAR(CURRENT_TIMESTAMP, 'YYYY TZH:TZM')", "time-zone element (TZH, TZM)"),
+    ("SELECT TO_VARCHAR(CURRENT_DATE, 'YYYY-MM-DD QQ')", "format element 'QQ'"),
+])
+def test_a_format_the_engine_cannot_map_is_refused_by_name(api: Api, statement: str,
+                                                           named: str) -> None:
+    """docs.snowflake.com/en/sql-reference/functions/to_char: these formats run on Snowflake;
+    locally they answer 000002 naming the format or element (never a wrong string)."""
+    code, message = error(api, statement)
+    assert code == "000002", message
+    assert named in message

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml, streams, timezones
+from tasknb.local.sql import dml, formats, streams, timezones
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -144,20 +144,37 @@ def _flatten_aliases(tree: exp.Expression) -> set[str]:
 
 
 def _variant_as_text(aliases: set[str]) -> Callable[[exp.Expression], exp.Expression]:
-    """``<variant>::VARCHAR`` is the string itself, not its JSON text (``'"a"'``), for what is
-    surely a VARIANT: a path (``v:a``), PARSE_JSON(...) and a FLATTEN alias's VALUE."""
+    """``<variant>::VARCHAR`` (also TO_VARCHAR / TO_CHAR without a format) is the string
+    itself, not its JSON text (``'"a"'``): for what is surely a VARIANT (a path ``v:a``,
+    PARSE_JSON(...), a FLATTEN alias's VALUE) by json_extract_string; for a plain column,
+    whose type is known only to DuckDB, by the column's type as DuckDB binds it."""
     def rewrite(node: exp.Expression) -> exp.Expression:
-        if not (isinstance(node, exp.Cast) and node.to.this in _TEXT_TYPES):
+        bare_to_char = isinstance(node, exp.ToChar) and node.args.get("format") is None
+        if not (bare_to_char or (isinstance(node, exp.Cast) and node.to.this in _TEXT_TYPES)):
             return node
         inner = node.this
         variant = isinstance(inner, (exp.JSONExtract, exp.ParseJSON)) or (
             isinstance(inner, exp.Column) and inner.name.upper() == "VALUE"
             and inner.table.upper() in aliases)
-        if not variant:
+        if variant:
+            return _json_text(inner.copy())
+        if not isinstance(inner, exp.Column):
             return node
-        return exp.Anonymous(this="json_extract_string",
-                             expressions=[inner.copy(), exp.Literal.string("$")])
+        as_text = node.copy() if isinstance(node, exp.Cast) else exp.cast(
+            inner.copy(), exp.DataType.build("VARCHAR"))
+        json = exp.Anonymous(this="to_json", expressions=[inner.copy()])  # binds for any type
+        return exp.Case(ifs=[exp.If(this=_is_json(inner), true=_json_text(json))],
+                        default=as_text)
     return rewrite
+
+
+def _is_json(column: exp.Expression) -> exp.Expression:
+    return exp.EQ(this=exp.Anonymous(this="typeof", expressions=[column.copy()]),
+                  expression=exp.Literal.string("JSON"))
+
+
+def _json_text(value: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this="json_extract_string", expressions=[value, exp.Literal.string("$")])
 
 
 def _check_identifier(node: exp.DynamicIdentifier) -> None:
@@ -270,7 +287,8 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         _refuse_by_name(node)
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
-    tree = tree.transform(_variant_as_text(_flatten_aliases(tree)))
+    tree = tree.transform(_variant_as_text(_flatten_aliases(tree))).transform(
+        formats.to_varchar).transform(formats.unquote_parsed_format)
     tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
                        .transform(_lateral_flatten))
     if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
