@@ -456,9 +456,9 @@ def test_untranslatable_sql_is_refused_not_silently_changed(engine: SqlEngine) -
     engine.run("CREATE TABLE ts (t TIMESTAMP_NTZ)", ctx())
     with pytest.raises(UnsupportedSqlError, match="number format 'FM999.00'"):
         engine.run("SELECT TO_CHAR(1.5, 'FM999.00') FROM ts", ctx())
-    with pytest.raises(UnsupportedSqlError, match="only INPUT"):
+    with pytest.raises(UnsupportedSqlError, match="RECURSIVE => TRUE and a MODE"):
         engine.run("SELECT f.value FROM ts, LATERAL FLATTEN(input => PARSE_JSON('[1]'), "
-                   "outer => TRUE) f", ctx())
+                   "recursive => TRUE, mode => 'ARRAY') f", ctx())
 
 
 _SOUP = [

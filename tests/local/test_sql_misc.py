@@ -162,6 +162,42 @@ def test_lateral_flatten_gives_value_index_path_and_key(api: Api) -> None:
         ["size", None, "3"]]
 
 
+def test_table_flatten_gives_the_same_columns_as_lateral_flatten(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/functions/flatten: "FLATTEN is a table function"
+    used as ``TABLE(FLATTEN(...))`` or ``LATERAL FLATTEN(...)``, with the same output
+    columns SEQ, KEY, PATH, INDEX, VALUE, THIS."""
+    submit(api, "CREATE TABLE tf (id INT, doc VARIANT)")
+    submit(api, "INSERT INTO tf SELECT 7, PARSE_JSON('{\"tags\": [\"x\", \"y\"]}')")
+    assert rows(api, "SELECT t.id, f.seq, f.key, f.path, f.index, f.value::VARCHAR, f.this "
+                     "FROM tf t, TABLE(FLATTEN(input => t.doc:tags)) f ORDER BY f.index") == [
+        ["7", "1", None, "[0]", "0", "x", '["x","y"]'],
+        ["7", "1", None, "[1]", "1", "y", '["x","y"]']]
+    assert rows(api, "SELECT value::INT, index FROM TABLE(FLATTEN(INPUT => PARSE_JSON('[5, 6]')))"
+                     " ORDER BY index") == [["5", "0"], ["6", "1"]]
+
+
+def test_flatten_path_outer_recursive_and_mode(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/functions/flatten: PATH "the path to the element
+    within a VARIANT data structure which needs to be flattened"; OUTER => TRUE "exactly one
+    row is generated for zero-row expansions (with NULL in the KEY, INDEX, and VALUE
+    columns)"; RECURSIVE => TRUE "expansion is performed for all sub-elements recursively";
+    MODE "whether only objects, arrays, or both should be flattened"."""
+    submit(api, "CREATE TABLE fo (id INT, doc VARIANT)")
+    submit(api, """INSERT INTO fo SELECT 1, PARSE_JSON('{"a": {"b": [1, 2]}, "e": []}')""")
+    assert rows(api, "SELECT f.path, f.index, f.value::INT FROM fo, LATERAL FLATTEN(input => "
+                     "doc, path => 'a.b') f ORDER BY f.index") == [["a.b[0]", "0", "1"],
+                                                                   ["a.b[1]", "1", "2"]]
+    assert rows(api, "SELECT id, f.key, f.index, f.value FROM fo, LATERAL FLATTEN(input => "
+                     "doc:e, outer => TRUE) f") == [["1", None, None, None]]
+    assert rows(api, "SELECT count(*) FROM fo, LATERAL FLATTEN(input => doc:e) f") == [["0"]]
+    assert rows(api, "SELECT f.path FROM fo, LATERAL FLATTEN(input => doc, recursive => TRUE) f"
+                     " ORDER BY f.path") == [["a"], ["a.b"], ["a.b[0]"], ["a.b[1]"], ["e"]]
+    assert rows(api, "SELECT count(*) FROM fo, LATERAL FLATTEN(input => doc, mode => 'ARRAY') f"
+                     ) == [["0"]]
+    assert rows(api, "SELECT f.key FROM fo, LATERAL FLATTEN(input => doc, mode => 'OBJECT') f "
+                     "ORDER BY f.key") == [["a"], ["e"]]
+
+
 def test_system_send_email_is_accepted_and_recorded_never_sent(
         api: Api, caplog: pytest.LogCaptureFixture) -> None:
     """docs.snowflake.com/en/sql-reference/stored-procedures/system_send_email:

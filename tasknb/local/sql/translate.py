@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml, formats, streams, timezones
+from tasknb.local.sql import dml, flatten, formats, streams, timezones
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -137,12 +137,6 @@ _TEXT_TYPES = (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.T
                exp.DataType.Type.NVARCHAR, exp.DataType.Type.NCHAR)
 
 
-def _flatten_aliases(tree: exp.Expression) -> set[str]:
-    """The aliases of the LATERAL FLATTENs in a tree (their VALUE column is a VARIANT)."""
-    return {node.alias.upper() for node in tree.find_all(exp.Lateral)
-            if isinstance(node.this, exp.Explode) and node.alias}
-
-
 def _variant_as_text(aliases: set[str]) -> Callable[[exp.Expression], exp.Expression]:
     """``<variant>::VARCHAR`` (also TO_VARCHAR / TO_CHAR without a format) is the string
     itself, not its JSON text (``'"a"'``): for what is surely a VARIANT (a path ``v:a``,
@@ -209,38 +203,10 @@ def _refuse_by_name(node: exp.Expression) -> None:
             isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal)
             and not node.this.is_string):
         raise UnsupportedSqlError(_STAGE_REFUSAL)
-    if isinstance(node, exp.Explode) and not isinstance(node.parent, exp.Lateral):
-        raise UnsupportedSqlError("FLATTEN is supported locally only as LATERAL FLATTEN(...).")
-
-
-_FLATTEN_ROWS = (
-    "(SELECT 1 AS seq, CASE WHEN json_type(__in) = 'ARRAY' THEN NULL ELSE key END AS key, "
-    "substr(fullkey, CASE WHEN json_type(__in) = 'ARRAY' THEN 2 ELSE 3 END) AS path, "
-    "CASE WHEN json_type(__in) = 'ARRAY' THEN CAST(key AS INT) END AS index, value, "
-    "__in AS this FROM json_each(__in) ORDER BY id)"
-)
-
-
-def _lateral_flatten(node: exp.Expression) -> exp.Expression:
-    """LATERAL FLATTEN([INPUT =>] <array or object>) [alias]: one row per element, with
-    Snowflake's SEQ, KEY, PATH, INDEX, VALUE and THIS columns (DuckDB's json_each)."""
-    if not (isinstance(node, exp.Lateral) and isinstance(node.this, exp.Explode)):
-        return node
-    argument = node.this.this
-    if isinstance(argument, exp.Kwarg):
-        if argument.this.name.upper() != "INPUT":
-            raise UnsupportedSqlError(f"FLATTEN's {argument.this.name.upper()} argument is not "
-                                      "supported locally (only INPUT).")
-        argument = argument.expression
-    if node.this.expressions or node.args.get("outer"):
-        raise UnsupportedSqlError("FLATTEN with PATH, OUTER, RECURSIVE or MODE is not "
-                                  "supported locally (only INPUT).")
-    source = exp.cast(argument.copy(), exp.DataType.build("JSON"))
-    rows = sqlglot.parse_one(_FLATTEN_ROWS, read="duckdb").transform(
-        lambda n: source.copy() if isinstance(n, exp.Column) and n.name == "__in" else n)
-    alias = node.args.get("alias")
-    name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier("F")
-    return exp.Lateral(this=rows, alias=exp.TableAlias(this=name))
+    if isinstance(node, exp.Explode) and not isinstance(node.parent, (exp.Lateral,
+                                                                      exp.TableFromRows)):
+        raise UnsupportedSqlError("FLATTEN is supported locally as LATERAL FLATTEN(...) and "
+                                  "TABLE(FLATTEN(...)) in FROM.")
 
 
 def _to_timestamp_ntz(node: exp.Expression) -> exp.Expression:
@@ -287,10 +253,10 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         _refuse_by_name(node)
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
-    tree = tree.transform(_variant_as_text(_flatten_aliases(tree))).transform(
+    tree = tree.transform(_variant_as_text(flatten.aliases(tree))).transform(
         formats.to_varchar).transform(formats.unquote_parsed_format)
     tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
-                       .transform(_lateral_flatten))
+                       .transform(flatten.flatten))
     if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
         # INSERT OVERWRITE = empty the table and insert, in one transaction
         target = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
