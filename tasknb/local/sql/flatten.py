@@ -3,7 +3,7 @@
     >>> import sqlglot
     >>> tree = sqlglot.parse_one("SELECT f.value FROM t, TABLE(FLATTEN(input => t.v, "
     ...                          "path => 'a.b', outer => TRUE)) f", read="snowflake")
-    >>> "json_each(CAST(t.v AS JSON), '$.a.b')" in tree.transform(flatten).sql("duckdb")
+    >>> "JSON_EACH(CAST(t.v AS JSON), '$.a.b')" in tree.transform(flatten).sql("duckdb")
     True
 
 docs.snowflake.com/en/sql-reference/functions/flatten: ``FLATTEN( INPUT => <expr> [, PATH =>
