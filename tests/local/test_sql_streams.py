@@ -244,6 +244,32 @@ def test_a_procedure_called_by_a_task_consumes_the_stream(api: Api) -> None:
     assert rows(api, "SELECT SYSTEM$STREAM_HAS_DATA('src_s')") == [["false"]]
 
 
+def test_an_append_only_stream_keeps_rows_deleted_since_their_insert(api: Api) -> None:
+    """docs.snowflake.com/en/user-guide/streams-intro ("Types of streams"): "Append-only streams
+    track row inserts only. Update, delete, and truncate operations are not recorded"; "if 10
+    rows are inserted into a table and then 5 of those rows are deleted before the offset for
+    an append-only stream is advanced, the stream records 10 rows", while a standard stream
+    "returns the net change" (an inserted and deleted row is not in it)."""
+    _source(api)
+    submit(api, "CREATE STREAM inserts_s ON TABLE src APPEND_ONLY = TRUE")
+    submit(api, "CREATE STREAM net_s ON TABLE src")
+    submit(api, "INSERT INTO src VALUES (1, 'a'), (2, 'b'), (3, 'c')")
+    submit(api, "DELETE FROM src WHERE id = 2")
+    assert rows(api, "SELECT id, v, METADATA$ACTION FROM inserts_s ORDER BY id") == [
+        ["1", "a", "INSERT"], ["2", "b", "INSERT"], ["3", "c", "INSERT"]]
+    assert rows(api, "SELECT id FROM net_s ORDER BY id") == [["1"], ["3"]]
+    submit(api, "CREATE TABLE landed (id INT, v VARCHAR)")
+    submit(api, "INSERT INTO landed SELECT id, v FROM inserts_s")
+    assert rows(api, "SELECT count(*) FROM landed") == [["3"]]
+    assert rows(api, "SELECT SYSTEM$STREAM_HAS_DATA('inserts_s')") == [["false"]]
+    submit(api, "INSERT INTO src VALUES (4, 'd')")
+    submit(api, "TRUNCATE TABLE src")
+    assert rows(api, "SELECT id FROM inserts_s") == [["4"]]
+    assert rows(api, "SELECT SYSTEM$STREAM_HAS_DATA('inserts_s')") == [["true"]]
+    # never consumed: from its empty start to the emptied table, the net change is nothing
+    assert rows(api, "SELECT count(*) FROM net_s") == [["0"]]
+
+
 def _section_examples() -> list[tuple[str, object]]:
     """(statement, expected rows or None) of the first ```sql block of the docs section."""
     text = (Path(__file__).resolve().parents[2] / "docs" / "local-server.md").read_text()

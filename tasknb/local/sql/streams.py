@@ -9,16 +9,21 @@ stream's offset (with each row's DuckDB ``rowid``; its table comment records the
 source and mode as JSON), and a view ``"<name>"`` is the change set: the rows that differ
 between the source now and that copy (multiset difference, so the net change), with
 ``METADATA$ACTION`` ('INSERT' / 'DELETE'), ``METADATA$ISUPDATE`` (an INSERT and a DELETE of
-the same row: an update) and ``METADATA$ROW_ID``. An append-only stream shows only rows added
-since the offset. ``SHOW_INITIAL_ROWS = TRUE`` starts with an empty copy, so the first read
-returns every row as an INSERT.
+the same row: an update) and ``METADATA$ROW_ID``. An append-only stream shows every row
+inserted since the offset, also one deleted again since: before a DELETE, UPDATE, MERGE or
+TRUNCATE of its source, the rows inserted since the offset are copied to
+``"__TASKNB_STREAM$<name>$INSERTS"`` (docs.snowflake.com/en/user-guide/streams-intro, "Types of
+streams": "Append-only streams track row inserts only"; "if 10 rows are inserted into a table
+and then 5 of those rows are deleted before the offset for an append-only stream is advanced,
+the stream records 10 rows"). ``SHOW_INITIAL_ROWS = TRUE`` starts with an empty copy, so the
+first read returns every row as an INSERT.
 
 Offsets advance as Snowflake documents: when an INSERT, UPDATE, DELETE or MERGE that reads the
 stream commits, in the same transaction as the statement (an explicit BEGIN ... COMMIT in the
 definition keeps it until COMMIT; ROLLBACK keeps the old offset). A SELECT never advances it.
 
-Known differences: a row inserted and deleted again before the offset advances is not seen (an
-append-only stream on Snowflake would still show it); streams on views, external tables and
+Known differences: an append-only stream shows an inserted row that was updated since with
+the values it had before the first DELETE / UPDATE after its insert; streams on views, external tables and
 stages, and AT / BEFORE, are refused; the copy makes consuming a stream cost a pass over its
 source.
 """
@@ -50,6 +55,8 @@ from tasknb.local.sql.names import fold, quote_identifier, sql_string
 #: The prefix of the table that keeps a stream's offset (the source's rows at the offset).
 SNAPSHOT_PREFIX = "__TASKNB_STREAM$"
 ROWID = "__TASKNB_ROWID"
+#: The suffix of an append-only stream's table of inserted rows kept past a DELETE / UPDATE.
+KEPT_SUFFIX = "$INSERTS"
 METADATA_COLUMNS = ("METADATA$ACTION", "METADATA$ISUPDATE", "METADATA$ROW_ID")
 
 Key = tuple[str, str, str]  # (database, schema, name), folded as Snowflake folds
@@ -160,6 +167,7 @@ class StreamSql(str):
     command: Command | None = None
     consumes: tuple[Key, ...] = ()
     reshapes: tuple[Key, ...] = ()  # streams whose source this ALTER / CREATE OR REPLACE changes
+    keeps: tuple[Key, ...] = ()  # append-only streams whose inserts this statement may remove
     in_transaction = False  # inside the definition's own BEGIN ... COMMIT
 
 
@@ -194,6 +202,11 @@ class StreamInfo:
         return _q(*self.key)
 
     @property
+    def kept(self) -> str:
+        """An append-only stream's inserted rows kept before a statement could remove them."""
+        return _q(self.key[0], self.key[1], f"{SNAPSHOT_PREFIX}{self.key[2]}{KEPT_SUFFIX}")
+
+    @property
     def check(self) -> Key:
         """The view of one boolean: whether the stream has data (SYSTEM$STREAM_HAS_DATA)."""
         return (self.key[0], self.key[1], f"{SNAPSHOT_PREFIX}{self.key[2]}$HAS_DATA")
@@ -212,10 +225,12 @@ def _change_set(info: StreamInfo) -> str:
     head = (f"WITH cur AS (SELECT rowid AS {rid}, * FROM {source}), "
             f"old AS (SELECT * FROM {info.snapshot}), "
             "ins AS MATERIALIZED (SELECT * FROM cur EXCEPT ALL SELECT * FROM old)")
-    if info.append_only:
-        return (f"{head} SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", FALSE AS "
-                f"\"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins "
-                f"WHERE {rid} NOT IN (SELECT {rid} FROM old)")
+    if info.append_only:  # inserts only: those kept before a DELETE / UPDATE, and the rest
+        return (f"WITH cur AS (SELECT rowid AS {rid}, * FROM {source}), "
+                f"ins AS (SELECT * FROM {info.kept} UNION ALL SELECT * FROM cur WHERE {rid} NOT "
+                f"IN (SELECT {rid} FROM {info.snapshot}) AND {rid} NOT IN (SELECT {rid} FROM "
+                f"{info.kept})) SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", "
+                f"FALSE AS \"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins")
     return (f"{head}, del AS MATERIALIZED (SELECT * FROM old EXCEPT ALL SELECT * FROM cur) "
             f"SELECT * EXCLUDE ({rid}), 'INSERT' AS \"METADATA$ACTION\", {rid} IN (SELECT {rid} "
             f"FROM del) AS \"METADATA$ISUPDATE\", {row_id} AS \"METADATA$ROW_ID\" FROM ins "
@@ -229,8 +244,8 @@ def _has_data(info: StreamInfo) -> str:
     would read as no data; Snowflake's function may err the other way only)."""
     source, rid = _q(*info.source), quote_identifier(ROWID)
     if info.append_only:
-        return (f"SELECT EXISTS (SELECT 1 FROM {source} WHERE rowid NOT IN (SELECT {rid} FROM "
-                f"{info.snapshot})) AS has_data")
+        return (f"SELECT EXISTS (SELECT 1 FROM {info.kept}) OR EXISTS (SELECT 1 FROM {source} "
+                f"WHERE rowid NOT IN (SELECT {rid} FROM {info.snapshot})) AS has_data")
     return (f"SELECT (SELECT (count(*), sum(hash(c)::HUGEINT)) FROM (SELECT rowid AS {rid}, * "
             f"FROM {source}) c) IS DISTINCT FROM (SELECT (count(*), sum(hash(o)::HUGEINT)) "
             f"FROM {info.snapshot} o) AS has_data")
@@ -239,7 +254,26 @@ def _has_data(info: StreamInfo) -> str:
 def _refresh(info: StreamInfo) -> list[str]:
     """Move a stream's offset to now (run inside the consuming statement's transaction)."""
     return [f"DELETE FROM {info.snapshot}",
-            f"INSERT INTO {info.snapshot} SELECT rowid, * FROM {_q(*info.source)}"]
+            f"INSERT INTO {info.snapshot} SELECT rowid, * FROM {_q(*info.source)}",
+            *([f"DELETE FROM {info.kept}"] if info.append_only else [])]
+
+
+def _keep_inserts(info: StreamInfo) -> str:
+    """Keep an append-only stream's rows inserted since its offset before a statement that may
+    delete or change them: such a stream "tracks row inserts only" (see the module)."""
+    rid = quote_identifier(ROWID)
+    return (f"INSERT INTO {info.kept} SELECT rowid AS {rid}, * FROM {_q(*info.source)} WHERE "
+            f"rowid NOT IN (SELECT {rid} FROM {info.snapshot}) AND rowid NOT IN (SELECT {rid} "
+            f"FROM {info.kept})")
+
+
+def _make_views(info: StreamInfo, cursor: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create a stream's views (and an append-only stream's table of kept inserts)."""
+    if info.append_only:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {info.kept} AS SELECT * FROM "
+                       f"{info.snapshot} WHERE FALSE")
+    cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
+    cursor.execute(f"CREATE OR REPLACE VIEW {_q(*info.check)} AS {_has_data(info)}")
 
 
 @contextmanager
@@ -321,8 +355,9 @@ class Streams:
         if isinstance(tree, (exp.Alter, exp.Create)) and str(tree.args.get("kind", "")).upper() \
                 == "TABLE" and (isinstance(tree, exp.Alter) or tree.args.get("replace")):
             return self._reshaping(tree, duck_sql, ctx, in_transaction)
+        keeps = self._append_only_targets(tree, ctx)
         if not isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge)):
-            return duck_sql
+            return self._keeping(duck_sql, keeps, in_transaction)
         consumed: list[Key] = []
         for table in tree.find_all(exp.Table):
             parts = [p.this if p.quoted else p.this.upper()
@@ -334,9 +369,39 @@ class Streams:
             if info is not None and info.key not in consumed:
                 consumed.append(info.key)
         if not consumed:
-            return duck_sql
+            return self._keeping(duck_sql, keeps, in_transaction)
         marked = StreamSql(duck_sql)
         marked.consumes = tuple(consumed)
+        marked.keeps = keeps
+        marked.in_transaction = in_transaction
+        return marked
+
+    def _append_only_targets(self, tree: exp.Expression, ctx: TaskContext) -> tuple[Key, ...]:
+        """The append-only streams on the table a DELETE, UPDATE, MERGE or TRUNCATE changes."""
+        if isinstance(tree, exp.TruncateTable):
+            targets = list(tree.expressions)
+        elif isinstance(tree, (exp.Update, exp.Delete, exp.Merge)):
+            targets = [tree.this]
+        else:
+            return ()
+        sources = set()
+        for table in targets:
+            if not isinstance(table, exp.Table):
+                continue
+            parts = [p.this if p.quoted else p.this.upper()
+                     for p in (table.args.get("catalog"), table.args.get("db"), table.this)
+                     if isinstance(p, exp.Identifier)]
+            sources.add(tuple(p.upper() for p in _qualify(parts, ctx)))
+        with self._lock:
+            return tuple(k for k, i in self._streams.items()
+                         if i.append_only and tuple(p.upper() for p in i.source) in sources)
+
+    @staticmethod
+    def _keeping(duck_sql: str, keeps: tuple[Key, ...], in_transaction: bool) -> str:
+        if not keeps:
+            return duck_sql
+        marked = StreamSql(duck_sql)
+        marked.keeps = keeps
         marked.in_transaction = in_transaction
         return marked
 
@@ -379,8 +444,10 @@ class Streams:
         cursor.execute(f"CREATE OR REPLACE TABLE {info.snapshot} AS SELECT {select} FROM "
                        f"{info.snapshot}")
         cursor.execute(f"COMMENT ON TABLE {info.snapshot} IS {sql_string(info.meta())}")
-        cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
-        cursor.execute(f"CREATE OR REPLACE VIEW {_q(*info.check)} AS {_has_data(info)}")
+        if info.append_only and _object_kind(cursor, _unquoted_kept(info)) is not None:
+            cursor.execute(f"CREATE OR REPLACE TABLE {info.kept} AS SELECT {select} FROM "
+                           f"{info.kept}")
+        _make_views(info, cursor)
 
     def has_data(self, name: str, ctx: TaskContext) -> exp.Expression:
         """SYSTEM$STREAM_HAS_DATA('<name>') as a subquery of the stream's check view."""
@@ -404,7 +471,12 @@ class Streams:
             return
         infos = [info for info in (self.find(key) for key in sql.consumes) if info is not None]
         reshaped = [info for info in (self.find(key) for key in sql.reshapes) if info is not None]
+        kept = [info for info in (self.find(key) for key in sql.keeps) if info is not None]
         with _own_transaction(cursor, sql.in_transaction):
+            for info in kept:
+                if _object_kind(cursor, _unquoted_kept(info)) is None:  # made before $INSERTS
+                    _make_views(info, cursor)
+                cursor.execute(_keep_inserts(info))
             execute()
             for info in reshaped:
                 self._reshape(info, cursor)
@@ -463,8 +535,8 @@ class Streams:
             cursor.execute(f"CREATE OR REPLACE TABLE {info.snapshot} AS SELECT rowid AS "
                            f"{quote_identifier(ROWID)}, * FROM {_q(*source)}{where}")
             cursor.execute(f"COMMENT ON TABLE {info.snapshot} IS {sql_string(info.meta())}")
-            cursor.execute(f"CREATE OR REPLACE VIEW {info.view} AS {_change_set(info)}")
-            cursor.execute(f"CREATE OR REPLACE VIEW {_q(*info.check)} AS {_has_data(info)}")
+            cursor.execute(f"DROP TABLE IF EXISTS {info.kept}")
+            _make_views(info, cursor)
         with self._lock:
             if existing is not None:
                 self._streams.pop(existing.key, None)
@@ -483,6 +555,7 @@ class Streams:
             cursor.execute(f"DROP VIEW IF EXISTS {info.view}")
             cursor.execute(f"DROP VIEW IF EXISTS {_q(*info.check)}")
             cursor.execute(f"DROP TABLE IF EXISTS {info.snapshot}")
+            cursor.execute(f"DROP TABLE IF EXISTS {info.kept}")
         with self._lock:
             self._streams.pop(info.key, None)
         return f"{info.key[2]} successfully dropped."
@@ -518,6 +591,10 @@ class Streams:
         query = f"SELECT * FROM (VALUES {values}) AS t({names})"
         cursor.execute(query + ("" if rows else " WHERE FALSE"),
                        [v for row in rows for v in row] or [None] * len(columns))
+
+
+def _unquoted_kept(info: StreamInfo) -> Key:
+    return (info.key[0], info.key[1], f"{SNAPSHOT_PREFIX}{info.key[2]}{KEPT_SUFFIX}")
 
 
 def _object_kind(cursor: duckdb.DuckDBPyConnection, key: Key) -> str | None:
