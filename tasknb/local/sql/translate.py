@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml, flatten, formats, streams, timezones
+from tasknb.local.sql import dml, flatten, formats, functions, streams, timezones
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -203,6 +203,13 @@ def _refuse_by_name(node: exp.Expression) -> None:
             isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal)
             and not node.this.is_string):
         raise UnsupportedSqlError(_STAGE_REFUSAL)
+    if isinstance(node, exp.TableFromRows) and isinstance(node.this, (exp.Anonymous, exp.Dot)):
+        call = node.this.expression if isinstance(node.this, exp.Dot) else node.this
+        name = node.this.sql("snowflake").split("(", 1)[0]
+        if isinstance(call, exp.Anonymous):
+            raise UnsupportedSqlError(f"the table function {name.upper()}(...) is not available "
+                                      "locally (TABLE(FLATTEN(...)) and TABLE(GENERATOR(...)) "
+                                      "are).")
     if isinstance(node, exp.Explode) and not isinstance(node.parent, (exp.Lateral,
                                                                       exp.TableFromRows)):
         raise UnsupportedSqlError("FLATTEN is supported locally as LATERAL FLATTEN(...) and "
@@ -254,7 +261,7 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
     tree = tree.transform(_variant_as_text(flatten.aliases(tree))).transform(
-        formats.to_varchar).transform(formats.unquote_parsed_format)
+        formats.to_varchar).transform(formats.unquote_parsed_format).transform(functions.rewrite)
     tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
                        .transform(flatten.flatten))
     if isinstance(tree, exp.Insert) and tree.args.get("overwrite"):
