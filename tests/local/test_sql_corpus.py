@@ -610,6 +610,95 @@ $$""",
                "session_parameters": {"TIMEZONE": "Pacific/Honolulu"}},
         check="SELECT TO_VARCHAR(load_day, 'YYYY-MM-DD') FROM load_days",
         expect=(("2026-01-04",),)),
+    "silver_customers_truncate_positional_columns": Entry(
+        source="marcelopachione/end2end-snowflake-sql-cicd layers/silver/tasks/"
+               "task_load_silver_customers.sql and procedures/sp_load_silver_customers.SQL",
+        setup=("CREATE TABLE bronze_customers (raw VARIANT)",
+               ("""INSERT INTO bronze_customers SELECT PARSE_JSON('{"customer_id": "alfki","""
+                """ "company_name": "Alfreds", "city": "Berlin"}')"""),
+               ("CREATE TABLE silver_customers (customer_id VARCHAR, company_name VARCHAR,"
+                " contact_name VARCHAR, city VARCHAR, created_at TIMESTAMP_LTZ)"),
+               "INSERT INTO silver_customers VALUES ('OLD', 'old', 'old', 'old', NULL)",
+               """CREATE OR REPLACE PROCEDURE sp_load_silver_customers()
+RETURNS STRING
+LANGUAGE SQL
+AS
+$$
+BEGIN
+    TRUNCATE TABLE silver_customers;
+  INSERT INTO silver_customers
+    SELECT
+        COALESCE(UPPER($1:"customer_id"::string),'N/A') as customer_id,
+        COALESCE(UPPER($1:"company_name"::string),'N/A') as company_name,
+        COALESCE(UPPER($1:"contact_name"::string),'N/A') as contact_name,
+        COALESCE(UPPER($1:"city"::string),'N/A') as city,
+        current_timestamp as created_at
+    FROM bronze_customers;
+    RETURN 'Load Silver Customers table successfully';
+END;
+$$"""),
+        definition="call sp_load_silver_customers()", props={"warehouse": "COMPUTE_WH"},
+        check="SELECT customer_id, company_name, contact_name, city FROM silver_customers",
+        expect=(("ALFKI", "ALFREDS", "N/A", "BERLIN"),)),
+    "site_defaults_call_with_current_task_name": Entry(
+        source="promotion0824/Data-Snowflake schema_realestate/schema_level/tasks/"
+               "R__109_task_insert_site_defaults.sql (and its insert_site_defaults_sp)",
+        setup=("CREATE TABLE directory_core_sites (site_id VARCHAR)",
+               "INSERT INTO directory_core_sites VALUES ('s1'), ('s2')",
+               ("CREATE TABLE site_defaults (site_id VARCHAR, type VARCHAR, default_value VARIANT,"
+                " _is_active BOOLEAN, _valid_from TIMESTAMP_NTZ, _valid_to TIMESTAMP_NTZ,"
+                " _created_by_task VARCHAR, _last_updated_by_task VARCHAR)"),
+               """CREATE OR REPLACE PROCEDURE insert_site_defaults_sp(task_name VARCHAR)
+    RETURNS STRING
+    LANGUAGE SQL
+  AS
+    $$
+      BEGIN
+        INSERT INTO site_defaults (site_id, type, default_value, _is_active, _valid_from, _valid_to, _created_by_task, _last_updated_by_task)
+          SELECT
+            sites.site_id,
+            'ZoneAirTemperatureSetpointDefault',
+            PARSE_JSON(' { "value": 22.5, "unit": "degC" } '),
+            true,
+            TO_TIMESTAMP('0000-01-01'),
+            TO_TIMESTAMP('9999-12-31'),
+            :task_name,
+            :task_name
+          FROM directory_core_sites sites
+            LEFT JOIN site_defaults defaults
+              ON (sites.site_id = defaults.site_id AND defaults.type = 'ZoneAirTemperatureSetpointDefault')
+          WHERE defaults.site_id IS NULL;
+        RETURN 'done';
+      END;
+    $$"""),
+        definition="CALL insert_site_defaults_sp(SYSTEM$CURRENT_USER_TASK_NAME())",
+        props={"user_task_managed_initial_warehouse_size": "XSMALL",
+               "user_task_timeout_ms": 1200000},
+        check="SELECT site_id, default_value:unit::VARCHAR, TO_VARCHAR(_valid_to, 'YYYY'),"
+              " _created_by_task FROM site_defaults ORDER BY site_id",
+        expect=(("s1", "degC", "9999", "CORPUS_ROOT"), ("s2", "degC", "9999", "CORPUS_ROOT"))),
+    "orders_processed_select_star_from_stream": Entry(
+        source="public Snowflake interview guide (code index file 36496919518: process_orders)",
+        setup=("CREATE TABLE orders (order_id INT, amount NUMBER(10,2))",
+               "CREATE STREAM orders_stream ON TABLE orders",
+               ("CREATE TABLE orders_processed (order_id INT, amount NUMBER(10,2),"
+                " action VARCHAR, isupdate BOOLEAN, row_id VARCHAR)"),
+               "INSERT INTO orders VALUES (1, 9.5), (2, 20)",
+               "DELETE FROM orders WHERE order_id = 2"),
+        definition="""INSERT INTO orders_processed
+    SELECT * FROM orders_stream
+    WHERE METADATA$ACTION = 'INSERT'""",
+        props={"warehouse": "ETL_WH", "schedule": {"schedule_type": "CRON_TYPE",
+                                                    "cron_expr": "0 * * * *", "timezone": "UTC"}},
+        check="SELECT order_id, amount, action FROM orders_processed",
+        expect=(("1", "9.50", "INSERT"),)),
+    "serverless_heartbeat_values": Entry(
+        source="public Snowflake tasks guide (code index file 15519527143: lightweight_task)",
+        setup=("CREATE TABLE audit_log (at TIMESTAMP_LTZ, what VARCHAR)",),
+        definition="INSERT INTO audit_log VALUES (CURRENT_TIMESTAMP(), 'heartbeat')",
+        props={"user_task_managed_initial_warehouse_size": "XSMALL",
+               "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 5}},
+        check="SELECT what, at IS NOT NULL FROM audit_log", expect=(("heartbeat", "true"),)),
 }
 CORPUS.update(CORPUS_2)
 

@@ -254,3 +254,11 @@ def test_a_format_the_engine_cannot_map_is_refused_by_name(api: Api, statement: 
     code, message = error(api, statement)
     assert code == "000002", message
     assert named in message
+
+
+def test_positional_columns_over_a_table(api: Api) -> None:
+    """docs.snowflake.com/en/sql-reference/sql/select: "$<col_position>" names a column by its
+    position in the FROM clause's table, also a VARIANT one followed by a path."""
+    submit(api, "CREATE TABLE pos (raw VARIANT, n INT)")
+    submit(api, """INSERT INTO pos SELECT PARSE_JSON('{"id": "a1"}'), 5""")
+    assert rows(api, 'SELECT UPPER($1:"id"::STRING), $2 + 1 FROM pos') == [["A1", "6"]]

@@ -191,6 +191,21 @@ _STAGE_REFUSAL = ("stages (@stage, staged files and their positional $1 columns)
                   "supported locally; load rows with INSERT instead.")
 
 
+def _is_stage(node: exp.Expression) -> bool:
+    return (isinstance(node, exp.Table) and isinstance(node.this, exp.Var)
+            and str(node.this.this).startswith("@"))
+
+
+def _positional_columns(tree: exp.Expression) -> exp.Expression:
+    """``$1``, ``$2``... over tables (not a stage) are the query's columns by position, DuckDB's
+    ``#1``, ``#2`` (docs.snowflake.com/en/sql-reference/sql/select: "$<col_position>")."""
+    if any(_is_stage(node) for node in tree.walk()):
+        return tree
+    return tree.transform(lambda node: exp.Var(this=f"#{node.this.this}") if (
+        isinstance(node, exp.Parameter) and isinstance(node.this, exp.Literal)
+        and not node.this.is_string) else node)
+
+
 def _refuse_by_name(node: exp.Expression) -> None:
     """Constructs the local engine lacks, refused with their name (not as DuckDB's parse error)."""
     if isinstance(node, exp.HistoricalData):
@@ -256,6 +271,7 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
     """Context-free rewrites Snowflake -> DuckDB that sqlglot does not do on its own."""
     if isinstance(tree, exp.Alter) and str(tree.args.get("kind") or "").upper() == "SESSION":
         return _session_settings(tree)
+    tree = _positional_columns(tree)
     for node in tree.walk():
         _refuse_by_name(node)
         if isinstance(node, exp.DynamicIdentifier):
