@@ -206,7 +206,8 @@ def test_simple_begin_end_block_runs_its_statements(engine: SqlEngine) -> None:
 @pytest.mark.parametrize(
     ("sql", "fragment"),
     [
-        ("CREATE FUNCTION f() RETURNS INT AS '1'", "CREATE FUNCTION"),
+        ("CREATE FUNCTION f() RETURNS TABLE (a INT) AS 'SELECT 1'", "RETURNS TABLE"),
+        ("CREATE FUNCTION f() RETURNS INT LANGUAGE PYTHON AS 'x'", "Python user-defined"),
         ("BEGIN COPY INTO t FROM @stage; END", "COPY INTO"),
         ("COPY INTO t FROM @stage", "COPY INTO"),
         ("CREATE STREAM s ON EXTERNAL TABLE t", "streams on external tables"),

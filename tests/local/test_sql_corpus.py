@@ -699,6 +699,22 @@ $$"""),
         props={"user_task_managed_initial_warehouse_size": "XSMALL",
                "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 5}},
         check="SELECT what, at IS NOT NULL FROM audit_log", expect=(("heartbeat", "true"),)),
+    "lab_udf_in_task_graph": Entry(
+        source="public SnowPro lab notes (code index file 57351000065: Lab 5.2 to_cents UDF,"
+               " Lab 5.3 t_load / t_clean AFTER t_load)",
+        setup=("CREATE TABLE events (id INT, dollars NUMBER(10,2), ok BOOLEAN)",
+               "CREATE STREAM raw_stream ON TABLE events",
+               ("CREATE TABLE staged (id INT, dollars NUMBER(10,2), ok BOOLEAN, action VARCHAR,"
+               " isupdate BOOLEAN, row_id VARCHAR)"),
+               "CREATE TABLE curated (id INT, cents NUMBER)",
+               "CREATE FUNCTION to_cents(dollars NUMBER) RETURNS NUMBER\n  AS $$ dollars * 100 $$",
+               "INSERT INTO events VALUES (1, 19.99, TRUE), (2, 5, FALSE)"),
+        definition="INSERT INTO staged SELECT * FROM raw_stream",
+        props={"warehouse": "LAB_WH", "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 1}},
+        children=(("t_clean", ("INSERT INTO curated SELECT id, to_cents(dollars) FROM staged"
+                              " WHERE ok")),),
+        # NUMBER is NUMBER(38,0): the argument 19.99 is 20 inside the function
+        check="SELECT id, cents FROM curated", expect=(("1", "2000"),)),
 }
 CORPUS.update(CORPUS_2)
 

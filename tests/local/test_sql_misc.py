@@ -262,3 +262,37 @@ def test_positional_columns_over_a_table(api: Api) -> None:
     submit(api, "CREATE TABLE pos (raw VARIANT, n INT)")
     submit(api, """INSERT INTO pos SELECT PARSE_JSON('{"id": "a1"}'), 5""")
     assert rows(api, 'SELECT UPPER($1:"id"::STRING), $2 + 1 FROM pos') == [["A1", "6"]]
+
+
+def test_a_sql_user_defined_function_is_created_called_and_dropped(api: Api) -> None:
+    """docs.snowflake.com/en/developer-guide/udf/sql/udf-sql-introduction: a SQL UDF "returns the
+    result of an expression" over its arguments (cast to their declared types, the result to
+    the RETURNS type); a task may call it; DROP FUNCTION removes it, after which a call fails
+    with Snowflake's unknown-function code."""
+    submit(api, "CREATE OR REPLACE FUNCTION to_cents(dollars NUMBER(10,2)) RETURNS NUMBER "
+                "AS $$ dollars * 100 $$")
+    submit(api, "CREATE FUNCTION label(v VARIANT) RETURNS VARCHAR LANGUAGE SQL AS "
+                "'IFF(v:kind::VARCHAR = ''a'', ''first'', NVL(v:kind::VARCHAR, ''none''))'")
+    assert rows(api, "SELECT to_cents(19.991), label(PARSE_JSON('{\"kind\": \"a\"}')), "
+                     "label(PARSE_JSON('{}'))") == [["1999", "first", "none"]]
+    submit(api, "CREATE TABLE prices (usd NUMBER(10,2))")
+    submit(api, "INSERT INTO prices VALUES (1.25)")
+    api.create("cents", "CREATE TABLE cents AS SELECT to_cents(usd) AS c FROM prices")
+    assert api.execute("cents")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT c FROM cents") == [["125"]]
+    submit(api, "DROP FUNCTION to_cents(NUMBER)")
+    code, message = error(api, "SELECT to_cents(1)")
+    assert code == "002140" and "TO_CENTS" in message
+
+
+@pytest.mark.parametrize(("statement", "named"), [
+    ("CREATE FUNCTION js(x FLOAT) RETURNS FLOAT LANGUAGE JAVASCRIPT AS 'return X;'",
+     "JavaScript user-defined functions cannot run locally"),
+    ("CREATE FUNCTION rows_of() RETURNS TABLE (a INT) AS 'SELECT 1'", "RETURNS TABLE"),
+])
+def test_what_udfs_cannot_do_locally_is_refused_by_name(api: Api, statement: str,
+                                                        named: str) -> None:
+    """docs.snowflake.com/en/developer-guide/udf/udf-overview: UDFs may be written in Java,
+    JavaScript, Python, Scala or SQL, and tabular (UDTFs); locally only scalar SQL UDFs run."""
+    code, message = error(api, statement)
+    assert code == "000002" and named in message

@@ -276,9 +276,12 @@ def _check_statement(tokens: list[Token]) -> None:
                 f"{first} {kind} inside a task is not supported; manage databases and schemas "
                 "through the REST API."
             )
+        if kind == "FUNCTION" and first in ("CREATE", "DROP"):
+            return  # SQL user-defined functions (tasknb.local.sql.udfs)
         if kind == "FUNCTION":
             raise UnsupportedSqlError(
-                f"{first} FUNCTION is not supported locally (user-defined functions)."
+                "ALTER FUNCTION is not supported locally; CREATE OR REPLACE FUNCTION changes a "
+                "function."
             )
         if kind == "PROCEDURE":  # CREATE and DROP PROCEDURE run (tasknb.local.sql.scripting)
             raise UnsupportedSqlError(

@@ -22,7 +22,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml, flatten, formats, functions, streams, timezones
+from tasknb.local.sql import dml, flatten, formats, functions, streams, timezones, udfs
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -271,6 +271,9 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
     """Context-free rewrites Snowflake -> DuckDB that sqlglot does not do on its own."""
     if isinstance(tree, exp.Alter) and str(tree.args.get("kind") or "").upper() == "SESSION":
         return _session_settings(tree)
+    udf = udfs.function_statements(tree, _normalise)
+    if udf is not None:
+        return udf
     tree = _positional_columns(tree)
     for node in tree.walk():
         _refuse_by_name(node)
