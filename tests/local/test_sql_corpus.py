@@ -715,6 +715,69 @@ $$"""),
                               " WHERE ok")),),
         # NUMBER is NUMBER(38,0): the argument 19.99 is 20 inside the function
         check="SELECT id, cents FROM curated", expect=(("1", "2000"),)),
+    "hermes_ctas_qualify_rule_selection": Entry(
+        source="public collections warehouse (code index file 3494449736: the"
+               " transform_businessrules_contact_priority_minimums task body, letters channel)",
+        setup=(("CREATE TABLE master_debtor (debtor_idx INT, pl_group VARCHAR, batch_date DATE,"
+               " packet_idx INT, client_idx INT)"),
+               "INSERT INTO master_debtor VALUES (1, 'A', CURRENT_DATE() - 10, 100, 1)",
+               "CREATE TABLE master_client (client_idx INT, is_fdcpa INT)",
+               "INSERT INTO master_client VALUES (1, 0)",
+               ("CREATE TABLE transform_contacts (packet_idx INT, contact_type VARCHAR,"
+               " contact_id INT, contact_time DATE)"),
+               "INSERT INTO transform_contacts VALUES (100, 'Letter', 1, CURRENT_DATE() - 5)",
+               "CREATE TABLE master_config_treatment_router (debtor_idx INT, treatment_group VARCHAR)",
+               "INSERT INTO master_config_treatment_router VALUES (1, 'T')",
+               ("CREATE TABLE master_config_contact_minimums (pl_group VARCHAR, treatment_group"
+               " VARCHAR, proposed_channel VARCHAR, number_contacts INT, delay_days_placement INT,"
+               " within_days_placement INT)"),
+               ("INSERT INTO master_config_contact_minimums VALUES ('ALL', 'ALL', 'Letter', 2, 0, 30),"
+               " ('ALL', 'ALL', 'Letter', 1, 0, 5)")),
+        definition="""create or replace table transform_businessrules_contact_priority_minimums as
+with debtor as
+(
+    select      debtor.debtor_idx, debtor.pl_group, debtor.batch_date, router.treatment_group,
+                datediff(day, debtor.batch_date, current_date()) as days_since_placement,
+                greatest(count(case when contacts_pkt.contact_type in ('Letter') then contacts_pkt.contact_id end) - max(case when client.is_fdcpa = 1 then 1 else 0 end), 0) as prev_n_letters
+    from        master_debtor as debtor
+                inner join master_client as client on debtor.client_idx = client.client_idx
+                left join transform_contacts as contacts_pkt
+                    on  debtor.packet_idx = contacts_pkt.packet_idx
+                    and contacts_pkt.contact_time >= debtor.batch_date
+                left join master_config_treatment_router as router
+                    on debtor.debtor_idx = router.debtor_idx
+    group by    1,2,3,4
+)
+, rules_letters as
+(
+    select      debtor.debtor_idx,
+                case when debtor.prev_n_letters < rules.number_contacts then 1 else 0 end
+                    as is_priority_minimum_letters
+    from        debtor
+                inner join master_config_contact_minimums as rules
+                    on  (debtor.pl_group = rules.pl_group or rules.pl_group = 'ALL')
+                    and (debtor.treatment_group = rules.treatment_group or rules.treatment_group = 'ALL')
+                    and rules.proposed_channel = 'Letter'
+                    and debtor.days_since_placement >= rules.delay_days_placement
+    qualify     row_number() over (
+                    partition by debtor.debtor_idx
+                    order by case when debtor.prev_n_letters < rules.number_contacts
+                                   and debtor.days_since_placement < rules.within_days_placement
+                                  then 1 else 0 end desc,
+                             case when debtor.prev_n_letters < rules.number_contacts
+                                   and debtor.days_since_placement < rules.within_days_placement
+                                  then -rules.within_days_placement
+                                  else rules.within_days_placement end desc
+                ) = 1
+)
+select      debtor.debtor_idx, debtor.days_since_placement,
+            debtor.prev_n_letters as prev_n_letters_since_placement,
+            coalesce(rules_letters.is_priority_minimum_letters, 0) as is_priority_minimum_letters
+from        debtor
+            left join rules_letters on debtor.debtor_idx = rules_letters.debtor_idx""",
+        props={"warehouse": "ANALYSIS_WH"},
+        check="SELECT * FROM transform_businessrules_contact_priority_minimums",
+        expect=(("1", "10", "1", "1"),)),
 }
 CORPUS.update(CORPUS_2)
 
