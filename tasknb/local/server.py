@@ -314,6 +314,7 @@ def _start(*, data_dir: str | Path | None, host: str, port: int, token: str | No
         warn(warning)
     service, token, path, temporary = _prepare(data_dir, token, clock, start_time,
                                                complete_window, max_workers, seed)
+    service.state.set_local_files(is_loopback(host))  # PUT reads this machine's files
     try:
         sock = _listen(host, port)
     except OSError:

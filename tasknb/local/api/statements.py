@@ -106,7 +106,8 @@ _DML_COLUMNS = {"INSERT": ("number of rows inserted", "numRowsInserted"),
                 "DELETE": ("number of rows deleted", "numRowsDeleted"),
                 "MERGE": ("number of rows affected", "numRowsUpdated")}
 _QUERY_WORDS = {"SELECT", "WITH", "VALUES", "(", "SHOW", "DESCRIBE", "DESC", "TABLE",
-                "CALL", "DECLARE", "BEGIN", "EXECUTE"}  # scripts and CALL answer their result
+                "CALL", "DECLARE", "BEGIN", "EXECUTE",  # scripts and CALL answer their result
+                "COPY", "PUT", "LIST", "LS", "REMOVE", "RM"}  # stage commands answer rows
 
 
 # --- the request -------------------------------------------------------------------------------

@@ -82,10 +82,19 @@ class ServiceState:
         self._engine_lock = threading.Lock()
         self._engine_schemas: set[tuple[str, str]] = set()
         self._warmup: threading.Thread | None = None
+        #: whether PUT may read files of this machine (False on a server others can reach)
+        self.local_files = True
         #: SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS from SQL: set before the engine exists
         self.cancel_ongoing: Callable[[str, str, str], str] | None = None
         self.index_cache: dict[tuple[str, str], tuple[int, dict[str, list[str]],
                                                        dict[str, str]]] = {}
+
+    def set_local_files(self, allowed: bool) -> None:
+        """Allow or refuse PUT's reading of local files (the engine's, now or once made)."""
+        with self._engine_lock:
+            self.local_files = allowed
+            if self._engine is not None and hasattr(self._engine, "local_files"):
+                self._engine.local_files = allowed
 
     def warm_engine(self) -> None:
         """Import and open the SQL engine in the background: the first run need not wait."""
@@ -128,6 +137,7 @@ class ServiceState:
                     engine = SqlEngine(self.data_dir / ENGINE_FILE,
                                        databases=self._known_at_start,
                                        cancel_ongoing=self.cancel_ongoing)
+                    engine.local_files = self.local_files
                     for database, schema in list(self.store.schemas):  # made before: all there
                         engine.ensure_schema(database, schema)
                     self._engine = engine

@@ -56,7 +56,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from tasknb.local.sql import catalogs, interrupts, streams, timezones
+from tasknb.local.sql import catalogs, interrupts, stages, streams, timezones
 from tasknb.local.sql.conditions import condition_query
 from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.cursors import CursorPool
@@ -155,6 +155,7 @@ class SqlEngine:
         self._closed = False
         self._cursors = CursorPool(self._place_cursor)
         self._streams = streams.Streams()
+        self._stages: stages.Stages | None = None  # made once the directory is known
         #: run() calls finished (triggered tasks look at their streams again only after one)
         self.finished_runs = 0
         self._watchdog = Watchdog(self._deadline_passed)
@@ -173,6 +174,8 @@ class SqlEngine:
             self._con = duckdb.connect(str(main), config=config)
             catalogs.make_private(main)
         self._configure()
+        self._stages = stages.Stages(None if self._dir is None else self._dir / "stages",
+                                     data_dir=None if path is None else main.parent)
         if self._dir is not None:
             known = None if databases is None else set(databases)
             for name in catalogs.scan(self._dir, known, self._orphaned):
@@ -277,6 +280,7 @@ class SqlEngine:
             self._check_open()
             self._dropped_databases.add(database)
             self._streams.forget(database)
+            self.stages.forget(database)
             self._dropped_schemas = {key for key in self._dropped_schemas if key[0] != database}
             target = self._databases.pop(database, None)
             if target is None and self._dir is not None:
@@ -307,6 +311,7 @@ class SqlEngine:
                 "CASCADE"
             )
             forget_schema(self._con, database, schema)  # its stored procedures go with it
+            self.stages.forget_schema_rows(self._con, database, schema)  # and its stages
 
     def _reopen(self, database: str) -> None:
         """Detach and attach again a database DuckDB invalidated after a failed write (disk
@@ -401,6 +406,10 @@ class SqlEngine:
                                       self._run_statement(call_id, state, cursor, st, sq, ctx),
                                       ctx)
                     continue
+                if isinstance(duck_sql, stages.StageSql):  # stages, PUT, LIST, COPY INTO, ...
+                    self.stages.run(duck_sql, self._stage_run(call_id, state, cursor, statement,
+                                                              ctx, duck_sql.in_transaction))
+                    continue
                 self._run_statement(call_id, state, cursor, statement, duck_sql, ctx)
             if ctx.keep_result and scripted is not None:
                 ctx.result = (scripted.columns, scripted.rows)
@@ -440,6 +449,11 @@ class SqlEngine:
                     word = inner.text.split(None, 1)[0].upper()
                     raise UnsupportedSqlError(f"Snowflake Scripting {word} is not supported by "
                                               "the local interpreter.")
+                if isinstance(tree, exp.Command) and tree.this == stages.COMMAND:
+                    self.stages.run(stages.command_sql(inner.text, transaction[0]),
+                                    self._stage_run(call_id, state, cursor, inner, ctx,
+                                                    transaction[0]))
+                    continue
                 if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
                     self._streams.run(streams.command_sql(inner.text, transaction[0]), cursor,
                                       lambda: None, ctx)
@@ -477,6 +491,34 @@ class SqlEngine:
                 raise state.error(ctx.database)
 
         return Session(ctx, execute, check, Catalog(cursor))
+
+    @property
+    def stages(self) -> stages.Stages:
+        """The internal stages and file formats (their catalog, files and commands)."""
+        assert self._stages is not None
+        return self._stages
+
+    @property
+    def local_files(self) -> bool:
+        """Whether PUT may read files of this machine (False on a non-loopback server)."""
+        return self.stages.local_files
+
+    @local_files.setter
+    def local_files(self, allowed: bool) -> None:
+        self.stages.local_files = bool(allowed)
+
+    def _stage_run(self, call_id: str, state: RunState, cursor: duckdb.DuckDBPyConnection,
+                   statement: Statement, ctx: TaskContext, in_transaction: bool) -> stages.StageRun:
+        """What a stage command runs with: this run's cursor, timeouts and translation."""
+        def execute(sql: str, values: list[Any] | None) -> None:
+            self._run_statement(call_id, state, cursor, statement, sql, ctx, values or {})
+
+        def translate(select: str) -> str:
+            rewriter = Rewriter(ctx, call_id, condition=False, streams=self._streams)
+            [(_, tree, static_sql)] = compile_definition(select)
+            return static_sql if static_sql is not None else to_duckdb(tree.transform(rewriter))
+
+        return stages.StageRun(cursor, execute, translate, ctx, in_transaction)
 
     def _run_statement(self, call_id: str, state: RunState, cursor: duckdb.DuckDBPyConnection,
                        statement: Statement, duck_sql: str, ctx: TaskContext,
@@ -568,6 +610,7 @@ class SqlEngine:
             self._cursors.closed = True
         self.cancel_all()
         self._watchdog.stop()
+        self.stages.close()
         try:
             self._con.close()
         except duckdb.Error:
@@ -631,6 +674,9 @@ class SqlEngine:
         for statement, tree, static_sql in compile_definition(sql):
             if tree is None:  # a scripting unit: the interpreter's (run())
                 prepared.append((statement, None))
+                continue
+            if isinstance(tree, exp.Command) and tree.this == stages.COMMAND:
+                prepared.append((statement, stages.command_sql(statement.text, in_transaction)))
                 continue
             if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
                 prepared.append((statement, streams.command_sql(statement.text,

@@ -257,6 +257,10 @@ def _check_statement(tokens: list[Token]) -> None:
                            f"unexpected '{tokens[0].text}'.", "42000")
     if first == "SHOW" and any(_word(t) == "STREAMS" for t in tokens[1:3]):
         return  # SHOW STREAMS (tasknb.local.sql.streams)
+    from tasknb.local.sql.stage_commands import is_command  # (it reads names: no cycle)
+
+    if is_command(" ".join(t.text for t in tokens[:6]) + " "):
+        return  # stages, file formats, PUT, LIST, REMOVE, COPY INTO (tasknb.local.sql.stages)
     if first in _REFUSALS:
         raise UnsupportedSqlError(_REFUSALS[first])
     if first not in _FIRST_WORDS:

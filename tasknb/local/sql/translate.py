@@ -22,7 +22,16 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from tasknb.local.sql import dml, flatten, formats, functions, streams, timezones, udfs
+from tasknb.local.sql import (
+    dml,
+    flatten,
+    formats,
+    functions,
+    stage_commands,
+    streams,
+    timezones,
+    udfs,
+)
 from tasknb.local.sql.errors import CODE_INVALID_IDENTIFIER, TaskSqlError, UnsupportedSqlError
 from tasknb.local.sql.limits import guard_sizes
 from tasknb.local.sql.statements import Statement, split_statements, syntax_error
@@ -307,6 +316,9 @@ def compile_definition(
     for statement in split_statements(sql):
         if statement.script:
             compiled.append((statement, None, None))
+            continue
+        if stage_commands.is_command(statement.text):  # run by tasknb.local.sql.stages
+            compiled.append((statement, exp.Command(this=stage_commands.COMMAND), None))
             continue
         if streams.is_command(statement.text):  # run by tasknb.local.sql.streams
             compiled.append((statement, exp.Command(this="STREAM"), None))
