@@ -94,12 +94,14 @@ def column_name(name: str) -> str:
     return name.upper() if _PLAIN_NAME.fullmatch(name) else name
 
 
-def row_types(columns: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The ``resultSetMetaData.rowType`` of ``(name, DuckDB type)`` columns."""
+def row_types(columns: Sequence[tuple[str, str]], *,
+              keep_names: bool = False) -> list[dict[str, Any]]:
+    """The ``resultSetMetaData.rowType`` of ``(name, DuckDB type)`` columns (``keep_names``:
+    named as given, as Snowflake names the lower-case columns of PUT, LIST or COPY)."""
     out = []
     for name, duck_type in columns:
         kind, precision, scale, length = snowflake_type(duck_type)
-        out.append({"name": column_name(name), "database": "", "schema": "", "table": "",
+        out.append({"name": name if keep_names else column_name(name), "database": "", "schema": "", "table": "",
                     "type": kind, "precision": precision, "scale": scale, "length": length,
                     "nullable": True})
     return out

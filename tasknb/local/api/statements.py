@@ -108,6 +108,7 @@ _DML_COLUMNS = {"INSERT": ("number of rows inserted", "numRowsInserted"),
 _QUERY_WORDS = {"SELECT", "WITH", "VALUES", "(", "SHOW", "DESCRIBE", "DESC", "TABLE",
                 "CALL", "DECLARE", "BEGIN", "EXECUTE",  # scripts and CALL answer their result
                 "COPY", "PUT", "LIST", "LS", "REMOVE", "RM"}  # stage commands answer rows
+_STAGE_WORDS = {"COPY", "PUT", "LIST", "LS", "REMOVE", "RM"}  # lower-case column names
 
 
 # --- the request -------------------------------------------------------------------------------
@@ -364,9 +365,9 @@ class Statement:
         self._finish("failed")
 
     def succeed(self, columns: list[tuple[str, str]], rows: list[tuple[Any, ...]],
-                stats: dict[str, int] | None) -> None:
+                stats: dict[str, int] | None, *, keep_names: bool = False) -> None:
         data = jsonv2.encode_rows(columns, rows, nullable=self.nullable)
-        self.columns = jsonv2.row_types(columns)
+        self.columns = jsonv2.row_types(columns, keep_names=keep_names)
         step = max(1, PARTITION_CELLS // max(1, len(columns)))
         self.partitions = [data[i:i + step] for i in range(0, len(data), step)] or [[]]
         self.num_rows = len(data)
@@ -475,11 +476,13 @@ class StatementRegistry:
     def _run(self, statement: Statement) -> None:
         from tasknb.local.sql.context import TaskContext
         from tasknb.local.sql.errors import TaskSqlError
+        from tasknb.local.sql.stage_commands import quote_put_source
         from tasknb.local.sql.statements import split_statements, tokenize
 
         request = statement.request
         try:
-            text = placeholder_casts(request.statement, tokenize(request.statement))
+            source = quote_put_source(request.statement)  # PUT file:///dir/*.csv is no comment
+            text = placeholder_casts(source, tokenize(source))
             tokens = tokenize(text)
             parts = split_statements(text, tokens)
             wanted = request.multi_statement_count
@@ -538,7 +541,7 @@ class StatementRegistry:
         if last in _QUERY_WORDS or last.startswith("("):
             if len(parts) == 1:
                 columns = declared_tz(request.statement, columns)
-            statement.succeed(columns, rows, None)
+            statement.succeed(columns, rows, None, keep_names=last in _STAGE_WORDS)
         elif last in _DML_COLUMNS:
             column, stat = _DML_COLUMNS[last]
             count = int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0

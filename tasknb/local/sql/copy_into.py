@@ -72,6 +72,7 @@ class FileResult:
     errors: int = 0
     first_error: str | None = None
     first_line: int | None = None
+    first_code: int = 0
     status: str = "LOADED"
     bad_rows: set[int] = field(default_factory=set)
     data: bytes = b""           # the file's bytes until it is parsed
@@ -279,7 +280,7 @@ def _load(stages: Stages, run: StageRun, command: sc.CopyInto, table: tuple[str,
                          f"the corresponding table ({len(targets)}), use file format option "
                          "error_on_column_count_mismatch=false to ignore this error")
             if error is not None:
-                _record_error(result, row.line, error, on_error,
+                _record_error(result, row.line, error,
                               CODE_COLUMN_COUNT if error.startswith("Number of columns") else
                               CODE_JSON if fmt.type == "JSON" else CODE_PARSE)
                 continue
@@ -298,6 +299,8 @@ def _load(stages: Stages, run: StageRun, command: sc.CopyInto, table: tuple[str,
         insert = (f"INSERT INTO temp.main.{quote_identifier(OUT_TABLE)} SELECT {casts}, o_row, "
                   f"{index} FROM ({inner}) AS __src({names})")
         _evaluate(run, insert, result, good, on_error)
+        if result.errors and on_error == "ABORT_STATEMENT":
+            raise _abort(result)
         result.loaded = len(good) - len(result.bad_rows)
         if result.errors and on_error == "SKIP_FILE":
             run.execute(f"DELETE FROM temp.main.{quote_identifier(OUT_TABLE)} WHERE "
@@ -308,14 +311,18 @@ def _load(stages: Stages, run: StageRun, command: sc.CopyInto, table: tuple[str,
     _commit(stages, run, table, targets, results, now)
 
 
-def _record_error(result: FileResult, line: int, message: str, on_error: str,
-                  code: int) -> None:
-    if on_error == "ABORT_STATEMENT":
-        raise TaskSqlError(code, f"{message} (file '{result.name}', line {line}); use ON_ERROR "
-                           "= CONTINUE or SKIP_FILE to load the other rows.", "22000")
+def _record_error(result: FileResult, line: int, message: str, code: int) -> None:
+    """Count a record's error; the first one (by line) is the one reported."""
     result.errors += 1
-    if result.first_error is None:
-        result.first_error, result.first_line = message, line
+    if result.first_line is None or line < result.first_line:
+        result.first_error, result.first_line, result.first_code = message, line, code
+
+
+def _abort(result: FileResult) -> TaskSqlError:
+    """ON_ERROR = ABORT_STATEMENT: the statement fails with the file's first error."""
+    return TaskSqlError(result.first_code, f"{result.first_error} (file '{result.name}', line "
+                        f"{result.first_line}); use ON_ERROR = CONTINUE or SKIP_FILE to load "
+                        "the other rows.", "22000")
 
 
 def _inner_select(run: StageRun, command: sc.CopyInto, select: str | None,
@@ -347,7 +354,7 @@ def _evaluate(run: StageRun, insert: str, result: FileResult, good: list[tuple[i
             run.execute(f"{insert} WHERE o_row BETWEEN ? AND ?", [low, high])
             continue
         except TaskSqlError as error:
-            if on_error == "ABORT_STATEMENT" or run.in_transaction:
+            if run.in_transaction:  # a failed probe would end the task's own transaction
                 raise TaskSqlError(error.code, f"{error.message.splitlines()[-1]} (file "
                                    f"'{result.name}'); use ON_ERROR = CONTINUE or SKIP_FILE to "
                                    "load the other rows.", error.sql_state) from error
@@ -355,7 +362,9 @@ def _evaluate(run: StageRun, insert: str, result: FileResult, good: list[tuple[i
             if len(numbers) == 1:
                 result.bad_rows.add(numbers[0])
                 _record_error(result, lines[numbers[0]], error.message.splitlines()[-1],
-                              on_error, error.code)
+                              error.code)
+                if on_error == "ABORT_STATEMENT":
+                    return  # the first failing record is all the answer needs
                 continue
             middle = numbers[len(numbers) // 2 - 1]
             pending += [(middle + 1, high), (low, middle)]

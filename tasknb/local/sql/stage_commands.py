@@ -50,6 +50,22 @@ def is_command(text: str) -> bool:
     return _IS_COMMAND.match(text) is not None
 
 
+_PUT_SOURCE = re.compile(r"(?P<head>\s*PUT\s+)(?P<uri>file://[^\s;']+)", re.IGNORECASE)
+
+
+def quote_put_source(sql: str) -> str:
+    """A leading ``PUT file://...`` with its URI quoted, so that ``/*.csv`` in it is not read
+    as the start of a comment (the Snowflake client reads PUT itself, before any SQL parser).
+
+        >>> quote_put_source("PUT file:///data/*.csv @s")
+        "PUT 'file:///data/*.csv' @s"
+    """
+    match = _PUT_SOURCE.match(sql)
+    if match is None:
+        return sql
+    return f"{match['head']}'{match['uri']}'{sql[match.end():]}"
+
+
 def syntax_error(text: str, what: str = "a stage command") -> TaskSqlError:
     return TaskSqlError(CODE_SYNTAX, f"SQL compilation error:\nsyntax error: cannot read "
                                      f"{text.strip()[:80]!r} as {what}.", "42000")

@@ -480,6 +480,10 @@ class Stages:
     # ------------------------------------------------------------------------ files
     def _put(self, cursor: duckdb.DuckDBPyConnection, command: sc.PutFiles,
              ctx: TaskContext) -> None:
+        if ctx.task_name:
+            raise UnsupportedSqlError("PUT in a task: PUT is a client command (the client "
+                                      "uploads the file), so a task cannot run it, on Snowflake "
+                                      "either; PUT the files through the SQL API first.")
         if not self.local_files:
             raise UnsupportedSqlError("PUT reads files of the server's machine; a local server "
                                       "bound to an address other than loopback refuses it.")
