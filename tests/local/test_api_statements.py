@@ -217,7 +217,7 @@ def test_a_request_without_user_agent_is_400_and_runs_nothing(sql: Sql) -> None:
     ("SELECT 1 +* FROM", "001003"),
     ("SELECT 1 / 0", "100051"),
     ("CALL some_procedure()", "002140"),
-    ("COPY INTO t FROM @stage", "000002"),
+    ("COPY INTO @stage FROM t", "000002"),
 ])
 def test_sql_errors_are_422_with_snowflake_codes(sql: Sql, statement: str, code: str) -> None:
     body = sql.submit(statement, expect=422)
@@ -227,7 +227,7 @@ def test_sql_errors_are_422_with_snowflake_codes(sql: Sql, statement: str, code:
 
 
 def test_unsupported_statement_names_what_is_not_supported(sql: Sql) -> None:
-    body = sql.submit("COPY INTO t FROM @stage", expect=422)
+    body = sql.submit("COPY INTO @stage FROM t", expect=422)
     assert "COPY INTO" in body["message"] and "not supported" in body["message"]
 
 

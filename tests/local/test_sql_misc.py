@@ -130,14 +130,14 @@ def test_an_unknown_time_zone_is_snowflakes_error(api: Api, zone: str) -> None:
     ("SELECT * FROM t AT(OFFSET => -60)", "time travel (AT (OFFSET"),
     ("SELECT * FROM t BEFORE(STATEMENT => '01a2')", "time travel (BEFORE (STATEMENT"),
     ("SELECT $1, $2 FROM @my_stage", "stages"),
-    ("COPY INTO t FROM @my_stage", "COPY INTO (stages"),
-    ("PUT file:///tmp/x.csv @my_stage", "PUT (stages"),
+    ("COPY INTO @my_stage FROM t", "COPY INTO <location> (unloading"),
+    ("GET @my_stage file:///tmp/", "GET (downloading"),
     ("SELECT CURRENT_WAREHOUSE()", "CURRENT_WAREHOUSE()"),
     ("SELECT CURRENT_ROLE()", "CURRENT_ROLE()"),
 ])
 def test_what_the_engine_lacks_is_refused_by_name(api: Api, statement: str, named: str) -> None:
     """docs.snowflake.com/en/user-guide/data-time-travel (AT | BEFORE), docs.snowflake.com/en/
-    sql-reference/sql/copy-into-table and /put (stages), /functions/current_warehouse: these
+    sql-reference/sql/copy-into-location (unloading) and /get, /functions/current_warehouse: these
     run on Snowflake; locally they answer 000002 with a message naming the construct."""
     submit(api, "CREATE TABLE t (id INT)")
     code, message = error(api, statement)
