@@ -129,7 +129,7 @@ def test_an_unknown_time_zone_is_snowflakes_error(api: Api, zone: str) -> None:
 @pytest.mark.parametrize(("statement", "named"), [
     ("SELECT * FROM t AT(OFFSET => -60)", "time travel (AT (OFFSET"),
     ("SELECT * FROM t BEFORE(STATEMENT => '01a2')", "time travel (BEFORE (STATEMENT"),
-    ("SELECT $1, $2 FROM @my_stage", "stages"),
+    ("UPDATE t SET id = s.$1 FROM @my_stage s", "COPY the files into a table first"),
     ("COPY INTO @my_stage FROM t", "COPY INTO <location> (unloading"),
     ("GET @my_stage file:///tmp/", "GET (downloading"),
     ("SELECT CURRENT_WAREHOUSE()", "CURRENT_WAREHOUSE()"),

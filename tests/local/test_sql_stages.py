@@ -398,3 +398,25 @@ def test_put_is_refused_where_other_machines_reach_the_server() -> None:
             engine.run("PUT file:///etc/hostname @s", TaskContext("D", "S", "", ""))
     finally:
         engine.close()
+
+
+def test_select_from_a_stage(api: Api, tmp_path: Path) -> None:
+    """docs.snowflake.com/en/user-guide/querying-stage: "SELECT t.$1, t.$2 FROM @mystage1
+    (file_format => 'myformat', pattern=>'.*data.*[.]csv.gz') t" queries staged files without
+    loading them, with METADATA$FILENAME and METADATA$FILE_ROW_NUMBER; the same query feeds
+    INSERT ... SELECT and CREATE TABLE ... AS."""
+    _write(tmp_path, "data1.csv", "1,Ada\n2,Grace\n")
+    _write(tmp_path, "other.csv", "9,Skip\n")
+    submit(api, "CREATE STAGE mystage1")
+    submit(api, f"PUT file://{tmp_path}/*.csv @mystage1")
+    submit(api, "CREATE FILE FORMAT myformat TYPE = CSV")
+    columns, found = _answer(api, """SELECT t.$1, t.$2, METADATA$FILENAME, METADATA$FILE_ROW_NUMBER
+        FROM @mystage1 (file_format => 'myformat', pattern => '.*data.*[.]csv.gz') t
+        WHERE t.$1::INT > 0 ORDER BY 1""")
+    assert columns[:2] == ["$1", "$2"]
+    assert found == [["1", "Ada", "data1.csv.gz", "1"], ["2", "Grace", "data1.csv.gz", "2"]]
+    submit(api, "CREATE TABLE names AS SELECT $2 AS name FROM @mystage1 WHERE $1 <> '9'")
+    submit(api, "INSERT INTO names SELECT upper($2) FROM @mystage1/other")
+    assert rows(api, "SELECT name FROM names ORDER BY name") == [["Ada"], ["Grace"], ["SKIP"]]
+    code, message = _one_line_error(api, "SELECT $1 FROM @mystage1 (FILE_FORMAT => 'nope')")
+    assert code == "002003" and "NOPE" in message

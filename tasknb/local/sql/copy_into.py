@@ -240,14 +240,14 @@ def _rows_table(run: StageRun, fmt: FileFormat, width: int) -> None:
 
 
 def _fill(run: StageRun, rows: list[tuple[int, Row]], width: int, result: FileResult,
-          now: datetime) -> None:
+          now: datetime, offset: int = 0) -> None:
     cells = "(" + ", ".join("?" for _ in range(2 + width + len(_METADATA))) + ")"
     for start in range(0, len(rows), INSERT_CHUNK_ROWS):
         chunk = rows[start:start + INSERT_CHUNK_ROWS]
         values: list[Any] = []
         for number, row in chunk:
             padded = (row.values + [None] * width)[:width]
-            values += [number, row.line, *padded, result.relative, number, result.md5,
+            values += [offset + number, row.line, *padded, result.relative, number, result.md5,
                        result.modified, now]
         run.execute(f"INSERT INTO temp.main.{quote_identifier(ROWS_TABLE)} VALUES "
                     + ", ".join(cells for _ in chunk), values)
@@ -395,3 +395,55 @@ def _commit(stages: Stages, run: StageRun, table: tuple[str, str, str],
         raise
     if own:
         run.execute("COMMIT", [])
+
+
+def query_stage(stages: Stages, command: sc.QueryStage, run: StageRun) -> None:
+    """SELECT ... FROM @stage (also in INSERT ... SELECT, CREATE TABLE ... AS): the stage's
+    files (PATTERN =>, FILE_FORMAT => a named format) are read into the rows table, the
+    statement runs over it, and its answer becomes the cursor's result."""
+    cursor, ctx = run.cursor, run.ctx
+    stage = stages.resolve(cursor, command.stage, ctx)
+    stage.check_internal()
+    fmt = FileFormat.from_options({})
+    if stage.format_options is not None:
+        fmt = stages.format_of(cursor, stage.format_options, ctx)
+    if command.source_options.get("FILE_FORMAT") is not None:
+        fmt = stages.format_of(cursor, command.source_options["FILE_FORMAT"], ctx, fmt)
+    pattern = command.source_options.get("PATTERN")
+    if pattern is not None and not isinstance(pattern, str):
+        raise sc.syntax_error(str(pattern), "a PATTERN string")
+    alias = f" AS {quote_identifier(command.alias)}" if command.alias else ""
+    text, largest = positional_columns(f"{command.before}temp.main.{ROWS_TABLE}{alias}"
+                                       f"{command.after}")
+    now = (ctx.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    files: list[tuple[FileResult, list[tuple[int, Row]]]] = []
+    for relative in matches(stage.files(command.stage.path), pattern):
+        path = stage.file(relative)
+        data = path.read_bytes()
+        result = FileResult(stage.name_of(relative), relative,
+                            hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                            modified=datetime.fromtimestamp(path.stat().st_mtime, timezone.utc
+                                                            ).replace(tzinfo=None))
+        records = list(enumerate(read_rows(data, fmt, result.name), start=1))
+        for _, row in records:
+            if row.error is not None:
+                _record_error(result, row.line, row.error,
+                              CODE_JSON if fmt.type == "JSON" else CODE_PARSE)
+                raise _abort(result)
+        files.append((result, records))
+    width = max([largest, 1, *(len(r.values) for _, rs in files for _, r in rs)])
+    _rows_table(run, fmt, width)
+    try:
+        offset = 0
+        for result, records in files:
+            _fill(run, records, width, result, now, offset)
+            offset += len(records)
+        run.execute(run.translate(text), [])
+        columns = [(re.sub(r"^__TASKNB_C(\d+)$", r"$\1", str(d[0])), str(d[1]))
+                   for d in cursor.description or []]  # an unnamed $2 is named "$2"
+        answer = (cursor.fetchmany(ctx.max_result_rows + 1) if ctx.max_result_rows
+                  else cursor.fetchall())
+    finally:
+        cursor.execute(f"DROP TABLE IF EXISTS temp.main.{quote_identifier(ROWS_TABLE)}")
+    if columns:
+        _answer(cursor, columns, [list(row) for row in answer])

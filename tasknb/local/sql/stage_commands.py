@@ -41,13 +41,25 @@ _IS_COMMAND = re.compile(
     r"|(?:(?:PUT|GET|LIST|LS|REMOVE|RM)\s)|(?:COPY\s+INTO\b))", re.IGNORECASE)
 
 
-def is_command(text: str) -> bool:
-    """Whether a statement is one of the stage commands this module reads.
+_STRINGS = re.compile(r"'(?:[^'\\]|''|\\.)*'|\$\$.*?\$\$", re.DOTALL)
+_READS_STAGE = re.compile(r"\b(?:FROM|JOIN)\s+(?:'@|@)", re.IGNORECASE)
+_QUERY_WORDS = re.compile(r"\s*(?:\(|SELECT\b|WITH\b|INSERT\b|CREATE\b|MERGE\b)", re.IGNORECASE)
 
-        >>> is_command("copy into t from @s"), is_command("SELECT 1")
-        (True, False)
+
+def _reads_stage(text: str) -> bool:
+    """Whether a query or DML statement reads staged files (``FROM @stage``, not in a string)."""
+    return bool(_QUERY_WORDS.match(text)) and "@" in text and bool(
+        _READS_STAGE.search(_STRINGS.sub("''", text)))
+
+
+def is_command(text: str) -> bool:
+    """Whether a statement is one of the stage commands this module reads, or a statement
+    that queries staged files.
+
+        >>> is_command("copy into t from @s"), is_command("SELECT 1"), is_command("select $1 from @s")
+        (True, False, True)
     """
-    return _IS_COMMAND.match(text) is not None
+    return _IS_COMMAND.match(text) is not None or _reads_stage(text)
 
 
 _PUT_SOURCE = re.compile(r"(?P<head>\s*PUT\s+)(?P<uri>file://[^\s;']+)", re.IGNORECASE)
@@ -280,7 +292,19 @@ class CopyInto:
     alias: str | None = None
 
 
-Command = (CreateStage | CreateFileFormat | DropObject | ShowObjects | PutFiles | ListFiles
+@dataclass
+class QueryStage:
+    """A statement reading staged files (``SELECT $1 FROM @s (FILE_FORMAT => 'f') t``, also
+    inside INSERT ... SELECT or CREATE TABLE ... AS): ``before`` + the rows table + ``after``."""
+
+    stage: StageRef
+    before: str
+    after: str
+    source_options: Options
+    alias: str | None
+
+
+Command = (QueryStage | CreateStage | CreateFileFormat | DropObject | ShowObjects | PutFiles | ListFiles
            | RemoveFiles | CopyInto)
 
 _CREATE = re.compile(
@@ -345,7 +369,41 @@ def parse(text: str) -> Command:
         return (ListFiles if verb in ("LIST", "LS") else RemoveFiles)(ref, pattern)
     if match := _COPY.fullmatch(text):
         return _copy(match["table"], match["rest"], text)
+    if _reads_stage(text):
+        return _query(text)
     raise syntax_error(text)
+
+
+def _query(text: str) -> QueryStage:
+    """A statement that reads one stage: where the reference, its options and alias are."""
+    masked = _STRINGS.sub(lambda m: "'" + "x" * (len(m.group(0)) - 2) + "'", text)
+    found = [m for m in re.finditer(r"\b(?:FROM|JOIN)\s+(?P<stage>'@[^']*'|@[^\s;),(]+)",
+                                    masked, re.IGNORECASE)]
+    if len(found) != 1:
+        raise UnsupportedSqlError("a statement reading more than one stage is not supported "
+                                  "locally; read each stage into a table with COPY INTO.")
+    match = found[0]
+    ref = stage_ref(text[match.start("stage"):match.end("stage")])
+    position = match.end()
+    rest = text[position:]
+    stripped = rest.lstrip()
+    options: Options = {}
+    if stripped.startswith("("):
+        offset = position + len(rest) - len(stripped)
+        end = _closing(text, offset)
+        options = parse_options(text[offset + 1:end])
+        position = end + 1
+    alias = None
+    alias_match = re.match(rf"\s+(?:AS\s+)?(?P<alias>{_PART})", text[position:], re.IGNORECASE)
+    if alias_match and alias_match["alias"].upper() not in _CLAUSE_WORDS:
+        alias = fold(alias_match["alias"])
+        position += alias_match.end()
+    return QueryStage(ref, text[:match.start("stage")], text[position:], options, alias)
+
+
+_CLAUSE_WORDS = {"WHERE", "GROUP", "ORDER", "LIMIT", "HAVING", "QUALIFY", "UNION", "EXCEPT",
+                 "MINUS", "INTERSECT", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS",
+                 "NATURAL", "ON", "USING", "WINDOW", "LATERAL"}
 
 
 def _closing(text: str, start: int) -> int:

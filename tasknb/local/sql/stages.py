@@ -364,6 +364,10 @@ class Stages:
             self._list(cursor, command, ctx)
         elif isinstance(command, sc.RemoveFiles):
             self._remove(cursor, command, ctx)
+        elif isinstance(command, sc.QueryStage):
+            from tasknb.local.sql.copy_into import query_stage
+
+            query_stage(self, command, run)
         else:
             from tasknb.local.sql.copy_into import copy_into
 

@@ -196,8 +196,9 @@ def _check_identifier(node: exp.DynamicIdentifier) -> None:
         ) from error
 
 
-_STAGE_REFUSAL = ("stages (@stage, staged files and their positional $1 columns) are not "
-                  "supported locally; load rows with INSERT instead.")
+_STAGE_REFUSAL = ("staged files (@stage) and their positional $1 columns are read locally "
+                  "only by COPY INTO <table> and by SELECT, INSERT ... SELECT, CREATE TABLE ... "
+                  "AS SELECT and MERGE reading one stage; COPY the files into a table first.")
 
 
 def _is_stage(node: exp.Expression) -> bool:
