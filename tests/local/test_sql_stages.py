@@ -420,3 +420,27 @@ def test_select_from_a_stage(api: Api, tmp_path: Path) -> None:
     assert rows(api, "SELECT name FROM names ORDER BY name") == [["Ada"], ["Grace"], ["SKIP"]]
     code, message = _one_line_error(api, "SELECT $1 FROM @mystage1 (FILE_FORMAT => 'nope')")
     assert code == "002003" and "NOPE" in message
+
+
+def test_truncate_and_replace_end_the_load_metadata(api: Api, tmp_path: Path) -> None:
+    """docs.snowflake.com/en/sql-reference/sql/truncate-table: TRUNCATE "also deletes the load
+    metadata for the table, which allows the same files to be loaded into the table again";
+    a table made again (CREATE OR REPLACE, DROP and CREATE) has no load metadata either; DELETE
+    keeps it. A transaction around these statements still commits."""
+    submit(api, "CREATE STAGE again")
+    again = _write(tmp_path, "again.csv", "1\n2\n")
+    submit(api, f"PUT file://{again} @again")
+    submit(api, "CREATE TABLE target (id INT)")
+    assert rows(api, "COPY INTO target FROM @again")[0][1] == "LOADED"
+    submit(api, "DELETE FROM target")
+    assert rows(api, "COPY INTO target FROM @again")[0][0].startswith("Copy executed with 0")
+    api.create("empty_it", "BEGIN TRANSACTION; TRUNCATE TABLE target; COMMIT")
+    assert api.execute("empty_it")["state"] == "SUCCEEDED"
+    assert rows(api, "SELECT count(*) FROM target") == [["0"]]
+    assert rows(api, "COPY INTO target FROM @again")[0][1] == "LOADED"
+    submit(api, "CREATE OR REPLACE TABLE target (id INT)")
+    assert rows(api, "COPY INTO target FROM @again")[0][1] == "LOADED"
+    submit(api, "DROP TABLE target")
+    submit(api, "CREATE TABLE target (id INT)")
+    assert rows(api, "COPY INTO target FROM @again")[0][1] == "LOADED"
+    assert rows(api, "SELECT count(*) FROM target") == [["2"]]

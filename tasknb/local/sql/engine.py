@@ -405,12 +405,14 @@ class SqlEngine:
                     self._streams.run(duck_sql, cursor, lambda st=statement, sq=duck_sql:
                                       self._run_statement(call_id, state, cursor, st, sq, ctx),
                                       ctx)
+                    self.stages.forget_loads(cursor, duck_sql)
                     continue
                 if isinstance(duck_sql, stages.StageSql):  # stages, PUT, LIST, COPY INTO, ...
                     self.stages.run(duck_sql, self._stage_run(call_id, state, cursor, statement,
                                                               ctx, duck_sql.in_transaction))
                     continue
                 self._run_statement(call_id, state, cursor, statement, duck_sql, ctx)
+                self.stages.forget_loads(cursor, duck_sql)  # TRUNCATE, DROP, CREATE OR REPLACE
             if ctx.keep_result and scripted is not None:
                 ctx.result = (scripted.columns, scripted.rows)
             elif ctx.keep_result:  # the SQL API's answer: the last statement's columns and rows
@@ -460,9 +462,10 @@ class SqlEngine:
                     continue
                 transaction[0] = isinstance(tree, exp.Transaction) or (
                     transaction[0] and not isinstance(tree, (exp.Commit, exp.Rollback)))
-                duck_sql = self._streams.mark(tree, static_sql or to_duckdb(tree.transform(
-                    Rewriter(ctx, call_id, condition=False, streams=self._streams))), ctx,
-                    in_transaction=transaction[0])
+                duck_sql = stages.mark_resets(tree, self._streams.mark(
+                    tree, static_sql or to_duckdb(tree.transform(Rewriter(
+                        ctx, call_id, condition=False, streams=self._streams))), ctx,
+                    in_transaction=transaction[0]), ctx)
                 bound = values if values and tree.find(exp.Placeholder) else None
                 run = partial(self._run_statement, call_id, state, cursor, inner, duck_sql, ctx,
                               bound or {})
@@ -470,6 +473,7 @@ class SqlEngine:
                     self._streams.run(duck_sql, cursor, run, ctx)
                 else:
                     run()
+                self.stages.forget_loads(cursor, duck_sql)
             try:
                 columns = [(d[0], str(d[1])) for d in cursor.description or []]
                 return Result(columns, cursor.fetchall())
@@ -686,8 +690,8 @@ class SqlEngine:
                 in_transaction and not isinstance(tree, (exp.Commit, exp.Rollback)))
             duck_sql = static_sql if static_sql is not None else to_duckdb(
                 tree.transform(rewriter))  # static: no SYSTEM$ call, no clock function
-            prepared.append((statement, self._streams.mark(tree, duck_sql, ctx,
-                                                           in_transaction=in_transaction)))
+            prepared.append((statement, stages.mark_resets(tree, self._streams.mark(
+                tree, duck_sql, ctx, in_transaction=in_transaction), ctx)))
         return prepared
 
     def _deadline_passed(self, call_id: str) -> None:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from sqlglot import exp
 
 from tasknb.local.sql import stage_commands as sc
 from tasknb.local.sql.context import TaskContext
@@ -215,6 +216,45 @@ def _http_date(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%a, %-d %b %Y %H:%M:%S GMT")
 
 
+def _table_key(table: Any, ctx: TaskContext) -> Key | None:
+    parts = [p.this if p.quoted else p.this.upper()
+             for p in (table.args.get("catalog"), table.args.get("db"), table.this)
+             if isinstance(p, exp.Identifier)]
+    return _qualify(parts, ctx) if 1 <= len(parts) <= 3 else None
+
+
+def reset_tables(tree: exp.Expression, ctx: TaskContext) -> tuple[Key, ...]:
+    """The tables whose load metadata a statement ends: CREATE OR REPLACE TABLE and DROP TABLE
+    (a new table has none) and TRUNCATE TABLE (docs.snowflake.com/en/sql-reference/sql/
+    truncate-table: it "also deletes the load metadata for the table")."""
+    tables: list[Any] = []
+    if isinstance(tree, exp.TruncateTable):
+        tables = list(tree.expressions)
+    elif isinstance(tree, exp.Drop) and str(tree.args.get("kind") or "").upper() == "TABLE":
+        tables = list(tree.args.get("tables") or ([tree.this] if tree.this else []))
+    elif isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "TABLE" \
+            and tree.args.get("replace"):
+        tables = [tree.this.this if isinstance(tree.this, exp.Schema) else tree.this]
+    keys = [_table_key(t, ctx) for t in tables if isinstance(t, exp.Table)]
+    return tuple(k for k in keys if k is not None)
+
+
+class ResetsLoads(str):
+    """The DuckDB text of a statement after which its tables' load metadata goes."""
+
+    resets_loads: tuple[Key, ...] = ()
+
+
+def mark_resets(tree: exp.Expression, duck_sql: str, ctx: TaskContext) -> str:
+    """``duck_sql``, carrying the tables whose load metadata it ends (``resets_loads``)."""
+    keys = reset_tables(tree, ctx)
+    if not keys:
+        return duck_sql
+    marked = duck_sql if type(duck_sql) is not str else ResetsLoads(duck_sql)
+    marked.resets_loads = keys  # type: ignore[attr-defined]
+    return marked
+
+
 class StageSql(str):
     """The text of a stage command, parsed (for :meth:`Stages.run`)."""
 
@@ -277,13 +317,20 @@ class Stages:
                 "(schema_name VARCHAR, table_name VARCHAR, stage VARCHAR, file VARCHAR, "
                 "md5 VARCHAR, loaded_at TIMESTAMPTZ, rows_loaded BIGINT, status VARCHAR)")
 
+    @staticmethod
+    def _has(cursor: duckdb.DuckDBPyConnection, database: str, table: str) -> bool:
+        """Whether a catalog table exists (asked without an error, which would end the task's
+        own open transaction)."""
+        return cursor.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
+            "AND table_name = ?", [database, CATALOG_SCHEMA, table]).fetchone() != (0,)
+
     def _row(self, cursor: duckdb.DuckDBPyConnection, table: str, key: Key) -> tuple[Any, ...] | None:
-        try:
-            return cursor.execute(
-                f"SELECT * FROM {self._table(key[0], table)} WHERE upper(schema_name) = upper(?) "
-                "AND name = ?", [key[1], key[2]]).fetchone()
-        except duckdb.CatalogException:
+        if not self._has(cursor, key[0], table):
             return None
+        return cursor.execute(
+            f"SELECT * FROM {self._table(key[0], table)} WHERE upper(schema_name) = upper(?) "
+            "AND name = ?", [key[1], key[2]]).fetchone()
 
     def file_format(self, cursor: duckdb.DuckDBPyConnection, name: str,
                     ctx: TaskContext) -> FileFormat:
@@ -328,6 +375,14 @@ class Stages:
         return Stage(key[2].lower(), base / stage_dir_name(key[2]), key, url=row[2],
                      format_options=options.get("FILE_FORMAT"),
                      copy_options=options.get("COPY_OPTIONS"))
+
+    def forget_loads(self, cursor: duckdb.DuckDBPyConnection, sql: str) -> None:
+        """After a statement that ends load metadata (:func:`mark_resets`) ran: end it."""
+        for database, schema, table in getattr(sql, "resets_loads", ()):
+            if self._has(cursor, database, "load_history"):
+                cursor.execute(f"DELETE FROM {self._table(database, 'load_history')} WHERE "
+                               "upper(schema_name) = upper(?) AND upper(table_name) = upper(?)",
+                               [schema, table])
 
     def forget(self, database: str, schema: str | None = None) -> None:
         """A database or schema went: its staged files go with it."""
@@ -455,11 +510,10 @@ class Stages:
             databases = [database]
         found: list[tuple[str, tuple[Any, ...]]] = []
         for database in sorted(databases):
-            try:
-                rows = cursor.execute(f"SELECT * FROM {self._table(database, table)} ORDER BY "
-                                      "schema_name, name").fetchall()
-            except duckdb.CatalogException:
+            if not self._has(cursor, database, table):
                 continue
+            rows = cursor.execute(f"SELECT * FROM {self._table(database, table)} ORDER BY "
+                                  "schema_name, name").fetchall()
             found += [(database, r) for r in rows
                       if schema is None or r[0].upper() == schema.upper()]
         if command.like is not None:
