@@ -444,3 +444,30 @@ def test_truncate_and_replace_end_the_load_metadata(api: Api, tmp_path: Path) ->
     submit(api, "CREATE TABLE target (id INT)")
     assert rows(api, "COPY INTO target FROM @again")[0][1] == "LOADED"
     assert rows(api, "SELECT count(*) FROM target") == [["2"]]
+
+
+def test_parquet_files_and_a_merge_from_a_stage(api: Api, tmp_path: Path) -> None:
+    """docs.snowflake.com/en/user-guide/script-data-load-transform-parquet: a Parquet file's $1
+    is an object of its row's columns ($1:name); docs.snowflake.com/en/user-guide/
+    querying-stage: staged files can be queried "as the source of a MERGE" (a subquery)."""
+    import duckdb
+
+    parquet = tmp_path / "cities.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT * FROM (VALUES (1, 'Oslo'), (2, 'Lima')) AS t(id, city)) "
+                    f"TO '{parquet}' (FORMAT PARQUET)")
+    submit(api, "CREATE STAGE pq FILE_FORMAT = (TYPE = PARQUET)")
+    # docs.snowflake.com/en/sql-reference/sql/put: files already compressed (Parquet is, inside)
+    # are not compressed again
+    put = rows(api, f"PUT file://{parquet} @pq")[0]
+    assert (put[1], *put[4:7]) == ("cities.parquet", "PARQUET", "PARQUET", "UPLOADED")
+    submit(api, "CREATE TABLE raw_cities (v VARIANT)")
+    assert rows(api, "COPY INTO raw_cities FROM @pq")[0][1:4] == ["LOADED", "2", "2"]
+    assert rows(api, "SELECT v:city::VARCHAR FROM raw_cities ORDER BY v:id::INT") == [
+        ["Oslo"], ["Lima"]]
+    submit(api, "CREATE TABLE cities (id INT, city VARCHAR)")
+    submit(api, "INSERT INTO cities VALUES (1, 'old')")
+    submit(api, """MERGE INTO cities c USING (SELECT $1:id::INT AS id, $1:city::VARCHAR AS city
+        FROM @pq) s ON c.id = s.id WHEN MATCHED THEN UPDATE SET c.city = s.city
+        WHEN NOT MATCHED THEN INSERT (id, city) VALUES (s.id, s.city)""")
+    assert rows(api, "SELECT id, city FROM cities ORDER BY id") == [["1", "Oslo"], ["2", "Lima"]]

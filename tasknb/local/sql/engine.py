@@ -29,7 +29,9 @@ damaged database file fails only the runs in that database, with a message namin
 
 Snowflake Scripting (blocks, ``CALL``, ``EXECUTE IMMEDIATE``, SQL stored procedures) is run
 by :mod:`.scripting`, which runs each statement inside through this engine on the run's
-cursor. What the engine cannot run (procedures in other languages, stages, ...) raises
+cursor. Internal stages, PUT, LIST, COPY INTO and queries of staged files are run by
+:mod:`.stages` and :mod:`.copy_into` on the run's cursor too. What the engine cannot run
+(procedures in other languages, external stages, ...) raises
 :class:`UnsupportedSqlError` with a message saying so; the same definition runs on a real
 Snowflake account.
 

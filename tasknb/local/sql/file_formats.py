@@ -147,11 +147,14 @@ class Row:
 
 
 def detect_compression(data: bytes) -> str:
-    """GZIP, BZ2 or NONE, from the file's first bytes (what COMPRESSION = AUTO does).
+    """GZIP, BZ2, PARQUET (compressed inside) or NONE, from the file's first bytes (what
+    COMPRESSION = AUTO and PUT's detection do).
 
         >>> detect_compression(gzip.compress(b"x")), detect_compression(b"a,b")
         ('GZIP', 'NONE')
     """
+    if data[:4] == b"PAR1":
+        return "PARQUET"
     if data[:2] == b"\x1f\x8b":
         return "GZIP"
     if data[:3] == b"BZh":

@@ -8,9 +8,9 @@
 Snowflake Scripting (anonymous blocks, ``LET``, loops, handlers), ``CALL``,
 ``EXECUTE IMMEDIATE`` and ``CREATE``/``DROP PROCEDURE`` are kept whole as one statement with
 ``script=True``, for :mod:`tasknb.local.sql.scripting` (a block is one statement, as it is
-for Snowflake's SQL API statement count). Stages and statements that would reach outside the engine
-(ATTACH, COPY, INSTALL, PRAGMA, SET, ...) raise :class:`UnsupportedSqlError` before anything
-runs.
+for Snowflake's SQL API statement count). Stage commands pass to :mod:`tasknb.local.sql.stages`;
+statements that would reach outside the engine (ATTACH, INSTALL, PRAGMA, SET, ...) raise
+:class:`UnsupportedSqlError` before anything runs.
 """
 
 from __future__ import annotations
