@@ -280,7 +280,7 @@ def test_what_the_engine_cannot_run_is_refused_in_one_line_and_not_caught(api: A
     same definition would not have on Snowflake); a syntax error in a block is 001003."""
     body = """
 BEGIN
-  COPY INTO t FROM @my_stage;
+  COPY INTO @my_stage FROM t;
 EXCEPTION
   WHEN OTHER THEN
     RETURN 'hidden';

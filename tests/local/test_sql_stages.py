@@ -15,12 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from _sql import error, rows, submit, task_history
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from local_api import T0, Api
 
 import tasknb.local
+from tasknb.local.sql import stage_commands
 from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.engine import SqlEngine
-from tasknb.local.sql.errors import UnsupportedSqlError
+from tasknb.local.sql.errors import TaskSqlError, UnsupportedSqlError
 
 COPY_COLUMNS = ["file", "status", "rows_parsed", "rows_loaded", "error_limit", "errors_seen",
                 "first_error", "first_error_line", "first_error_character",
@@ -471,3 +474,18 @@ def test_parquet_files_and_a_merge_from_a_stage(api: Api, tmp_path: Path) -> Non
         FROM @pq) s ON c.id = s.id WHEN MATCHED THEN UPDATE SET c.city = s.city
         WHEN NOT MATCHED THEN INSERT (id, city) VALUES (s.id, s.city)""")
     assert rows(api, "SELECT id, city FROM cities ORDER BY id") == [["1", "Oslo"], ["2", "Lima"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(head=st.sampled_from(["COPY INTO t FROM ", "PUT file:///tmp/x ", "LIST ", "REMOVE ",
+                             "CREATE STAGE s ", "CREATE FILE FORMAT f ", "SELECT $1 FROM ",
+                             "COPY INTO t FROM (SELECT $1 FROM "]),
+       tail=st.text(alphabet="@%~/.'\"()=,;$ *?aAsS01_\\\n", max_size=40))
+def test_the_stage_command_reader_answers_every_text_with_a_sql_error(head: str,
+                                                                       tail: str) -> None:
+    """Bad input is a one-line SQL error (docs/local-server.md), never another exception: any
+    text after a stage command's first words is read, or refused with a TaskSqlError."""
+    try:
+        stage_commands.parse(head + tail)
+    except TaskSqlError as refused:
+        assert refused.code_text in ("001003", "000002"), refused

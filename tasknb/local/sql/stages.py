@@ -22,6 +22,7 @@ refuses PUT (``SqlEngine.local_files``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import gzip
 import hashlib
@@ -46,7 +47,9 @@ from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.errors import (
     CODE_ALREADY_EXISTS,
     CODE_DOES_NOT_EXIST,
+    CODE_INTERNAL,
     CODE_SYNTAX,
+    SQLSTATE_DISK_FULL,
     TaskSqlError,
     UnsupportedSqlError,
 )
@@ -171,18 +174,31 @@ class Stage:
 
 
 def _write_private(target: Path, data: bytes) -> None:
-    """Write a staged file atomically, 0600 in 0700 folders."""
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tasknb-", dir=target.parent)
+    """Write a staged file atomically, 0600 in 0700 folders (a full disk is 000603)."""
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".tasknb-", dir=target.parent)
+    except OSError as error:
+        raise _write_error(target, error) from error
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
         os.chmod(temporary, 0o600)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _write_error(target, error) from error
         raise
+
+
+def _write_error(target: Path, error: OSError) -> TaskSqlError:
+    if error.errno == errno.ENOSPC:
+        return TaskSqlError(CODE_INTERNAL, f"PUT could not store '{target.name}': the disk is "
+                            "full. Free some space and PUT the file again.", SQLSTATE_DISK_FULL)
+    return TaskSqlError(CODE_INTERNAL, f"PUT could not store '{target.name}' in the data dir "
+                        f"({error.strerror}).", "58030")
 
 
 def _answer(cursor: duckdb.DuckDBPyConnection, columns: list[tuple[str, str]],
