@@ -46,7 +46,7 @@ STATEMENTS: list[tuple[str, dict[str, Any]]] = [
     ("SELECT * FROM fzs_no_such_table", {}),
     ("SELEC 1", {}),
     ("SHOW TABLES", {}),
-    ("COPY INTO fzs_kept FROM @stage", {}),
+    ("COPY INTO @stage FROM fzs_kept", {}),  # unloading: refused (000002)
     ("INSERT INTO fzs_kept SELECT 1 / 0, 'never'", {}),
     ("INSERT INTO fzs_kept SELECT COUNT(*), 'late' FROM range(100000000000) t(x)",
      {"timeout": 1}),
