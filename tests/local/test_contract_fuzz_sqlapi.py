@@ -47,6 +47,7 @@ STATEMENTS: list[tuple[str, dict[str, Any]]] = [
     ("SELEC 1", {}),
     ("SHOW TABLES", {}),
     ("COPY INTO @stage FROM fzs_kept", {}),  # unloading: refused (000002)
+    ("GET @stage file:///tmp/", {}),  # refused by name (000002)
     ("INSERT INTO fzs_kept SELECT 1 / 0, 'never'", {}),
     ("INSERT INTO fzs_kept SELECT COUNT(*), 'late' FROM range(100000000000) t(x)",
      {"timeout": 1}),
