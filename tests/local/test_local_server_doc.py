@@ -9,7 +9,8 @@ code ends with ``;``. A statement's last line may say what it gives:
 * ``-- refused: <phrase>``: a 422 with code 000002 whose message holds the phrase;
 * ``-- fails: <code> <phrase>``: a 422 with that (Snowflake) code and phrase.
 
-Each statement is one SQL API request (``multi_statement_count`` 0, so a line of two statements
+A block whose first line is ``-- shown, not run: <why>`` only shows a syntax (PUT of files
+on the user's machine) and is left out. Each statement is one SQL API request (``multi_statement_count`` 0, so a line of two statements
 is one session); each block runs in a schema of its own.
 """
 
@@ -71,8 +72,14 @@ def examples(block: str) -> list[Example]:
     return found
 
 
+#: the first line of a block that only shows a syntax (it needs files of the client machine)
+SHOWN_ONLY = "-- shown, not run:"
+
+
 def blocks() -> list[str]:
-    return _BLOCK.findall(PAGE.read_text())
+    """The page's sql blocks that run (a block opening with :data:`SHOWN_ONLY` is left out)."""
+    return [block for block in _BLOCK.findall(PAGE.read_text())
+            if not block.lstrip().startswith(SHOWN_ONLY)]
 
 
 def _run(api: Api, statement: str) -> tuple[int, dict[str, Any]]:
