@@ -28,8 +28,11 @@ __all__ = [
     "TaskHistoryRow",
     "TaskRun",
     "call_scope",
+    "finalizer_of",
     "parse_timestamp",
+    "relations_of",
     "task_history_source",
+    "task_role",
 ]
 
 
@@ -141,6 +144,7 @@ def parse_schedule(body: Any) -> Schedule | None:
 
 
 _TASK_TIMESTAMPS = ("created_on", "last_committed_on", "last_suspended_on")
+_TASK_REQUIRED = ("name", "definition")
 _TASK_SCHEDULES = ("schedule", "target_completion_interval")
 _TASK_READ_ONLY = frozenset(
     {
@@ -205,6 +209,17 @@ def _shape_of(cls: type) -> _BodyShape:
     return shape
 
 
+def _checked(cls: type, body: Any) -> dict[str, Any]:
+    """``body`` itself if ``cls`` can be read from it: a JSON object with the required fields."""
+    if not isinstance(body, dict):
+        raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(body).__name__}")
+    get = body.get
+    for key in _shape_of(cls).required:
+        if get(key) is None:
+            raise TypeError(f"{cls.__name__} body lacks the required field {key!r}")
+    return body
+
+
 def _from_body(cls: type[_M], body: dict[str, Any], *, owned: bool = False) -> _M:
     """The instance ``cls(**fields, extra=unknown)`` would build from an API body.
 
@@ -218,8 +233,7 @@ def _from_body(cls: type[_M], body: dict[str, Any], *, owned: bool = False) -> _
     defaults, which are class attributes. Attributes, ``==``, ``repr``, ``asdict``,
     ``replace`` and pickling are the same either way.
     """
-    if not isinstance(body, dict):
-        raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(body).__name__}")
+    _checked(cls, body)
     shape = _shape_of(cls)
     known = shape.known
     if owned:
@@ -235,9 +249,6 @@ def _from_body(cls: type[_M], body: dict[str, Any], *, owned: bool = False) -> _
             values.update({k: v for k, v in body.items() if k in known})
             extra = {k: v for k, v in body.items() if k not in known}
     get = values.get
-    for key in shape.required:
-        if get(key) is None:
-            raise TypeError(f"{cls.__name__} body lacks the required field {key!r}")
     for key in shape.timestamps:
         value = get(key)
         if value is not None:
@@ -310,6 +321,15 @@ class Task:
         """Like ``from_api``, built on ``body`` itself (which it changes): the client's rows."""
         return _from_body(cls, body, owned=True)
 
+    @classmethod
+    def _checked_row(cls, body: Any) -> dict[str, Any]:
+        """``body`` unchanged once ``from_api`` could read it (an object with name and
+        definition): a listing's row kept as the server sent it (``tasks_df`` builds its
+        columns from those; its values are converted column by column there)."""
+        if type(body) is dict and None not in map(body.get, _TASK_REQUIRED):  # the common case
+            return body
+        return _checked(cls, body)
+
     def to_api(self) -> dict[str, Any]:
         """The request body for create/create-or-alter: writable fields, ``None`` left out."""
         body: dict[str, Any] = {}
@@ -327,32 +347,64 @@ class Task:
     @property
     def relations(self) -> dict[str, Any]:
         """``task_relations`` decoded (``{}`` when absent or unreadable)."""
-        if not self.task_relations:
-            return {}
-        try:
-            decoded = json.loads(self.task_relations)
-        except ValueError:
-            return {}
-        return decoded if isinstance(decoded, dict) else {}
+        return relations_of(self.task_relations)
 
     @property
     def finalizer_task(self) -> str | None:
         """The finalizer attached to this root, if any (from ``task_relations``)."""
-        return self.relations.get("FinalizerTask")
+        return finalizer_of(self.task_relations)
 
     @property
     def role(self) -> str:
         """``"finalizer"``, ``"child"`` or ``"root"`` (a standalone task is a root)."""
-        if self.finalize:
-            return "finalizer"
-        if self.predecessors:
-            return "child"
-        return "root"
+        return task_role(self.finalize, self.predecessors)
 
     @property
     def fully_qualified_name(self) -> str:
         parts = [p for p in (self.database_name, self.schema_name) if p]
         return ".".join([*parts, self.name])
+
+
+def task_role(finalize: str | None, predecessors: Any) -> str:
+    """A task's place in its graph: ``"finalizer"``, ``"child"`` or ``"root"``.
+
+        >>> task_role(None, []), task_role(None, ["ROOT"]), task_role("ROOT", None)
+        ('root', 'child', 'finalizer')
+
+    A finalizer names the root it finalizes; a child has predecessors; every other task
+    (a standalone one too) is a root.
+    """
+    if finalize:
+        return "finalizer"
+    if predecessors:
+        return "child"
+    return "root"
+
+
+def relations_of(task_relations: str | None) -> dict[str, Any]:
+    """A task's ``task_relations`` text decoded (``{}`` when absent or unreadable).
+
+        >>> relations_of('{"Predecessors": [], "FinalizerTask": "DB.S.CLEANUP"}')["FinalizerTask"]
+        'DB.S.CLEANUP'
+    """
+    if not task_relations:
+        return {}
+    try:
+        decoded = json.loads(task_relations)
+    except (TypeError, ValueError):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
+def finalizer_of(task_relations: str | None) -> str | None:
+    """The finalizer a root's ``task_relations`` names, if any.
+
+        >>> finalizer_of('{"FinalizerTask": "DB.S.CLEANUP"}'), finalizer_of(None)
+        ('DB.S.CLEANUP', None)
+    """
+    if not isinstance(task_relations, str) or "FinalizerTask" not in task_relations:
+        return None  # most tasks: nothing to decode
+    return relations_of(task_relations).get("FinalizerTask")
 
 
 def call_scope(
@@ -380,7 +432,7 @@ def call_scope(
 
 _SHAPES[Task] = _BodyShape.of(
     Task,
-    required=("name", "definition"),
+    required=_TASK_REQUIRED,
     timestamps=_TASK_TIMESTAMPS,
     schedules=_TASK_SCHEDULES,
 )

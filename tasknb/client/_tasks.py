@@ -271,6 +271,47 @@ class TaskClient:
         from_name: str | None = None,
     ) -> Iterator[Task]:
         """Yield the tasks of a schema page by page (``listTasks``, lazily)."""
+        return self._task_listing(
+            Task._from_owned, database, schema, root_only, like, starts_with, show_limit,
+            from_name,
+        )
+
+    def list_task_rows(
+        self,
+        *,
+        database: str | None = None,
+        schema: str | None = None,
+        root_only: bool | None = None,
+        like: str | None = None,
+        starts_with: str | None = None,
+        show_limit: int | None = None,
+        from_name: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """All tasks of a schema as the API's JSON objects, unconverted (every page).
+
+        What ``list_tasks`` reads, before any ``Task`` is made: for building many rows at
+        once (``tasknb.frames.tasks_df`` converts them a column at a time);
+        ``Task.from_api(row)`` makes the model of one. Each row is checked to be an object
+        with a name and a definition. Arguments as ``list_tasks``.
+        """
+        return list(
+            self._task_listing(
+                Task._checked_row, database, schema, root_only, like, starts_with, show_limit,
+                from_name,
+            )
+        )
+
+    def _task_listing(
+        self,
+        parse: Callable[[Any], Any],
+        database: str | None,
+        schema: str | None,
+        root_only: bool | None,
+        like: str | None,
+        starts_with: str | None,
+        show_limit: int | None,
+        from_name: str | None,
+    ) -> Iterator[Any]:
         path = self.path_for(database=database, schema=schema)
         params = {
             "rootOnly": _bool(root_only),
@@ -279,7 +320,7 @@ class TaskClient:
             "showLimit": _limit("show_limit", show_limit),
             "fromName": from_name,
         }
-        return self._session.rows(path, params, Task._from_owned)
+        return self._session.rows(path, params, parse)
 
     def list_tasks(
         self,

@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 from tasknb.identifiers import display, name_key
-from tasknb.models import Task
 
 from ._convert import _describe_error
 
@@ -85,23 +84,46 @@ def tasks_of_schemas(
     *,
     max_workers: int,
     progress: bool,
-) -> tuple[list[Task], dict[str, str]]:
-    """The tasks of every schema of ``databases``, each with its database and schema names."""
+    rows: bool = False,
+) -> tuple[list[Any], dict[str, str]]:
+    """The tasks of every schema of ``databases``, each with its database and schema names.
+
+    Models (``list_tasks``), or with ``rows=True`` the API's rows (``list_task_rows``).
+    """
     scopes, errors = schemas_of(client, databases, max_workers=max_workers, progress=progress)
+    list_in = client.list_task_rows if rows else client.list_tasks
     jobs = [
         (display(db, schema),
-         lambda db=db, schema=schema: client.list_tasks(database=db, schema=schema, **filters))
+         lambda db=db, schema=schema: list_in(database=db, schema=schema, **filters))
         for db, schema in scopes
     ]
     listed, failures = _pooled(jobs, max_workers=max_workers, progress=progress,
                                unit="schema", desc="tasks")
     errors.update(failures)
-    tasks: list[Task] = []
+    tasks: list[Any] = []
     for (db, schema), (label, _) in zip(scopes, jobs):
-        for task in listed.get(label, []):
-            if task.database_name is None:
-                task.database_name = db
-            if task.schema_name is None:
-                task.schema_name = schema
-            tasks.append(task)
+        found = listed.get(label, [])
+        place_in(found, db, schema)
+        tasks.extend(found)
     return tasks, dict(sorted(errors.items()))
+
+
+def place_in(tasks: list[Any], database: str | None, schema: str | None) -> None:
+    """Fill in the database and schema of listed tasks (models or the API's rows) where the
+    answer left them out.
+
+        >>> rows = [{"name": "T"}, {"name": "U", "schema_name": "OTHER"}]
+        >>> place_in(rows, "DB", "S"); [(r["database_name"], r["schema_name"]) for r in rows]
+        [('DB', 'S'), ('DB', 'OTHER')]
+    """
+    for task in tasks:
+        if type(task) is dict:
+            if task.get("database_name") is None:
+                task["database_name"] = database
+            if task.get("schema_name") is None:
+                task["schema_name"] = schema
+            continue
+        if task.database_name is None:
+            task.database_name = database
+        if task.schema_name is None:
+            task.schema_name = schema

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from itertools import repeat
 from operator import attrgetter
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasknb.models import Task, call_scope
+from tasknb.models import Task, call_scope, parse_schedule, parse_timestamp
 
 _STRING = pd.StringDtype()
 _TIMESTAMP = pd.DatetimeTZDtype("us", "UTC")
@@ -63,7 +64,33 @@ def _categorical(values: Sequence[Any], dtype: pd.CategoricalDtype) -> pd.Catego
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
+def _iso_texts(values: Sequence[Any]) -> bool:
+    """Whether the values are ISO-8601 texts (or missing): what the API sends for a time."""
+    found = False
+    for value in values:
+        if value is None:
+            continue
+        if type(value) is not str or value.isdigit():  # epoch seconds/ms: parse_timestamp's
+            return False
+        found = True
+    return found
+
+
 def _timestamps(values: Sequence[Any]) -> Any:
+    """Timestamps as ``datetime64[us, UTC]``: datetimes, or the API's values read as
+    ``models.parse_timestamp`` reads them (naive means UTC), ISO-8601 texts all at once.
+
+        >>> [str(t) for t in _timestamps(["2024-06-18T03:01:01+02:00", None, "1718672461"])]
+        ['2024-06-18 01:01:01+00:00', 'NaT', '2024-06-18 01:01:01+00:00']
+    """
+    if _iso_texts(values):
+        try:
+            parsed = pd.to_datetime(list(values), utc=True, format="ISO8601")
+            return pd.DatetimeIndex(parsed).as_unit("us").array
+        except (TypeError, ValueError):  # texts pandas cannot read: parse_timestamp's verdict
+            pass
+    if not all(v is None or isinstance(v, datetime) for v in values):
+        values = [parse_timestamp(v) for v in values]  # raises ValueError on a non-timestamp
     try:
         index = pd.DatetimeIndex(values)
     except (TypeError, ValueError):  # mixed offsets or odd values: the general parser
@@ -124,7 +151,20 @@ def _transpose(items: list[Any], attrs: tuple[str, ...]) -> dict[str, Sequence[A
 
 
 def _schedule_text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """A schedule as readable text: a model's, or the API's body of one (``10 MINUTE``)."""
+    if value is None:
+        return None
+    return str(parse_schedule(value) if isinstance(value, dict) else value)
+
+
+def _rows_transpose(rows: list[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
+    """``{name: [values...]}`` for rows as the API sent them (a field left out is ``None``).
+
+        >>> _rows_transpose([{"name": "A", "state": "started"}, {"name": "B"}], ("name", "state"))
+        {'name': ['A', 'B'], 'state': ['started', None]}
+    """
+    count = len(rows)  # dict.get over the rows in C: no Python frame per value
+    return {name: list(map(dict.get, rows, repeat(name, count))) for name in names}
 
 
 def _task_name(task: TaskRef) -> str:

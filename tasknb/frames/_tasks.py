@@ -8,10 +8,11 @@ from typing import Any
 import pandas as pd
 
 from tasknb.dag import GraphModel
-from tasknb.identifiers import display_name
-from tasknb.models import Task, call_scope
+from tasknb.errors import InvalidResponse
+from tasknb.identifiers import display, display_name
+from tasknb.models import Task, call_scope, finalizer_of, task_role
 
-from ._account import tasks_of_schemas
+from ._account import place_in, tasks_of_schemas
 from ._convert import (
     _BOOL,
     _INT,
@@ -21,6 +22,7 @@ from ._convert import (
     TaskRef,
     _category,
     _frame,
+    _rows_transpose,
     _schedule_text,
     _task_name,
     _task_scope,
@@ -100,29 +102,42 @@ def tasks_frame(tasks: Iterable[Task]) -> pd.DataFrame:
     timestamps are timezone-aware UTC. The frame holds copies of the predecessor lists, so
     editing one never changes the models.
     """
-    return _tasks_frame(list(tasks), copy_lists=True)
-
-
-def _tasks_frame(tasks: list[Task], *, copy_lists: bool) -> pd.DataFrame:
+    tasks = list(tasks)
     columns = _transpose(tasks, _TASK_ATTRS)
-    columns["schedule"] = [None if v is None else str(v) for v in columns["schedule"]]
+    columns["predecessors"] = [list(v) if v else [] for v in columns["predecessors"]]
+    return _tasks_columns_frame(columns)
+
+
+def tasks_rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``tasks_frame`` of the tasks a listing's rows describe, without building a model.
+
+        >>> row = {"name": "T", "definition": "select 1", "created_on": "2026-03-01T02:00:00Z",
+        ...        "schedule": {"schedule_type": "MINUTES_TYPE", "minutes": 10}}
+        >>> tasks_rows_frame([row]).equals(tasks_frame([Task.from_api(row)]))
+        True
+
+    The rows are the JSON objects the API answered (``TaskClient.list_task_rows``), each
+    with a name and a definition; their values are converted a column at a time (times
+    parsed together), as ``Task.from_api`` converts them one task at a time. The frame
+    keeps the rows' predecessor lists. A value that is not what the API documents (a
+    schedule of an unknown type, a time that is no timestamp) raises ``ValueError``.
+    """
+    return _tasks_columns_frame(_rows_transpose(rows, _TASK_ATTRS))
+
+
+def _tasks_columns_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """The frame from the task fields' values column by column (models' or the API's)."""
+    columns["schedule"] = [_schedule_text(v) for v in columns["schedule"]]
     columns["target_completion_interval"] = [
-        None if v is None else str(v) for v in columns["target_completion_interval"]
+        _schedule_text(v) for v in columns["target_completion_interval"]
     ]
     predecessors = columns["predecessors"]
-    finalize = columns["finalize"]
-    columns["role"] = [
-        "finalizer" if fin else "child" if preds else "root"
-        for fin, preds in zip(finalize, predecessors)
-    ]
-    if copy_lists:
-        columns["predecessors"] = [list(v) if v else [] for v in predecessors]
-    elif not all(type(v) is list for v in predecessors):
-        columns["predecessors"] = [v if type(v) is list else list(v or ()) for v in predecessors]
-    columns["finalizer_task"] = [
-        task.finalizer_task if relations and "FinalizerTask" in relations else None
-        for task, relations in zip(tasks, columns["task_relations"])
-    ]
+    if not all(type(v) is list for v in predecessors):
+        columns["predecessors"] = predecessors = [
+            v if type(v) is list else list(v or ()) for v in predecessors
+        ]
+    columns["role"] = list(map(task_role, columns["finalize"], predecessors))
+    columns["finalizer_task"] = list(map(finalizer_of, columns["task_relations"]))
     return _frame(columns, TASKS_COLUMNS)
 
 
@@ -190,9 +205,11 @@ def tasks_df(
     ``frame.attrs["error_summary"]`` without losing the others' rows.
 
     Filters mirror the API: ``like`` (case-insensitive, ``%``/``_``), ``starts_with``
-    (case-sensitive), ``root_only``. Only filters you set are sent. The frame keeps the
-    predecessor lists of the models the client just returned (use ``tasks_frame`` on your own
-    models to get copies). Tier: REST only.
+    (case-sensitive), ``root_only``. Only filters you set are sent. With a client that has
+    ``list_task_rows`` (``TaskClient``) the frame is built from the API's rows, a column at
+    a time, and no ``Task`` is made (``tasks_rows_frame``); otherwise from ``list_tasks``'
+    models. Either way the frame keeps the listing's own predecessor lists (use
+    ``tasks_frame`` on your own models to get copies). Tier: REST only.
     """
     filters: dict[str, Any] = {}
     if like is not None:
@@ -206,32 +223,52 @@ def tasks_df(
     if account and (database or schema):
         raise ValueError("tasks_df(account=True) lists every database: leave out database= "
                          "and schema= (or pass database= alone for one database)")
+    list_rows = getattr(client, "list_task_rows", None)  # a client without it: models
     if account or (database and not schema):
         if account:
             databases = [db.name for db in client.list_databases()]
         else:
             databases = [database]
         tasks, errors = tasks_of_schemas(
-            client, databases, filters, max_workers=max_workers, progress=progress
+            client, databases, filters, max_workers=max_workers, progress=progress,
+            rows=list_rows is not None,
         )
-        frame = _tasks_frame(tasks, copy_lists=False)
-        frame.attrs["errors"] = errors
-        frame.attrs["error_summary"] = _listing_summary(errors)
-        return frame
-    kwargs = {**call_scope(database, schema), **filters}
-    # The models are this call's own, so the frame may keep their predecessor lists.
-    tasks = list(client.list_tasks(**kwargs))
-    default_db = database or getattr(client, "database", None)
-    default_schema = schema or getattr(client, "schema", None)
-    for task in tasks:
-        if task.database_name is None:
-            task.database_name = default_db
-        if task.schema_name is None:
-            task.schema_name = default_schema
-    frame = _tasks_frame(tasks, copy_lists=False)
-    frame.attrs["errors"] = {}
-    frame.attrs["error_summary"] = ""
+        where = "the account" if account else f"database {database}"
+    else:
+        kwargs = {**call_scope(database, schema), **filters}
+        tasks = list((list_rows or client.list_tasks)(**kwargs))  # this call's own
+        place_in(tasks, database or getattr(client, "database", None),
+                 schema or getattr(client, "schema", None))
+        errors = {}
+        where = "the schema"
+    frame = _listing_frame(tasks, rows=list_rows is not None, where=where)
+    frame.attrs["errors"] = errors
+    frame.attrs["error_summary"] = _listing_summary(errors)
     return frame
+
+
+def _listing_frame(tasks: list[Any], *, rows: bool, where: str) -> pd.DataFrame:
+    """The frame of a listing's own tasks (its predecessor lists kept, not copied)."""
+    if not rows:
+        columns = _transpose(tasks, _TASK_ATTRS)
+        return _tasks_columns_frame(columns)
+    try:
+        return tasks_rows_frame(tasks)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        failure: Exception = exc
+    for row in tasks:  # name the task the server described wrongly
+        try:
+            Task.from_api(row)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            parts = (row.get(key) for key in ("database_name", "schema_name", "name"))
+            name = "task " + display(*(str(part) for part in parts if part))
+            failure = exc
+            break
+    else:
+        name = "a task"
+    raise InvalidResponse(
+        f"listing the tasks of {where}: {name} could not be read: {failure}"
+    ) from failure
 
 
 def _listing_summary(errors: dict[str, str]) -> str:
