@@ -261,9 +261,14 @@ class HttpSession:
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
-        request = self.client.build_request(
-            method, url, params=params, content=content, headers=headers
-        )
+        if params and "?" in url:  # a query in both: httpx's own rules
+            request = self.client.build_request(
+                method, url, params=params, content=content, headers=headers
+            )
+        else:
+            request = self.client.build_request(
+                method, self._full_url(url, params), content=content, headers=headers
+            )
         attempt = 0
         while True:
             started = self.clock()
@@ -287,16 +292,16 @@ class HttpSession:
                         f"applied. {check_hint or 'Check the current state before retrying.'}"
                     ) from exc
             else:
-                elapsed = self.clock() - started
-                logger.debug(
-                    "%s %s -> %s in %.3fs (request %s, attempt %d)",
-                    request.method,
-                    request.url,
-                    response.status_code,
-                    elapsed,
-                    response.headers.get("X-Snowflake-Request-ID", "-"),
-                    attempt + 1,
-                )
+                if logger.isEnabledFor(logging.DEBUG):  # its arguments cost a header lookup
+                    logger.debug(
+                        "%s %s -> %s in %.3fs (request %s, attempt %d)",
+                        request.method,
+                        request.url,
+                        response.status_code,
+                        self.clock() - started,
+                        response.headers.get("X-Snowflake-Request-ID", "-"),
+                        attempt + 1,
+                    )
                 status = response.status_code
                 if 300 <= status < 400:
                     raise _redirected(response, describe)
@@ -329,6 +334,16 @@ class HttpSession:
             )
             self.sleep(wait)
             attempt += 1
+
+    def _full_url(self, url: str, params: dict[str, Any] | None) -> str:
+        """``url`` (a path under ``base_url``, or absolute) with ``params`` as one absolute
+        URL text, the query encoded as httpx encodes it: httpx then parses the URL once
+        instead of three times (a tenth of a small request's cost on the client)."""
+        if "://" not in url:
+            base = str(self.client.base_url)  # its path ends in "/" (str may leave it out)
+            url = base.rstrip("/") + "/" + url.lstrip("/")  # what httpx's merge does
+        query = str(httpx.QueryParams(params)) if params else ""
+        return f"{url}?{query}" if query else url
 
     # -- calls: send, follow 202, map errors, decode ------------------------------------
 
