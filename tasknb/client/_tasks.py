@@ -24,6 +24,7 @@ from ..models import (
     task_history_source,
 )
 from ._async import AsyncResult
+from ._gc import paused_gc
 from ._history import (
     DEFAULT_FUNCTION_LIMIT,
     DEFAULT_VIEW_LIMIT,
@@ -294,12 +295,13 @@ class TaskClient:
         ``Task.from_api(row)`` makes the model of one. Each row is checked to be an object
         with a name and a definition. Arguments as ``list_tasks``.
         """
-        return list(
-            self._task_listing(
-                Task._checked_row, database, schema, root_only, like, starts_with, show_limit,
-                from_name,
+        with paused_gc():  # thousands of rows at once, no cycles among them
+            return list(
+                self._task_listing(
+                    Task._checked_row, database, schema, root_only, like, starts_with,
+                    show_limit, from_name,
+                )
             )
-        )
 
     def _task_listing(
         self,
@@ -339,17 +341,18 @@ class TaskClient:
         case-sensitive; ``show_limit`` is 1..10000; ``root_only`` keeps tasks without
         predecessors.
         """
-        return list(
-            self.iter_tasks(
-                database=database,
-                schema=schema,
-                root_only=root_only,
-                like=like,
-                starts_with=starts_with,
-                show_limit=show_limit,
-                from_name=from_name,
+        with paused_gc():  # thousands of rows at once, no cycles among them
+            return list(
+                self.iter_tasks(
+                    database=database,
+                    schema=schema,
+                    root_only=root_only,
+                    like=like,
+                    starts_with=starts_with,
+                    show_limit=show_limit,
+                    from_name=from_name,
+                )
             )
-        )
 
     def create_task(
         self,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasknb.client._gc import paused_gc
 from tasknb.dag import GraphModel
 from tasknb.errors import InvalidResponse
 from tasknb.identifiers import display, display_name
@@ -127,10 +128,8 @@ def tasks_rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _tasks_columns_frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
     """The frame from the task fields' values column by column (models' or the API's)."""
-    columns["schedule"] = [_schedule_text(v) for v in columns["schedule"]]
-    columns["target_completion_interval"] = [
-        _schedule_text(v) for v in columns["target_completion_interval"]
-    ]
+    for name in ("schedule", "target_completion_interval"):  # most tasks have neither
+        columns[name] = [None if v is None else _schedule_text(v) for v in columns[name]]
     predecessors = columns["predecessors"]
     if not all(type(v) is list for v in predecessors):
         columns["predecessors"] = predecessors = [
@@ -223,6 +222,12 @@ def tasks_df(
     if account and (database or schema):
         raise ValueError("tasks_df(account=True) lists every database: leave out database= "
                          "and schema= (or pass database= alone for one database)")
+    with paused_gc():  # thousands of rows and their columns, no cycles among them
+        return _listing(client, account, database, schema, filters, max_workers, progress)
+
+
+def _listing(client: Any, account: bool, database: str | None, schema: str | None,
+             filters: dict[str, Any], max_workers: int, progress: bool) -> pd.DataFrame:
     list_rows = getattr(client, "list_task_rows", None)  # a client without it: models
     if account or (database and not schema):
         if account:
