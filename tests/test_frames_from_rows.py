@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -107,6 +108,55 @@ def test_digits_are_epoch_seconds_even_where_they_would_read_as_an_iso_date() ->
     got = tasks_rows_frame(copy.deepcopy(rows))
     _assert_same_frame(got, _by_models(rows))
     assert got["last_committed_on"].iloc[0] == pd.Timestamp(20240618, unit="s", tz="UTC")
+
+
+@pytest.mark.parametrize("orders", [1, 3, 70])  # one order, a few, more than are grouped
+def test_rows_in_any_key_orders_make_the_same_frame(orders: int) -> None:
+    """JSON objects are unordered ("An object is an unordered set of name/value pairs",
+    RFC 8259 via the REST API's application/json): the frame cannot depend on key order."""
+    base = copy.deepcopy(ODD_ROWS[0])
+    rows = []
+    for i in range(140):
+        row = dict(base, name=f"T{i:03d}", comment=None if i % 4 else f"c{i}")
+        if i % 2:
+            row.pop("schedule")
+            row["predecessors"] = [f"T{i - 1:03d}"]
+        keys = list(row)
+        random.Random(i % orders).shuffle(keys)  # ``orders`` distinct orders of each shape
+        rows.append({k: row[k] for k in keys})
+    assert len({tuple(row) for row in rows}) == {1: 2, 3: 6, 70: 70}[orders]  # 70: past 64
+    got = tasks_rows_frame(copy.deepcopy(rows))
+    _assert_same_frame(got, _by_models(rows))
+    assert got["predecessors"].tolist()[:2] == [[], ["T000"]]
+    assert got["comment"].isna().sum() == 105
+
+
+def test_paused_gc_is_shared_by_nested_and_concurrent_listings() -> None:
+    import gc
+    import threading
+
+    from tasknb.client._gc import paused_gc
+
+    inside: list[bool] = []
+    release = threading.Event()
+
+    def listing() -> None:
+        with paused_gc():
+            inside.append(gc.isenabled())
+            release.wait(5)
+
+    assert gc.isenabled()
+    worker = threading.Thread(target=listing)
+    with paused_gc():
+        worker.start()
+        with paused_gc():
+            inside.append(gc.isenabled())
+        while len(inside) < 2:
+            threading.Event().wait(0.01)
+    assert not gc.isenabled()  # the worker's listing is still running
+    release.set()
+    worker.join(5)
+    assert inside == [False, False] and gc.isenabled()
 
 
 def test_rows_frame_of_no_rows_and_of_all_missing_columns_keeps_the_dtypes() -> None:
