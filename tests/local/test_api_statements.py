@@ -607,7 +607,7 @@ def test_a_binding_cast_with_double_colons_parses(sql: Sql) -> None:
     assert body["resultSetMetaData"]["rowType"][0]["type"] == "fixed"
 
 
-@pytest.mark.parametrize("statement", ["SHOW TABLES", "DESCRIBE TABLE t", "DESC TABLE t"])
+@pytest.mark.parametrize("statement", ["SHOW WAREHOUSES", "DESCRIBE TABLE t", "DESC TABLE t"])
 def test_show_and_describe_are_refused_without_speaking_of_tasks(sql: Sql,
                                                                  statement: str) -> None:
     body = sql.submit(statement, expect=422)

@@ -45,7 +45,7 @@ STATEMENTS: list[tuple[str, dict[str, Any]]] = [
     # refused: each must change nothing
     ("SELECT * FROM fzs_no_such_table", {}),
     ("SELEC 1", {}),
-    ("SHOW TABLES", {}),
+    ("SHOW WAREHOUSES", {}),
     ("COPY INTO @stage FROM fzs_kept", {}),  # unloading: refused (000002)
     ("GET @stage file:///tmp/", {}),  # refused by name (000002)
     ("INSERT INTO fzs_kept SELECT 1 / 0, 'never'", {}),

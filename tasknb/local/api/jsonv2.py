@@ -97,7 +97,8 @@ def column_name(name: str) -> str:
 def row_types(columns: Sequence[tuple[str, str]], *,
               keep_names: bool = False) -> list[dict[str, Any]]:
     """The ``resultSetMetaData.rowType`` of ``(name, DuckDB type)`` columns (``keep_names``:
-    named as given, as Snowflake names the lower-case columns of PUT, LIST or COPY)."""
+    named as given, as Snowflake names the lower-case columns of PUT, LIST, COPY, SHOW and
+    DESCRIBE)."""
     out = []
     for name, duck_type in columns:
         kind, precision, scale, length = snowflake_type(duck_type)

@@ -108,7 +108,8 @@ _DML_COLUMNS = {"INSERT": ("number of rows inserted", "numRowsInserted"),
 _QUERY_WORDS = {"SELECT", "WITH", "VALUES", "(", "SHOW", "DESCRIBE", "DESC", "TABLE",
                 "CALL", "DECLARE", "BEGIN", "EXECUTE",  # scripts and CALL answer their result
                 "COPY", "PUT", "LIST", "LS", "REMOVE", "RM"}  # stage commands answer rows
-_STAGE_WORDS = {"COPY", "PUT", "LIST", "LS", "REMOVE", "RM"}  # lower-case column names
+#: lower-case column names, kept as they are: stage commands, SHOW and DESCRIBE
+_STAGE_WORDS = {"COPY", "PUT", "LIST", "LS", "REMOVE", "RM", "SHOW", "DESC", "DESCRIBE"}
 
 
 # --- the request -------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ from tasknb.local.service.graphruns import GraphRuns
 from tasknb.local.service.graphs import Graphs
 from tasknb.local.service.history import DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT, RunHistory
 from tasknb.local.service.runner import DEFAULT_MAX_WORKERS
+from tasknb.local.service.sql_catalog import SqlCatalog
 from tasknb.local.service.state import DEFAULT_COMPLETE_WINDOW, ServiceState
 from tasknb.local.service.tasks import Tasks
 
@@ -87,6 +88,7 @@ class Service:
         self.tasks = Tasks(state, self.graphs, self.runs)
         self.history = RunHistory(state, self.runs.ticker)
         state.cancel_ongoing = self.runs.cancel_ongoing_from_sql
+        state.sql_catalog = SqlCatalog(state)
         # what the parts share, under the names callers use
         self.data_dir, self.clock = state.data_dir, state.clock
         self.store, self.lock = state.store, state.lock

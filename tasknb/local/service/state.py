@@ -86,6 +86,7 @@ class ServiceState:
         self.local_files = True
         #: SYSTEM$USER_TASK_CANCEL_ONGOING_EXECUTIONS from SQL: set before the engine exists
         self.cancel_ongoing: Callable[[str, str, str], str] | None = None
+        self.sql_catalog: Any = None  # what SHOW TASKS / SCHEMAS / DATABASES read (the store)
         self.index_cache: dict[tuple[str, str], tuple[int, dict[str, list[str]],
                                                        dict[str, str]]] = {}
 
@@ -138,6 +139,7 @@ class ServiceState:
                                        databases=self._known_at_start,
                                        cancel_ongoing=self.cancel_ongoing)
                     engine.local_files = self.local_files
+                    engine.show_source = self.sql_catalog
                     for database, schema in list(self.store.schemas):  # made before: all there
                         engine.ensure_schema(database, schema)
                     self._engine = engine

@@ -58,7 +58,7 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from tasknb.local.sql import catalogs, interrupts, stages, streams, timezones
+from tasknb.local.sql import catalogs, interrupts, show, stages, streams, timezones
 from tasknb.local.sql.conditions import condition_query
 from tasknb.local.sql.context import TaskContext
 from tasknb.local.sql.cursors import CursorPool
@@ -158,6 +158,9 @@ class SqlEngine:
         self._cursors = CursorPool(self._place_cursor)
         self._streams = streams.Streams()
         self._stages: stages.Stages | None = None  # made once the directory is known
+        #: what SHOW TASKS / DATABASES / SCHEMAS read of the server's store (None: the engine's)
+        self.show_source: show.Source | None = None
+        self._shown: dict[str, bool] = {}  # run -> whether its last statement was a SHOW
         #: run() calls finished (triggered tasks look at their streams again only after one)
         self.finished_runs = 0
         self._watchdog = Watchdog(self._deadline_passed)
@@ -401,8 +404,13 @@ class SqlEngine:
                 if duck_sql is None:  # Snowflake Scripting, CALL, procedures
                     scripted = run_script(statement, self._script_session(call_id, state,
                                                                           cursor, ctx))
+                    self._check_last_result(call_id, "")  # a block or CALL is one query
                     continue
                 scripted = None
+                if isinstance(duck_sql, show.ShowSql):  # SHOW, DESCRIBE TASK
+                    self._run_show(call_id, state, cursor, statement, duck_sql.command, ctx)
+                    continue
+                self._check_last_result(call_id, duck_sql)
                 if isinstance(duck_sql, streams.StreamSql):  # a stream command, or consuming DML
                     self._streams.run(duck_sql, cursor, lambda st=statement, sq=duck_sql:
                                       self._run_statement(call_id, state, cursor, st, sq, ctx),
@@ -434,10 +442,11 @@ class SqlEngine:
                 _TRANSACTION_WORDS.match(st.text) or _TEMPORARY.search(st.text)
                 for st, _ in statements
             ) and not any(_TRANSACTION_WORDS.match(duck) for _, duck in statements if duck) and (
-                not state.time_zone_set)  # the next run starts in UTC
+                not state.time_zone_set) and call_id not in self._shown  # (its temp table)
         finally:
             self.finished_runs += 1  # after its commits: a stream may have data now
             self._calls.remove(call_id)
+            self._shown.pop(call_id, None)
             if self._functions.has_return_value(call_id):
                 ctx.return_value = self._functions.pop_return_value(call_id)
             self._cursors.give_back(ctx.database, ctx.schema, cursor, clean and not state.stopped)
@@ -454,13 +463,18 @@ class SqlEngine:
                     raise UnsupportedSqlError(f"Snowflake Scripting {word} is not supported by "
                                               "the local interpreter.")
                 if isinstance(tree, exp.Command) and tree.this == stages.COMMAND:
+                    self._check_last_result(call_id, "")
                     self.stages.run(stages.command_sql(inner.text, transaction[0]),
                                     self._stage_run(call_id, state, cursor, inner, ctx,
                                                     transaction[0]))
                     continue
-                if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
+                if isinstance(tree, exp.Command) and tree.this == show.COMMAND:
+                    self._run_show(call_id, state, cursor, inner, show.parse(inner.text), ctx)
+                    continue
+                if isinstance(tree, exp.Command):  # CREATE / DROP STREAM
                     self._streams.run(streams.command_sql(inner.text, transaction[0]), cursor,
                                       lambda: None, ctx)
+                    self._check_last_result(call_id, "")
                     continue
                 transaction[0] = isinstance(tree, exp.Transaction) or (
                     transaction[0] and not isinstance(tree, (exp.Commit, exp.Rollback)))
@@ -468,6 +482,7 @@ class SqlEngine:
                     tree, static_sql or to_duckdb(tree.transform(Rewriter(
                         ctx, call_id, condition=False, streams=self._streams))), ctx,
                     in_transaction=transaction[0]), ctx)
+                self._check_last_result(call_id, duck_sql)
                 bound = values if values and tree.find(exp.Placeholder) else None
                 run = partial(self._run_statement, call_id, state, cursor, inner, duck_sql, ctx,
                               bound or {})
@@ -525,6 +540,26 @@ class SqlEngine:
             return static_sql if static_sql is not None else to_duckdb(tree.transform(rewriter))
 
         return stages.StageRun(cursor, execute, translate, ctx, in_transaction)
+
+    def _run_show(self, call_id: str, state: RunState, cursor: duckdb.DuckDBPyConnection,
+                  statement: Statement, command: show.Show, ctx: TaskContext) -> None:
+        """Run a SHOW / DESCRIBE TASK on the run's cursor (its rows: the cursor's result and
+        what RESULT_SCAN(LAST_QUERY_ID()) reads next)."""
+        catalog = show.Catalog(cursor, self._streams.listed(), self.show_source,
+                               lambda: sorted(self._databases))
+        self._shown[call_id] = False  # a failed SHOW leaves no result to scan
+        show.run(command, ctx, catalog, lambda sql, values: self._run_statement(
+            call_id, state, cursor, statement, sql, ctx, values))  # type: ignore[arg-type]
+        self._shown[call_id] = True
+
+    def _check_last_result(self, call_id: str, duck_sql: str) -> None:
+        """Refuse RESULT_SCAN(LAST_QUERY_ID()) unless the run's last statement was a SHOW;
+        any other statement makes the kept SHOW result stale."""
+        fresh = self._shown.get(call_id)
+        if show.reads_last_result(duck_sql) and not fresh:
+            raise show.stale_result_error()
+        if fresh:
+            self._shown[call_id] = False
 
     def _run_statement(self, call_id: str, state: RunState, cursor: duckdb.DuckDBPyConnection,
                        statement: Statement, duck_sql: str, ctx: TaskContext,
@@ -684,7 +719,10 @@ class SqlEngine:
             if isinstance(tree, exp.Command) and tree.this == stages.COMMAND:
                 prepared.append((statement, stages.command_sql(statement.text, in_transaction)))
                 continue
-            if isinstance(tree, exp.Command):  # CREATE / DROP / SHOW STREAM(S)
+            if isinstance(tree, exp.Command) and tree.this == show.COMMAND:
+                prepared.append((statement, show.command_sql(statement.text)))
+                continue
+            if isinstance(tree, exp.Command):  # CREATE / DROP STREAM
                 prepared.append((statement, streams.command_sql(statement.text,
                                                                 in_transaction)))
                 continue

@@ -103,12 +103,6 @@ _REFUSALS = {
     "USE": "USE is not supported; a task runs in its own database and schema (qualify names).",
     "SET": "session variables (SET) are not supported.",
     "UNSET": "session variables (UNSET) are not supported.",
-    "SHOW": ("SHOW commands are not supported by the local engine (only SHOW STREAMS); list "
-             "databases, schemas and tasks through the REST API."),
-    "DESCRIBE": ("DESCRIBE is not supported by the local engine; query "
-                 "INFORMATION_SCHEMA.COLUMNS instead."),
-    "DESC": ("DESCRIBE is not supported by the local engine; query "
-             "INFORMATION_SCHEMA.COLUMNS instead."),
     "GRANT": "access control (GRANT) is not supported.",
     "REVOKE": "access control (REVOKE) is not supported.",
     "ATTACH": "ATTACH is not available.",
@@ -255,12 +249,12 @@ def _check_statement(tokens: list[Token]) -> None:
         raise TaskSqlError(CODE_SYNTAX, f"SQL compilation error:\nsyntax error line "
                            f"{tokens[0].line} at position {tokens[0].col - len(tokens[0].text)} "
                            f"unexpected '{tokens[0].text}'.", "42000")
-    if first == "SHOW" and any(_word(t) == "STREAMS" for t in tokens[1:3]):
-        return  # SHOW STREAMS (tasknb.local.sql.streams)
     from tasknb.local.sql.stage_commands import is_command  # (it reads names: no cycle)
 
     if is_command(" ".join(t.text for t in tokens[:6]) + " "):
         return  # stages, file formats, PUT, LIST, REMOVE, COPY INTO (tasknb.local.sql.stages)
+    if first in ("SHOW", "DESC", "DESCRIBE"):
+        return  # SHOW and DESCRIBE (tasknb.local.sql.show)
     if first in _REFUSALS:
         raise UnsupportedSqlError(_REFUSALS[first])
     if first not in _FIRST_WORDS:

@@ -1,4 +1,5 @@
-"""Table streams: CREATE / DROP / SHOW STREAMS, reading the change set, and consuming it.
+"""Table streams: CREATE / DROP STREAM, reading the change set, and consuming it (SHOW STREAMS:
+:mod:`.show`).
 
     >>> parse_command("CREATE OR REPLACE STREAM raw.orders_s ON TABLE raw.orders APPEND_ONLY = TRUE")
     CreateStream(name=['RAW', 'ORDERS_S'], source=['RAW', 'ORDERS'], replace=True, if_not_exists=False, append_only=True, show_initial_rows=False, comment=None)
@@ -30,7 +31,6 @@ source.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import threading
@@ -69,13 +69,9 @@ _CREATE = re.compile(
     rf"TABLE|VIEW|STAGE)\s+(?P<source>{_NAME})(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
 _DROP = re.compile(rf"\s*DROP\s+STREAM\s+(?P<ie>IF\s+EXISTS\s+)?(?P<name>{_NAME})\s*",
                    re.IGNORECASE)
-_SHOW = re.compile(
-    rf"\s*SHOW\s+(?:TERSE\s+)?STREAMS(?:\s+LIKE\s+'(?P<like>(?:[^']|'')*)')?"
-    rf"(?:\s+IN\s+(?:(?P<account>ACCOUNT)|(?P<scope>DATABASE|SCHEMA)?\s*(?P<where>{_NAME})?))?\s*",
-    re.IGNORECASE)
 _OPTION = re.compile(r"\s*(?P<key>[A-Z_]+)\s*=\s*(?P<value>'(?:[^']|'')*'|\w+)", re.IGNORECASE)
-_IS_COMMAND = re.compile(r"\s*(CREATE\s+(OR\s+REPLACE\s+)?STREAM\b|DROP\s+STREAM\b|"
-                         r"SHOW\s+(TERSE\s+)?STREAMS\b)", re.IGNORECASE)
+_IS_COMMAND = re.compile(r"\s*(CREATE\s+(OR\s+REPLACE\s+)?STREAM\b|DROP\s+STREAM\b)",
+                         re.IGNORECASE)
 
 
 @dataclass
@@ -95,18 +91,11 @@ class DropStream:
     if_exists: bool
 
 
-@dataclass
-class ShowStreams:
-    like: str | None
-    scope: str  # ACCOUNT, DATABASE, SCHEMA
-    where: list[str]
-
-
-Command = CreateStream | DropStream | ShowStreams
+Command = CreateStream | DropStream
 
 
 def is_command(text: str) -> bool:
-    """Whether a statement is CREATE STREAM, DROP STREAM or SHOW STREAMS."""
+    """Whether a statement is CREATE STREAM or DROP STREAM."""
     return _IS_COMMAND.match(text) is not None
 
 
@@ -152,11 +141,6 @@ def parse_command(text: str) -> Command:
             comment=comment[1:-1].replace("''", "'") if comment else None)
     if match := _DROP.fullmatch(text):
         return DropStream(name=_parts(match["name"]), if_exists=bool(match["ie"]))
-    if match := _SHOW.fullmatch(text):
-        where = _parts(match["where"]) if match["where"] else []
-        scope = "ACCOUNT" if match["account"] else (match["scope"] or "SCHEMA").upper()
-        like = match["like"].replace("''", "'") if match["like"] is not None else None
-        return ShowStreams(like=like, scope=scope, where=where)
     raise _syntax(text)
 
 
@@ -341,6 +325,11 @@ class Streams:
                               if tuple(p.upper() for p in k) == upper), None)
             return found
 
+    def listed(self) -> list[StreamInfo]:
+        """The streams there are, in no particular order."""
+        with self._lock:
+            return list(self._streams.values())
+
     def sources(self) -> set[Key]:
         with self._lock:
             return {info.source for info in self._streams.values()}
@@ -498,11 +487,8 @@ class Streams:
                  ctx: TaskContext, in_transaction: bool) -> None:
         if isinstance(command, CreateStream):
             message = self._create(command, cursor, ctx, in_transaction)
-        elif isinstance(command, DropStream):
-            message = self._drop(command, cursor, ctx, in_transaction)
         else:
-            self._show(command, cursor, ctx)
-            return
+            message = self._drop(command, cursor, ctx, in_transaction)
         cursor.execute(f"SELECT {sql_string(message)} AS status")
 
     def _create(self, command: CreateStream, cursor: duckdb.DuckDBPyConnection,
@@ -559,38 +545,6 @@ class Streams:
         with self._lock:
             self._streams.pop(info.key, None)
         return f"{info.key[2]} successfully dropped."
-
-    def _show(self, command: ShowStreams, cursor: duckdb.DuckDBPyConnection,
-              ctx: TaskContext) -> None:
-        where = command.where
-        if command.scope == "DATABASE":
-            database = where[0] if where else ctx.database
-            keep: Callable[[Key], bool] = lambda k: k[0].upper() == database.upper()
-        elif command.scope == "SCHEMA":
-            database, schema = ([ctx.database, *where] if len(where) == 1 else
-                                where if where else [ctx.database, ctx.schema])[:2]
-            keep = lambda k: (k[0].upper(), k[1].upper()) == (database.upper(), schema.upper())
-        else:
-            keep = lambda k: True
-        with self._lock:
-            found = sorted((i for i in self._streams.values() if keep(i.key)),
-                           key=lambda i: i.key)
-        if command.like is not None:
-            pattern = command.like.upper().replace("%", "*").replace("_", "?")
-            found = [i for i in found if fnmatch.fnmatchcase(i.key[2].upper(), pattern)]
-        columns = ["created_on", "name", "database_name", "schema_name", "owner", "comment",
-                   "table_name", "source_type", "base_tables", "type", "stale", "mode",
-                   "stale_after", "invalid_reason", "owner_role_type"]
-        rows = [[i.created_on, i.key[2], i.key[0], i.key[1], "ACCOUNTADMIN", i.comment or "",
-                 ".".join(i.source), "Table", ".".join(i.source), "DELTA", "false",
-                 "APPEND_ONLY" if i.append_only else "DEFAULT", None, "N/A", "ROLE"]
-                for i in found]
-        names = ", ".join(quote_identifier(c) for c in columns)
-        cells = "(" + ", ".join("CAST(? AS VARCHAR)" for _ in columns) + ")"
-        values = ", ".join(cells for _ in rows) or cells
-        query = f"SELECT * FROM (VALUES {values}) AS t({names})"
-        cursor.execute(query + ("" if rows else " WHERE FALSE"),
-                       [v for row in rows for v in row] or [None] * len(columns))
 
 
 def _unquoted_kept(info: StreamInfo) -> Key:

@@ -27,6 +27,7 @@ from tasknb.local.sql import (
     flatten,
     formats,
     functions,
+    show,
     stage_commands,
     streams,
     timezones,
@@ -289,6 +290,7 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
         _refuse_by_name(node)
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
+    tree = tree.transform(show.result_scan).transform(show.information_schema)
     tree = tree.transform(_variant_as_text(flatten.aliases(tree))).transform(
         formats.to_varchar).transform(formats.unquote_parsed_format).transform(functions.rewrite)
     tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
@@ -320,6 +322,9 @@ def compile_definition(
             continue
         if stage_commands.is_command(statement.text):  # run by tasknb.local.sql.stages
             compiled.append((statement, exp.Command(this=stage_commands.COMMAND), None))
+            continue
+        if show.is_command(statement.text):  # run by tasknb.local.sql.show
+            compiled.append((statement, exp.Command(this=show.COMMAND), None))
             continue
         if streams.is_command(statement.text):  # run by tasknb.local.sql.streams
             compiled.append((statement, exp.Command(this="STREAM"), None))

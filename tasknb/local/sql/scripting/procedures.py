@@ -283,6 +283,19 @@ class Catalog:
         return f"{bare} successfully dropped."
 
 
+def listed(cursor: duckdb.DuckDBPyConnection, database: str,
+           schema: str | None = None) -> list[Procedure]:
+    """The procedures of a database (of one schema), none if its catalog is not there."""
+    table = f"{quote_identifier(database)}.{quote_identifier(CATALOG_SCHEMA)}.{_TABLE}"
+    where, values = ("WHERE schema_name = ?", [schema]) if schema is not None else ("", [])
+    try:
+        rows = cursor.execute(f"SELECT definition FROM {table} {where} ORDER BY schema_name, "
+                              "name, arg_count", values).fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [_load(row[0]) for row in rows]
+
+
 def forget_schema(con: duckdb.DuckDBPyConnection, database: str, schema: str) -> None:
     """Drop the procedures of a dropped schema (nothing if the catalog is not there)."""
     table = f"{quote_identifier(database)}.{quote_identifier(CATALOG_SCHEMA)}.{_TABLE}"
