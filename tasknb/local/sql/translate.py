@@ -285,12 +285,12 @@ def _normalise(tree: exp.Expression) -> list[exp.Expression]:
     udf = udfs.function_statements(tree, _normalise)
     if udf is not None:
         return udf
-    tree = _positional_columns(tree)
+    tree = _positional_columns(tree).transform(show.result_scan).transform(
+        show.information_schema)  # (before RESULT_SCAN would be refused as a table function)
     for node in tree.walk():
         _refuse_by_name(node)
         if isinstance(node, exp.DynamicIdentifier):
             _check_identifier(node)
-    tree = tree.transform(show.result_scan).transform(show.information_schema)
     tree = tree.transform(_variant_as_text(flatten.aliases(tree))).transform(
         formats.to_varchar).transform(formats.unquote_parsed_format).transform(functions.rewrite)
     tree = guard_sizes(tree.transform(_semi_structured_as_json).transform(_to_timestamp_ntz)
