@@ -135,7 +135,7 @@ def test_paused_gc_is_shared_by_nested_and_concurrent_listings() -> None:
     import gc
     import threading
 
-    from tasknb.client._gc import paused_gc
+    from tasknb._gc import paused_gc
 
     inside: list[bool] = []
     release = threading.Event()

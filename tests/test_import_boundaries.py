@@ -19,6 +19,7 @@ ALLOWED: dict[str, set[str] | None] = {
     "errors": set(),
     "_secret": set(),
     "_version": set(),
+    "_gc": set(),  # stdlib only: pausing the cyclic GC while big listings are built
     "_extras": {"errors"},  # stdlib only: which extra brings which module, and its error
     "durations": set(),
     "texts": set(),
@@ -29,9 +30,9 @@ ALLOWED: dict[str, set[str] | None] = {
     "auth": {"errors", "_secret", "_extras"},
     "config": {"errors", "_secret", "_extras", "auth", "sessions"},
     "sessions": {"errors", "_secret", "_extras"},
-    "client": {"errors", "_secret", "_version", "_extras", "auth", "config", "identifiers",
+    "client": {"errors", "_secret", "_version", "_extras", "_gc", "auth", "config", "identifiers",
                "models", "runs", "durations"},
-    "frames": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations",
+    "frames": {"errors", "_extras", "_gc", "identifiers", "models", "dag", "runs", "durations",
                "texts"},
     "graph": {"errors", "_extras", "identifiers", "models", "dag", "runs", "durations", "texts"},
     "timeline": {"errors", "_extras", "identifiers", "models", "runs", "durations", "frames"},

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from tasknb._gc import paused_gc
+
 from ..durations import parse_duration
 from ..errors import ApiError, InvalidResponse, TasknbError
 from ..identifiers import display, normalize, path_segment, split_qualified
@@ -24,7 +26,6 @@ from ..models import (
     task_history_source,
 )
 from ._async import AsyncResult
-from ._gc import paused_gc
 from ._history import (
     DEFAULT_FUNCTION_LIMIT,
     DEFAULT_VIEW_LIMIT,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasknb.client._gc import paused_gc
+from tasknb._gc import paused_gc
 from tasknb.dag import GraphModel
 from tasknb.errors import InvalidResponse
 from tasknb.identifiers import display, display_name
