@@ -169,10 +169,14 @@ def rss(args: argparse.Namespace) -> int:
             readings: list[tuple[int, float]] = [(0, rss_mb(server.pid))]
             started = time.perf_counter()
             with httpx.Client(base_url=url, headers=headers, timeout=600) as http_client:
+                took_last = 0.0
                 for run in range(1, args.runs + 1):
+                    run_started = time.perf_counter()
                     answer = http_client.post(f"{base}:execute")
                     answer.raise_for_status()
+                    time.sleep(0.8 * took_last)  # no polling while the run surely goes on
                     wait_idle(http_client, base)
+                    took_last = time.perf_counter() - run_started
                     if run % args.every == 0 or run == args.runs:
                         readings.append((run, rss_mb(server.pid)))
                         took, disk, load = (time.perf_counter() - started, dir_mb(data_dir),
@@ -202,7 +206,7 @@ def wait_idle(http_client: httpx.Client, base: str) -> None:
         if not any(r.get("state") == "EXECUTING" for r in current.json()):
             return
         time.sleep(pause)
-        pause = min(pause * 2, 0.04)
+        pause = min(pause * 2, 0.02)
 
 
 def main() -> int:

@@ -368,15 +368,18 @@ class Store:
                        graph_run_pk: int | None = None) -> None:
         """A task's SQL starts: EXECUTING from ``started``; with ``graph_run_pk`` (its run's
         first task) the graph run's query start too (one commit)."""
+        start = ("UPDATE task_runs SET state = 'EXECUTING', query_start_time = ? WHERE id = ?",
+                 (started, task_pk))
         with self._run_write():
+            if graph_run_pk is None:  # one statement: a commit of its own
+                self._conn.execute(*start)
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("UPDATE task_runs SET state = 'EXECUTING', "
-                                   "query_start_time = ? WHERE id = ?", (started, task_pk))
-                if graph_run_pk is not None:
-                    self._conn.execute("UPDATE graph_runs SET query_start_time = ? "
-                                       "WHERE id = ? AND query_start_time IS NULL",
-                                       (started, graph_run_pk))
+                self._conn.execute(*start)
+                self._conn.execute("UPDATE graph_runs SET query_start_time = ? "
+                                   "WHERE id = ? AND query_start_time IS NULL",
+                                   (started, graph_run_pk))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
