@@ -167,6 +167,10 @@ def rss(args: argparse.Namespace) -> int:
             headers = {"Authorization": f"Bearer {token}"}
             base = f"/api/v2/databases/{DB}/schemas/{SCHEMA}/tasks/BIG"
             readings: list[tuple[int, float]] = [(0, rss_mb(server.pid))]
+            if csv is not None:
+                with csv.open("a") as out:
+                    out.write(f"0,0.0,{readings[0][1]:.1f},{dir_mb(data_dir):.1f},"
+                              f"{os.getloadavg()[0]:.2f}\n")
             started = time.perf_counter()
             with httpx.Client(base_url=url, headers=headers, timeout=600) as http_client:
                 took_last = 0.0
