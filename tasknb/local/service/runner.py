@@ -49,7 +49,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from itertools import islice
 from typing import Any
 
 from tasknb.local import rules
@@ -534,13 +533,11 @@ class Runner:
             run.return_values[name] = value
             if state in ("FAILED", "CANCELLED") and run.first_error is None:
                 run.first_error = (name, int(code or 0), message or "")
-            known = len(run.status)
+            known = set(run.status)
             ready = [] if name == run.plan.finalizer else self._release_children(run, name)
-            # this task's outcome and the children it passed over (suspended, blocked): those
-            # are the keys just added, the last ones of the (insertion-ordered) dict
-            passed_over = islice(reversed(run.status), len(run.status) - known)
+            # this task's outcome and the children it passed over (suspended, blocked)
             outcomes = {n: [run.status[n], run.return_values.get(n)]
-                        for n in (name, *passed_over)}
+                        for n in (set(run.status) - known) | {name}}
             task_pk = run.task_pks.get(name)
         rows = self._scheduled_rows(run, ready, end)
         try:
@@ -604,7 +601,7 @@ class Runner:
             fields.update(first_error_task_name=error[0], first_error_code=error[1],
                           first_error_message=error[2])
         try:
-            self.store.complete_graph_run(run.pk, **fields)
+            self.store.update_graph_run(run.pk, **fields)
         except Exception:
             log.debug("ignored error", exc_info=True)
         try:
