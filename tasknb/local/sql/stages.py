@@ -452,23 +452,17 @@ class Stages:
         if url is not None and not isinstance(url, str):
             raise sc.syntax_error(str(url), "a stage URL")
         comment = options.pop("COMMENT", None)
-        for name in ("FILE_FORMAT",):
-            if name in options and not isinstance(options[name], (dict, str)):
-                raise sc.syntax_error(str(options[name]), "a FILE_FORMAT")
-        if isinstance(options.get("FILE_FORMAT"), dict) and "FORMAT_NAME" not in \
-                options["FILE_FORMAT"]:
-            FileFormat.from_options(options["FILE_FORMAT"])  # checked now, as Snowflake does
-        self._ensure(cursor, key[0])
-        existing = self._row(cursor, "stages", key)
-        if existing is not None and command.if_not_exists:
+        file_format = options.get("FILE_FORMAT")
+        if file_format is not None and not isinstance(file_format, (dict, str)):
+            raise sc.syntax_error(str(file_format), "a FILE_FORMAT")
+        if isinstance(file_format, dict) and "FORMAT_NAME" not in file_format:
+            FileFormat.from_options(file_format)  # checked now, as Snowflake does
+        created = self._claim_name(cursor, "stages", key, command, ctx)
+        if created is None:
             return f"{key[2]} already exists, statement succeeded."
-        if existing is not None and not command.replace:
-            raise TaskSqlError(CODE_ALREADY_EXISTS, f"SQL compilation error:\nObject "
-                               f"'{key[2]}' already exists.", "42710")
-        created = (ctx.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         cursor.execute(f"INSERT OR REPLACE INTO {self._table(key[0], 'stages')} VALUES "
                        "(?, ?, ?, ?, ?, ?)", [key[1], key[2], url, json.dumps(options),
-                                              comment, created.isoformat(timespec="milliseconds")])
+                                              comment, created])
         folder = self.root / stage_dir_name(key[0]) / stage_dir_name(key[1]) / \
             stage_dir_name(key[2])
         shutil.rmtree(folder, ignore_errors=True)  # a replaced stage starts empty
@@ -480,18 +474,28 @@ class Stages:
         options = dict(command.options)
         comment = options.pop("COMMENT", None)
         FileFormat.from_options(options)  # refused now when it cannot be read
-        self._ensure(cursor, key[0])
-        existing = self._row(cursor, "file_formats", key)
-        if existing is not None and command.if_not_exists:
+        created = self._claim_name(cursor, "file_formats", key, command, ctx)
+        if created is None:
             return f"{key[2]} already exists, statement succeeded."
-        if existing is not None and not command.replace:
-            raise TaskSqlError(CODE_ALREADY_EXISTS, f"SQL compilation error:\nObject "
-                               f"'{key[2]}' already exists.", "42710")
-        created = (ctx.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         cursor.execute(f"INSERT OR REPLACE INTO {self._table(key[0], 'file_formats')} VALUES "
                        "(?, ?, ?, ?, ?)", [key[1], key[2], json.dumps(options), comment,
-                                           created.isoformat(timespec="milliseconds")])
+                                           created])
         return f"File format {key[2]} successfully created."
+
+    def _claim_name(self, cursor: duckdb.DuckDBPyConnection, table: str,
+                    key: Key, command: sc.CreateStage | sc.CreateFileFormat,
+                    ctx: TaskContext) -> str | None:
+        """The creation time to record for ``key`` in ``table``, or None when it exists and
+        the command said IF NOT EXISTS; an existing name without OR REPLACE is 002002."""
+        self._ensure(cursor, key[0])
+        if self._row(cursor, table, key) is not None:
+            if command.if_not_exists:
+                return None
+            if not command.replace:
+                raise TaskSqlError(CODE_ALREADY_EXISTS, f"SQL compilation error:\nObject "
+                                   f"'{key[2]}' already exists.", "42710")
+        created = (ctx.now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        return created.isoformat(timespec="milliseconds")
 
     def _drop(self, cursor: duckdb.DuckDBPyConnection, command: sc.DropObject,
               ctx: TaskContext) -> str:
