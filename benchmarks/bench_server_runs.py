@@ -14,13 +14,17 @@ Targets: the big graph's answer under 100 ms, and its cost per row within 1.5x o
 ``rss``: a server (own process, manual clock) runs ``--runs`` graph runs of a ``--tasks``-task
 graph (``:execute``, each waited for) and the server's RSS is read from /proc every
 ``--every`` runs. Targets: under 600 MB at the end, and flat after the first few hundred runs
-(the last reading within 10% + 20 MB of the reading at 10% of the runs).
+(the last reading within 10% + 20 MB of the reading at 10% of the runs). Each reading is
+appended to ``--csv`` as it is taken (runs, seconds, RSS MB, data dir MB, load average), so a
+long run stopped early keeps what it measured. ``--data-dir`` puts the server's data directory
+under that folder (e.g. /dev/shm: fsync costs nothing there, and does not change RSS).
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import sys
 import tempfile
@@ -141,8 +145,16 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def dir_mb(path: str) -> float:
+    """The size of the files under ``path`` (the server's data directory)."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20
+
+
 def rss(args: argparse.Namespace) -> int:
-    with tempfile.TemporaryDirectory(prefix="tasknb-bench-rss-") as data_dir:
+    csv = Path(args.csv) if args.csv else None
+    if csv is not None:
+        csv.write_text("runs,seconds,rss_mb,data_dir_mb,load_1min\n")
+    with tempfile.TemporaryDirectory(prefix="tasknb-bench-rss-", dir=args.data_dir) as data_dir:
         service = Service(data_dir)
         try:
             service.ensure_schema(DB, SCHEMA)
@@ -155,16 +167,30 @@ def rss(args: argparse.Namespace) -> int:
             headers = {"Authorization": f"Bearer {token}"}
             base = f"/api/v2/databases/{DB}/schemas/{SCHEMA}/tasks/BIG"
             readings: list[tuple[int, float]] = [(0, rss_mb(server.pid))]
+            if csv is not None:
+                with csv.open("a") as out:
+                    out.write(f"0,0.0,{readings[0][1]:.1f},{dir_mb(data_dir):.1f},"
+                              f"{os.getloadavg()[0]:.2f}\n")
             started = time.perf_counter()
             with httpx.Client(base_url=url, headers=headers, timeout=600) as http_client:
+                took_last = 0.0
                 for run in range(1, args.runs + 1):
+                    run_started = time.perf_counter()
                     answer = http_client.post(f"{base}:execute")
                     answer.raise_for_status()
+                    time.sleep(0.8 * took_last)  # no polling while the run surely goes on
                     wait_idle(http_client, base)
+                    took_last = time.perf_counter() - run_started
                     if run % args.every == 0 or run == args.runs:
                         readings.append((run, rss_mb(server.pid)))
-                        print(f"  {run:6d} runs  RSS {readings[-1][1]:7.1f} MB  "
-                              f"({time.perf_counter() - started:6.0f} s)", flush=True)
+                        took, disk, load = (time.perf_counter() - started, dir_mb(data_dir),
+                                            os.getloadavg()[0])
+                        print(f"  {run:6d} runs  RSS {readings[-1][1]:7.1f} MB  data dir "
+                              f"{disk:7.1f} MB  ({took:6.0f} s, load {load:.1f})", flush=True)
+                        if csv is not None:
+                            with csv.open("a") as out:
+                                out.write(f"{run},{took:.1f},{readings[-1][1]:.1f},{disk:.1f},"
+                                          f"{load:.2f}\n")
     final = readings[-1][1]
     settled_at = max(1, args.runs // 10)
     settled = min(readings, key=lambda r: abs(r[0] - settled_at))[1]
@@ -184,7 +210,7 @@ def wait_idle(http_client: httpx.Client, base: str) -> None:
         if not any(r.get("state") == "EXECUTING" for r in current.json()):
             return
         time.sleep(pause)
-        pause = min(pause * 2, 0.1)
+        pause = min(pause * 2, 0.02)
 
 
 def main() -> int:
@@ -195,6 +221,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--every", type=int, default=100)
+    parser.add_argument("--csv", help="rss: append each reading to this CSV file")
+    parser.add_argument("--data-dir", help="rss: make the server's data directory in this folder")
     args = parser.parse_args()
     return complete_graphs(args) if args.what == "complete-graphs" else rss(args)
 

@@ -10,6 +10,11 @@ Objects (databases, schemas, tasks, tags) are held in memory and written through
 commits to SQLite first and only then changes the in-memory view, so whatever a caller has been
 told succeeded is on disk. Runs (graph runs, per-task runs) and result handles live only in
 SQLite and are read with queries. One connection, guarded by a lock; safe across threads.
+
+While a graph run executes, each task's outcome is one row of ``task_outcomes`` (constant
+work per task, however big the graph); :meth:`Store.complete_graph_run` writes the run's whole
+``task_states`` and drops those rows, and :meth:`Store.mark_interrupted` folds them into the
+``task_states`` of a run a crash cut off.
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ CREATE TABLE IF NOT EXISTS task_runs(id INTEGER PRIMARY KEY AUTOINCREMENT,
     condition_text TEXT);
 CREATE INDEX IF NOT EXISTS task_runs_task ON task_runs(database, schema, name);
 CREATE INDEX IF NOT EXISTS task_runs_graph ON task_runs(graph_run_id);
+CREATE TABLE IF NOT EXISTS task_outcomes(graph_run_id INTEGER, name TEXT, state TEXT,
+    return_value TEXT, PRIMARY KEY(graph_run_id, name)) WITHOUT ROWID;
 DROP TABLE IF EXISTS results;
 CREATE TABLE IF NOT EXISTS result_handles(handle TEXT PRIMARY KEY, state TEXT NOT NULL,
     status INTEGER, page_count INTEGER NOT NULL, size INTEGER NOT NULL, stored REAL NOT NULL);
@@ -322,6 +329,22 @@ class Store:
         """Change columns of one graph run (one commit)."""
         self._update("graph_runs", run_pk, fields)
 
+    def complete_graph_run(self, run_pk: int, **fields: Any) -> None:
+        """A graph run has ended: set its columns (``fields``, with its whole
+        ``task_states``) and drop the outcomes its tasks recorded as they ended (one commit)."""
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._run_write():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if fields:
+                    self._conn.execute(f"UPDATE graph_runs SET {assignments} WHERE id = ?",
+                                       (*(_db_value(v) for v in fields.values()), run_pk))
+                self._conn.execute("DELETE FROM task_outcomes WHERE graph_run_id = ?", (run_pk,))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     def insert_task_runs(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert per-task runs in one commit; return their ids."""
         with self._run_write():
@@ -345,15 +368,18 @@ class Store:
                        graph_run_pk: int | None = None) -> None:
         """A task's SQL starts: EXECUTING from ``started``; with ``graph_run_pk`` (its run's
         first task) the graph run's query start too (one commit)."""
+        start = ("UPDATE task_runs SET state = 'EXECUTING', query_start_time = ? WHERE id = ?",
+                 (started, task_pk))
         with self._run_write():
+            if graph_run_pk is None:  # one statement: a commit of its own
+                self._conn.execute(*start)
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                self._conn.execute("UPDATE task_runs SET state = 'EXECUTING', "
-                                   "query_start_time = ? WHERE id = ?", (started, task_pk))
-                if graph_run_pk is not None:
-                    self._conn.execute("UPDATE graph_runs SET query_start_time = ? "
-                                       "WHERE id = ? AND query_start_time IS NULL",
-                                       (started, graph_run_pk))
+                self._conn.execute(*start)
+                self._conn.execute("UPDATE graph_runs SET query_start_time = ? "
+                                   "WHERE id = ? AND query_start_time IS NULL",
+                                   (started, graph_run_pk))
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -365,10 +391,11 @@ class Store:
 
     def finish_task_run(self, task_pk: int, graph_run_pk: int, outcomes: dict[str, list[Any]],
                         scheduled: list[dict[str, Any]], **fields: Any) -> list[int]:
-        """Record a task run's end, merge ``outcomes`` (task name -> [state, return value])
-        into its graph run's ``task_states`` and insert the task runs it releases
-        (``scheduled``; their ids are returned), in one commit with synchronous=FULL: what a
-        retry after a crash skips is on disk before anything runs after it."""
+        """Record a task run's end, its graph run's ``outcomes`` (task name -> [state, return
+        value]; rows of ``task_outcomes``, see the module docstring) and insert the task runs
+        it releases (``scheduled``; their ids are returned), in one commit with
+        synchronous=FULL: what a retry after a crash skips is on disk before anything runs
+        after it."""
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self._run_write(durable=True):
             self._conn.execute("BEGIN IMMEDIATE")
@@ -376,7 +403,11 @@ class Store:
                 if fields:
                     self._conn.execute(f"UPDATE task_runs SET {assignments} WHERE id = ?",
                                        (*(_db_value(v) for v in fields.values()), task_pk))
-                self._merge_task_states(graph_run_pk, outcomes)
+                if outcomes:
+                    self._conn.executemany(
+                        "INSERT OR REPLACE INTO task_outcomes VALUES (?, ?, ?, ?)",
+                        [(graph_run_pk, name, state, value)
+                         for name, (state, value) in outcomes.items()])
                 ids = self._insert_task_runs(scheduled)
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -443,6 +474,12 @@ class Store:
                 # off is CANCELLED), so a retry re-runs exactly the tasks that did not succeed
                 # (also for runs recorded before outcomes were written as tasks ended)
                 cut: dict[int, dict[str, list[Any]]] = {}
+                for row in self._conn.execute(  # what tasks recorded as they ended
+                        "SELECT o.graph_run_id, o.name, o.state, o.return_value "
+                        "FROM task_outcomes o JOIN graph_runs g ON g.id = o.graph_run_id "
+                        "WHERE g.state IN ('EXECUTING', 'SCHEDULED')"):
+                    cut.setdefault(row["graph_run_id"], {})[row["name"]] = [
+                        row["state"], row["return_value"]]
                 for row in self._conn.execute(
                         "SELECT t.graph_run_id, t.name, t.state, t.return_value "
                         "FROM task_runs t JOIN graph_runs g ON g.id = t.graph_run_id "
@@ -462,6 +499,7 @@ class Store:
                     "first_error_message = COALESCE(first_error_message, ?) "
                     "WHERE state IN ('EXECUTING', 'SCHEDULED')", (when, message))
                 count = cur.rowcount
+                self._conn.execute("DELETE FROM task_outcomes")  # every run is closed now
                 self._conn.execute(
                     "UPDATE task_runs SET state = 'CANCELLED', completed_time = ?, "
                     "error_message = ? WHERE state IN ('EXECUTING', 'SCHEDULED')",

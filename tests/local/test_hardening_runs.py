@@ -18,6 +18,7 @@ the retries these tests make finish quickly.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -297,6 +298,55 @@ def test_retry_after_kill_also_skips_successes_of_a_run_recorded_without_outcome
             assert _count(http, "LEDGER") == 1
             assert [r["state"] for r in _history(http, "SLOW")] == ["SUCCEEDED", "CANCELLED"]
             assert [r["state"] for r in _history(http, "AFTER")] == ["SUCCEEDED"]
+    finally:
+        server.stop()
+
+
+def _stored(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the state file, read while no server runs on it."""
+    with sqlite3.connect(data_dir / STATE_FILE) as db:
+        rows = db.execute(sql).fetchall()
+    db.close()
+    return rows
+
+
+def test_each_task_outcome_is_on_disk_at_its_end_and_gone_once_its_run_ends(
+        tmp_path: Path) -> None:
+    """EXECUTE TASK ... RETRY LAST "executes the failed (or cancelled) tasks of the last graph
+    run; tasks that succeeded are not executed again"
+    (https://docs.snowflake.com/en/sql-reference/sql/execute-task). So every task's outcome is
+    durable when the task ends, before anything after it runs: one row per task (constant work
+    per task, issue 13), folded into the run's per-task states once the run ends or a restart
+    closes it, after which no outcome row is left behind."""
+    server = ServerProcess(tmp_path / "data", token=TOKEN).start()
+    try:
+        with server.http() as http:
+            _setup(http, "LEDGER")
+            _create(http, "PAY", "insert into ledger values (1)")
+            _create(http, "OFF", "select 1", predecessors=["PAY"])  # suspended: passed over
+            _create(http, "SLOW", WAIT_ON_FIRST_ATTEMPT, predecessors=["PAY"])
+            _resume(http, "SLOW")
+            _execute(http, "PAY")
+            wait_until(lambda: _state_of(http, "SLOW") == "EXECUTING", 30, "SLOW to start")
+        server.kill()
+        # killed mid-run: PAY's end and the child it passed over are on disk as outcome rows
+        assert sorted(_stored(server.data_dir, "SELECT name, state FROM task_outcomes")) == [
+            ("OFF", "PASSED"), ("PAY", "SUCCEEDED")]
+        server = ServerProcess(server.data_dir, token=TOKEN, port=server.port).start()
+        with server.http() as http:
+            [crashed] = _graph_runs(http, "PAY")
+            assert crashed["state"] == "CANCELLED", crashed
+            _ok(http.post(f"{BASE}/PAY:execute", params={"retryLast": "true"}))
+            assert _finished_run(http, "PAY", attempt=2)["state"] == "SUCCEEDED"
+            assert _count(http, "LEDGER") == 1  # PAY did not run again
+        server.stop()
+        states = dict(_stored(server.data_dir, "SELECT attempt, task_states FROM graph_runs "
+                                               "WHERE root_name = 'PAY'"))
+        assert json.loads(states[1]) == {"PAY": ["SUCCEEDED", None], "OFF": ["PASSED", None],
+                                         "SLOW": ["CANCELLED", None]}
+        assert json.loads(states[2]) == {"PAY": ["SUCCEEDED", None], "OFF": ["PASSED", None],
+                                         "SLOW": ["SUCCEEDED", None]}
+        assert _stored(server.data_dir, "SELECT COUNT(*) FROM task_outcomes") == [(0,)]
     finally:
         server.stop()
 

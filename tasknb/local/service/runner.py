@@ -49,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from tasknb.local import rules
@@ -533,11 +534,13 @@ class Runner:
             run.return_values[name] = value
             if state in ("FAILED", "CANCELLED") and run.first_error is None:
                 run.first_error = (name, int(code or 0), message or "")
-            known = set(run.status)
+            known = len(run.status)
             ready = [] if name == run.plan.finalizer else self._release_children(run, name)
-            # this task's outcome and the children it passed over (suspended, blocked)
+            # this task's outcome and the children it passed over (suspended, blocked): those
+            # are the keys just added, the last ones of the (insertion-ordered) dict
+            passed_over = islice(reversed(run.status), len(run.status) - known)
             outcomes = {n: [run.status[n], run.return_values.get(n)]
-                        for n in (set(run.status) - known) | {name}}
+                        for n in (name, *passed_over)}
             task_pk = run.task_pks.get(name)
         rows = self._scheduled_rows(run, ready, end)
         try:
@@ -601,7 +604,7 @@ class Runner:
             fields.update(first_error_task_name=error[0], first_error_code=error[1],
                           first_error_message=error[2])
         try:
-            self.store.update_graph_run(run.pk, **fields)
+            self.store.complete_graph_run(run.pk, **fields)
         except Exception:
             log.debug("ignored error", exc_info=True)
         try:

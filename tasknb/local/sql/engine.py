@@ -44,6 +44,7 @@ applied (:mod:`.timezones`: a run's zone, UTC by default); a task timeout is rep
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -164,6 +165,9 @@ class SqlEngine:
         #: run() calls finished (triggered tasks look at their streams again only after one)
         self.finished_runs = 0
         self._watchdog = Watchdog(self._deadline_passed)
+        # run() call ids: unique in this engine without a random draw (a system call) per run
+        self._call_prefix = uuid.uuid4().hex[:16]
+        self._call_serial = itertools.count()
         config = {"ieee_floating_point_ops": False,
                   "memory_limit": f"{(memory_limit or memory_limit_bytes()) // 2**20}MiB"}
         if path is None:
@@ -374,7 +378,7 @@ class SqlEngine:
         the SQL calls SYSTEM$SET_RETURN_VALUE.
         """
         self._check_open()
-        call_id = uuid.uuid4().hex
+        call_id = f"{self._call_prefix}{next(self._call_serial):016x}"
         statements = self._prepare(sql, ctx, call_id)
         state = RunState(
             database=ctx.database, schema=ctx.schema, key=ctx.interrupt_key, task_timeout_ms=ctx.timeout_ms,

@@ -10,7 +10,9 @@
 
 A timer thread per run would cost more than a run; this one keeps a heap of deadlines. When a
 statement ends its deadline is forgotten (:meth:`Watchdog.forget`), so that the heap holds only
-the statements still running (it is rebuilt once forgotten entries outnumber them).
+the statements still running (it is rebuilt once forgotten entries outnumber them). The thread
+sleeps until the earliest deadline and is woken only by a deadline earlier than that one (the
+statements of a graph run share its deadline: most statements never wake it).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class Watchdog:
                     target=self._loop, name="tasknb-sql-timeouts", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            if self._heap[0][1] == ticket:  # the earliest now: the thread must wake sooner
+                self._cond.notify()
         return ticket
 
     def forget(self, ticket: int) -> None:
