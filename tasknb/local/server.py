@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import gc
 import ipaddress
 import logging
 import os
@@ -397,6 +398,11 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     server = _start(data_dir=data_dir, host=host, port=port, token=token, seed=seed,
                     clock=clock, start_time=None, complete_window=DEFAULT_COMPLETE_WINDOW,
                     max_workers=DEFAULT_MAX_WORKERS, warn=_to_stderr)
+    # What is loaded now (the store's objects, the modules) lives as long as the process: kept
+    # out of the cyclic GC's full collections, which otherwise scan it all (60-70 ms with
+    # 20,000 tasks loaded, a pause every request waits out; benchmarks/bench_server_list.py)
+    gc.collect()
+    gc.freeze()
     print("tasknb local Task server (Snowflake REST API v2)")
     print(f"  URL:      {server.url}")
     print(f"  Token:    {server.token if source == 'generated' else '(' + source + ')'}")
