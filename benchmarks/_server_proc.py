@@ -23,7 +23,7 @@ STARTUP_TIMEOUT_S = 30.0
 _CHILD = """
 import sys
 from tasknb.local.server import serve
-serve(host="127.0.0.1", port=0, data_dir=sys.argv[1], token=sys.argv[2], clock=sys.argv[3])
+serve(host="127.0.0.1", port=0, data_dir=sys.argv[1], clock=sys.argv[2])
 """
 
 
@@ -39,9 +39,10 @@ class ServerProcess:
         self.url = ""
 
     def __enter__(self) -> tuple[str, str]:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # the token in the environment serve() reads, never on the command line (ps shows it)
+        env = dict(os.environ, PYTHONUNBUFFERED="1", TASKNB_SERVER_TOKEN=self.token)
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, self.data_dir, self.token, self.clock],
+            [sys.executable, "-c", _CHILD, self.data_dir, self.clock],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

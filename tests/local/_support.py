@@ -9,7 +9,7 @@
 * :data:`SPEC_DIR`: the repository's own copy of the official OpenAPI files (``tests/specs/``).
 * :func:`state_snapshot`: every object the server holds (memory and disk) plus run counts, to
   prove that a refused request changed nothing.
-* :class:`ServerProcess`: ``tasknb server --data-dir D --port P --token T`` in a child process,
+* :class:`ServerProcess`: ``tasknb server --data-dir D --port P`` (the token in ``TASKNB_SERVER_TOKEN``) in a child process,
   so a test can SIGKILL it and restart it on the same data directory.
 """
 
@@ -118,10 +118,11 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
         env["PYTHONUNBUFFERED"] = "1"
+        env["TASKNB_SERVER_TOKEN"] = self.token  # never on the command line (ps shows it)
         with open(self.log_path, "ab") as log:  # a file, never a pipe nobody drains
             self.proc = subprocess.Popen(  # what `tasknb server ...` runs
                 [sys.executable, "-m", "tasknb.cli", "server", "--data-dir", str(self.data_dir),
-                 "--port", str(self.port), "--token", self.token, "--clock", self.clock],
+                 "--port", str(self.port), "--clock", self.clock],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT))
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         with httpx.Client(base_url=self.url, timeout=2.0, trust_env=False) as probe:

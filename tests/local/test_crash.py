@@ -2,8 +2,8 @@
 
     pytest tests/local/test_crash.py -q
 
-The server is ``tasknb server --data-dir D --port P --token T`` in a child process (real clock
-unless a test needs the manual one). After ``kill -9`` it restarts on the same directory and
+The server is ``tasknb server --data-dir D --port P`` (token in ``TASKNB_SERVER_TOKEN``) in a
+child process (real clock unless a test needs the manual one). After ``kill -9`` it restarts on the same directory and
 port, and the tests check that:
 
 * a graph run that was executing is recorded as CANCELLED (graph run and per-task rows) with a

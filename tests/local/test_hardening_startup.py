@@ -203,6 +203,9 @@ def test_token_from_the_environment_and_a_warning_for_token_on_the_command_line(
                       tmp_path / "env.log")
     try:
         assert _wait_ping(port, STRONG_TOKEN, proc) == 200
+        # what ps shows of the running server: its command line, without the token
+        command_line = Path(f"/proc/{proc.pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        assert b"--port" in command_line and STRONG_TOKEN.encode() not in command_line
     finally:
         _stop(proc, tmp_path / "env.log")
     output = (tmp_path / "env.log").read_text()
