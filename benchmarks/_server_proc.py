@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
@@ -25,6 +26,12 @@ import sys
 from tasknb.local.server import serve
 serve(host="127.0.0.1", port=0, data_dir=sys.argv[1], clock=sys.argv[2])
 """
+
+
+def data_dir_mb(path: str) -> float:
+    """The size of every file under a server's data directory (state file, its WAL, database
+    files), in MiB."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20
 
 
 class ServerProcess:

@@ -38,7 +38,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _server_proc import ServerProcess
+from _server_proc import ServerProcess, data_dir_mb
 
 import tasknb
 from tasknb.local.service import Service
@@ -175,11 +175,6 @@ def concurrent_p99(url: str, headers: dict[str, str], client: tasknb.TaskClient,
     return p99, len(ordered), listing
 
 
-def disk_mb(data_dir: str) -> float:
-    """The size of every file in the data directory (state file, its WAL, database files)."""
-    return sum(p.stat().st_size for p in Path(data_dir).rglob("*") if p.is_file()) / 2**20
-
-
 def spread(values: list[float], scale: float = 1.0, unit: str = "") -> str:
     return (f"{min(values) * scale:.2f}/{statistics.median(values) * scale:.2f}/"
             f"{max(values) * scale:.2f}{unit}")
@@ -231,12 +226,12 @@ def main() -> int:
                     p99s.append(p99)
                     counts.append(made)
                     idle.append(concurrent_p99(url, headers, client, big, idle_s=took)[0])
-            before_mb = disk_mb(data_dir)
+            before_mb = data_dir_mb(data_dir)
             disk_started = time.perf_counter()
             for _ in range(listings):
                 raw_bytes(url, headers, DISK_TASKS)
             disk_s = time.perf_counter() - disk_started
-            after_mb = disk_mb(data_dir)
+            after_mb = data_dir_mb(data_dir)
             client.close()
     per_row = statistics.median(ratios_row)
     to_floor = statistics.median(ratios_floor)

@@ -38,7 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _server_proc import ServerProcess
+from _server_proc import ServerProcess, data_dir_mb
 
 from tasknb.local.service import Service
 from tasknb.local.service.bodies import to_db
@@ -145,11 +145,6 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def dir_mb(path: str) -> float:
-    """The size of the files under ``path`` (the server's data directory)."""
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20
-
-
 def rss(args: argparse.Namespace) -> int:
     csv = Path(args.csv) if args.csv else None
     if csv is not None:
@@ -166,12 +161,22 @@ def rss(args: argparse.Namespace) -> int:
         with server as (url, token):
             headers = {"Authorization": f"Bearer {token}"}
             base = f"/api/v2/databases/{DB}/schemas/{SCHEMA}/tasks/BIG"
-            readings: list[tuple[int, float]] = [(0, rss_mb(server.pid))]
-            if csv is not None:
-                with csv.open("a") as out:
-                    out.write(f"0,0.0,{readings[0][1]:.1f},{dir_mb(data_dir):.1f},"
-                              f"{os.getloadavg()[0]:.2f}\n")
+            readings: list[tuple[int, float]] = []
             started = time.perf_counter()
+
+            def reading(run: int) -> None:
+                """RSS now, printed and appended to ``readings`` (and to --csv)."""
+                readings.append((run, rss_mb(server.pid)))
+                took, disk, load = (time.perf_counter() - started, data_dir_mb(data_dir),
+                                    os.getloadavg()[0])
+                print(f"  {run:6d} runs  RSS {readings[-1][1]:7.1f} MB  data dir "
+                      f"{disk:7.1f} MB  ({took:6.0f} s, load {load:.1f})", flush=True)
+                if csv is not None:
+                    with csv.open("a") as out:
+                        out.write(f"{run},{took:.1f},{readings[-1][1]:.1f},{disk:.1f},"
+                                  f"{load:.2f}\n")
+
+            reading(0)
             with httpx.Client(base_url=url, headers=headers, timeout=600) as http_client:
                 took_last = 0.0
                 for run in range(1, args.runs + 1):
@@ -182,15 +187,7 @@ def rss(args: argparse.Namespace) -> int:
                     wait_idle(http_client, base)
                     took_last = time.perf_counter() - run_started
                     if run % args.every == 0 or run == args.runs:
-                        readings.append((run, rss_mb(server.pid)))
-                        took, disk, load = (time.perf_counter() - started, dir_mb(data_dir),
-                                            os.getloadavg()[0])
-                        print(f"  {run:6d} runs  RSS {readings[-1][1]:7.1f} MB  data dir "
-                              f"{disk:7.1f} MB  ({took:6.0f} s, load {load:.1f})", flush=True)
-                        if csv is not None:
-                            with csv.open("a") as out:
-                                out.write(f"{run},{took:.1f},{readings[-1][1]:.1f},{disk:.1f},"
-                                          f"{load:.2f}\n")
+                        reading(run)
     final = readings[-1][1]
     settled_at = max(1, args.runs // 10)
     settled = min(readings, key=lambda r: abs(r[0] - settled_at))[1]
