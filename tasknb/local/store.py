@@ -238,14 +238,9 @@ class Store:
         if not tx.sql:
             return
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate():
                 for statement, params in tx.sql:
                     self._conn.execute(statement, params)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
             for op, arg in tx.memory:
                 self._apply(op, arg)
 
@@ -290,6 +285,25 @@ class Store:
             key, tag = arg
             self.tags.get(key, {}).pop(tag, None)
 
+    @contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the caller holds the lock): BEGIN IMMEDIATE, then COMMIT,
+        or ROLLBACK when anything in it (the COMMIT too) fails."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _set_columns(self, table: str, row_pk: int, fields: dict[str, Any]) -> None:
+        """UPDATE ``fields`` of one row of ``table`` (the caller holds the lock)."""
+        if fields:
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            self._conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
+                               (*(_db_value(v) for v in fields.values()), row_pk))
+
     # --- runs ----------------------------------------------------------------------------------
     @contextmanager
     def _run_write(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
@@ -311,18 +325,12 @@ class Store:
         ids = []
         cols = ", ".join(GRAPH_RUN_COLUMNS)
         marks = ", ".join("?" for _ in GRAPH_RUN_COLUMNS)
-        with self._run_write():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for row in rows:
-                    cur = self._conn.execute(
-                        f"INSERT INTO graph_runs ({cols}) VALUES ({marks})",
-                        tuple(_db_value(row.get(c)) for c in GRAPH_RUN_COLUMNS))
-                    ids.append(int(cur.lastrowid or 0))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._run_write(), self._immediate():
+            for row in rows:
+                cur = self._conn.execute(
+                    f"INSERT INTO graph_runs ({cols}) VALUES ({marks})",
+                    tuple(_db_value(row.get(c)) for c in GRAPH_RUN_COLUMNS))
+                ids.append(int(cur.lastrowid or 0))
         return ids
 
     def update_graph_run(self, run_pk: int, **fields: Any) -> None:
@@ -332,29 +340,14 @@ class Store:
     def complete_graph_run(self, run_pk: int, **fields: Any) -> None:
         """A graph run has ended: set its columns (``fields``, with its whole
         ``task_states``) and drop the outcomes its tasks recorded as they ended (one commit)."""
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._run_write():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                if fields:
-                    self._conn.execute(f"UPDATE graph_runs SET {assignments} WHERE id = ?",
-                                       (*(_db_value(v) for v in fields.values()), run_pk))
-                self._conn.execute("DELETE FROM task_outcomes WHERE graph_run_id = ?", (run_pk,))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._run_write(), self._immediate():
+            self._set_columns("graph_runs", run_pk, fields)
+            self._conn.execute("DELETE FROM task_outcomes WHERE graph_run_id = ?", (run_pk,))
 
     def insert_task_runs(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert per-task runs in one commit; return their ids."""
-        with self._run_write():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                ids = self._insert_task_runs(rows)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._run_write(), self._immediate():
+            ids = self._insert_task_runs(rows)
         return ids
 
     def _insert_task_runs(self, rows: list[dict[str, Any]]) -> list[int]:
@@ -374,16 +367,11 @@ class Store:
             if graph_run_pk is None:  # one statement: a commit of its own
                 self._conn.execute(*start)
                 return
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+            with self._immediate():
                 self._conn.execute(*start)
                 self._conn.execute("UPDATE graph_runs SET query_start_time = ? "
                                    "WHERE id = ? AND query_start_time IS NULL",
                                    (started, graph_run_pk))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
 
     def update_task_run(self, run_pk: int, **fields: Any) -> None:
         """Change columns of one per-task run (one commit)."""
@@ -396,23 +384,14 @@ class Store:
         it releases (``scheduled``; their ids are returned), in one commit with
         synchronous=FULL: what a retry after a crash skips is on disk before anything runs
         after it."""
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._run_write(durable=True):
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                if fields:
-                    self._conn.execute(f"UPDATE task_runs SET {assignments} WHERE id = ?",
-                                       (*(_db_value(v) for v in fields.values()), task_pk))
-                if outcomes:
-                    self._conn.executemany(
-                        "INSERT OR REPLACE INTO task_outcomes VALUES (?, ?, ?, ?)",
-                        [(graph_run_pk, name, state, value)
-                         for name, (state, value) in outcomes.items()])
-                ids = self._insert_task_runs(scheduled)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._run_write(durable=True), self._immediate():
+            self._set_columns("task_runs", task_pk, fields)
+            if outcomes:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO task_outcomes VALUES (?, ?, ?, ?)",
+                    [(graph_run_pk, name, state, value)
+                     for name, (state, value) in outcomes.items()])
+            ids = self._insert_task_runs(scheduled)
         return ids
 
     def _merge_task_states(self, graph_run_pk: int, outcomes: dict[str, list[Any]]) -> None:
@@ -424,12 +403,9 @@ class Store:
                 "WHERE id = ?", (json.dumps(outcomes), graph_run_pk))
 
     def _update(self, table: str, run_pk: int, fields: dict[str, Any]) -> None:
-        if not fields:
-            return
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self._run_write():
-            self._conn.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
-                               (*(_db_value(v) for v in fields.values()), run_pk))
+        if fields:
+            with self._run_write():
+                self._set_columns(table, run_pk, fields)
 
     def graph_runs(self, where: str = "1", params: tuple[Any, ...] = (),
                    order: str = "id DESC", limit: int | None = None,
@@ -467,47 +443,41 @@ class Store:
 
     def mark_interrupted(self, when: str, message: str) -> int:
         """After a crash: close every run left EXECUTING or SCHEDULED; return how many."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                # each interrupted run's task_states gets what its task rows say (a task cut
-                # off is CANCELLED), so a retry re-runs exactly the tasks that did not succeed
-                # (also for runs recorded before outcomes were written as tasks ended)
-                cut: dict[int, dict[str, list[Any]]] = {}
-                for row in self._conn.execute(  # what tasks recorded as they ended
-                        "SELECT o.graph_run_id, o.name, o.state, o.return_value "
-                        "FROM task_outcomes o JOIN graph_runs g ON g.id = o.graph_run_id "
-                        "WHERE g.state IN ('EXECUTING', 'SCHEDULED')"):
-                    cut.setdefault(row["graph_run_id"], {})[row["name"]] = [
-                        row["state"], row["return_value"]]
-                for row in self._conn.execute(
-                        "SELECT t.graph_run_id, t.name, t.state, t.return_value "
-                        "FROM task_runs t JOIN graph_runs g ON g.id = t.graph_run_id "
-                        "WHERE g.state IN ('EXECUTING', 'SCHEDULED')"):
-                    state = row["state"]
-                    if state in ("EXECUTING", "SCHEDULED"):
-                        state = "CANCELLED"
-                    elif state == "FAILED_AND_AUTO_SUSPENDED":
-                        state = "FAILED"
-                    cut.setdefault(row["graph_run_id"], {})[row["name"]] = [
-                        state, row["return_value"]]
-                for graph_run_pk, outcomes in cut.items():
-                    self._merge_task_states(graph_run_pk, outcomes)
-                cur = self._conn.execute(
-                    "UPDATE graph_runs SET state = 'CANCELLED', completed_time = ?, "
-                    "first_error_task_name = COALESCE(first_error_task_name, root_name), "
-                    "first_error_message = COALESCE(first_error_message, ?) "
-                    "WHERE state IN ('EXECUTING', 'SCHEDULED')", (when, message))
-                count = cur.rowcount
-                self._conn.execute("DELETE FROM task_outcomes")  # every run is closed now
-                self._conn.execute(
-                    "UPDATE task_runs SET state = 'CANCELLED', completed_time = ?, "
-                    "error_message = ? WHERE state IN ('EXECUTING', 'SCHEDULED')",
-                    (when, message))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, self._immediate():
+            # each interrupted run's task_states gets what its task rows say (a task cut
+            # off is CANCELLED), so a retry re-runs exactly the tasks that did not succeed
+            # (also for runs recorded before outcomes were written as tasks ended)
+            cut: dict[int, dict[str, list[Any]]] = {}
+            for row in self._conn.execute(  # what tasks recorded as they ended
+                    "SELECT o.graph_run_id, o.name, o.state, o.return_value "
+                    "FROM task_outcomes o JOIN graph_runs g ON g.id = o.graph_run_id "
+                    "WHERE g.state IN ('EXECUTING', 'SCHEDULED')"):
+                cut.setdefault(row["graph_run_id"], {})[row["name"]] = [
+                    row["state"], row["return_value"]]
+            for row in self._conn.execute(
+                    "SELECT t.graph_run_id, t.name, t.state, t.return_value "
+                    "FROM task_runs t JOIN graph_runs g ON g.id = t.graph_run_id "
+                    "WHERE g.state IN ('EXECUTING', 'SCHEDULED')"):
+                state = row["state"]
+                if state in ("EXECUTING", "SCHEDULED"):
+                    state = "CANCELLED"
+                elif state == "FAILED_AND_AUTO_SUSPENDED":
+                    state = "FAILED"
+                cut.setdefault(row["graph_run_id"], {})[row["name"]] = [
+                    state, row["return_value"]]
+            for graph_run_pk, outcomes in cut.items():
+                self._merge_task_states(graph_run_pk, outcomes)
+            cur = self._conn.execute(
+                "UPDATE graph_runs SET state = 'CANCELLED', completed_time = ?, "
+                "first_error_task_name = COALESCE(first_error_task_name, root_name), "
+                "first_error_message = COALESCE(first_error_message, ?) "
+                "WHERE state IN ('EXECUTING', 'SCHEDULED')", (when, message))
+            count = cur.rowcount
+            self._conn.execute("DELETE FROM task_outcomes")  # every run is closed now
+            self._conn.execute(
+                "UPDATE task_runs SET state = 'CANCELLED', completed_time = ?, "
+                "error_message = ? WHERE state IN ('EXECUTING', 'SCHEDULED')",
+                (when, message))
         return count
 
     # --- result handles ------------------------------------------------------------------------
@@ -522,19 +492,13 @@ class Store:
         """
         stored = time.time() if now is None else now
         size = sum(len(page) for page in pages)
-        with self._run_write():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute("DELETE FROM result_pages WHERE handle = ?", (handle,))
-                self._conn.execute("INSERT OR REPLACE INTO result_handles VALUES (?, ?, ?, ?, ?, ?)",
-                                   (handle, state, status, len(pages), size, stored))
-                self._conn.executemany("INSERT INTO result_pages VALUES (?, ?, ?)",
-                                       [(handle, i, page) for i, page in enumerate(pages)])
-                self._purge_results(handle, stored)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._run_write(), self._immediate():
+            self._conn.execute("DELETE FROM result_pages WHERE handle = ?", (handle,))
+            self._conn.execute("INSERT OR REPLACE INTO result_handles VALUES (?, ?, ?, ?, ?, ?)",
+                               (handle, state, status, len(pages), size, stored))
+            self._conn.executemany("INSERT INTO result_pages VALUES (?, ?, ?)",
+                                   [(handle, i, page) for i, page in enumerate(pages)])
+            self._purge_results(handle, stored)
 
     def _purge_results(self, keep: str, now: float) -> None:
         """Drop expired and excess results (caller holds the lock and a transaction)."""
