@@ -12,7 +12,6 @@ run SKIPPED with no row for the child; no traceback anywhere, no token on the pa
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -24,8 +23,8 @@ from .harness import (
     svg_from_img,
     wait_for_kernel_idle,
 )
+from .test_jupyterlab import REPO_NOTEBOOKS
 
-REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 TEACHING = "03_teaching_task_graphs.ipynb"
 ROOT, CHILD = "TEACH_CDC_MERGE", "TEACH_CDC_REPORT"
 
